@@ -1,0 +1,17 @@
+//! augchatd-actors: every stateful piece of augchatd, and no HTTP.
+//!
+//! Architecture invariant: nothing here speaks HTTP or reads the environment. The HTTP layer in the
+//! `augchatd` crate validates input into the types of this crate and forwards messages to the actors.
+//!
+//! # Layout
+//! - [`ids`]: validated identifiers (`TenantId`, `UserId`, `SessionId`); the only way a path on disk is built.
+//! - [`secret`]: `Secret`, a credential that prints as `***` and cannot be serialized.
+//! - [`record`]: what one minted session holds (model, connectors, storage), credentials as `Secret`.
+//! - [`session`]: `SessionActor` (one per session, owns its TTL) and `SessionRegistry` (sid -> session, user refcount).
+//! - [`supervisor`]: panic containment (`guarded`), lifecycle log lines and the health counters.
+
+pub mod ids;
+pub mod record;
+pub mod secret;
+pub mod session;
+pub mod supervisor;

@@ -1,0 +1,1 @@
+//! Validation of a session request (`POST /sessions` body, demo config) into a `SessionSpec`.

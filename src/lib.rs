@@ -1,1 +1,193 @@
+//! augchatd: a multi-tenant chat daemon for tool-augmented LLMs.
+//!
+//! `Application::build(config, listener)` boots the daemon on an already bound listener, so `main`
+//! and the integration tests start exactly the same server (tests bind `127.0.0.1:0`).
+//!
+//! # Layout
+//! - [`config`]: environment + TOML, validated once; the only reader of the environment.
+//! - [`logging`]: stderr `tracing` subscriber (text or JSON).
+//! - [`http`]: routes, `AppState`, auth extractors, `ApiError`.
+//! - [`provision`]: validation of session bodies into the actor crate's `SessionSpec`.
+//! - [`probes`]: the S3 write probe and LLM credential probe every session must pass.
+//! - [`demo`]: the demo session template (file, `DEMO_*` variables, or the built-in offline model).
+//! - [`jwt`]: HS256 browser tokens.
+//! - [`llm`]: provider API roots, list-models, the offline demo model.
+//! - [`cold`]: the integrator's S3 bucket.
+//! - Actors (sessions, and their supervision) live in the `augchatd-actors` crate.
 
+pub mod cold;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod jwt;
+pub mod llm;
+pub mod logging;
+pub mod probes;
+pub mod provision;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Arbiter;
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use augchatd_actors::session::SessionRegistry;
+use augchatd_actors::supervisor::Health;
+
+use crate::config::{Config, ConfigError, Mode};
+use crate::demo::{DemoSource, DemoTemplate};
+use crate::http::AppState;
+use crate::jwt::JwtKeys;
+use crate::llm::ProviderBases;
+
+/// Connect deadline for every upstream (LLM, S3, MCP, OpenSearch); request deadlines are per call.
+const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a graceful stop waits for in-flight requests.
+const SHUTDOWN_GRACE_SECS: u64 = 10;
+
+/// A booted daemon, listening, not yet serving until its server is awaited.
+pub struct Application {
+    port: u16,
+    server: Server,
+    banner: Vec<String>,
+    _sessions_arbiter: Arbiter,
+}
+
+impl Application {
+    /// Validates what the config points at (TLS files, demo session, probes), then builds the server
+    /// on `listener`. Must run inside an actix system.
+    pub async fn build(config: Config, listener: std::net::TcpListener) -> Result<Self, ConfigError> {
+        // One crypto provider for the whole process; a second call (tests) finds it installed.
+        let _already_installed = rustls::crypto::ring::default_provider().install_default();
+        let port = listener.local_addr().map_err(|e| ConfigError(format!("listener has no address: {e}")))?.port();
+        if let Some(dir) = &config.trace_dir {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                ConfigError(format!("AUGCHATD_TRACE_DIR could not be created at '{}': {e}", dir.display()))
+            })?;
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(UPSTREAM_CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| ConfigError(format!("HTTP client could not be built: {e}")))?;
+        let bases = ProviderBases { anthropic: config.anthropic_base_url.clone(), openai: config.openai_base_url.clone() };
+        let demo = match config.mode {
+            Mode::Prod => None,
+            Mode::Demo => {
+                let template = demo::load(&config.demo)?;
+                demo::probe(&template, &http, &bases).await?;
+                Some(template)
+            }
+        };
+        let jwt = match &config.jwt_secret {
+            Some(secret) => JwtKeys::from_secret(secret.expose().as_bytes()),
+            None => {
+                tracing::warn!("AUGCHATD_JWT_SECRET is not set: using a random key, so a restart invalidates every JWT");
+                JwtKeys::random()
+            }
+        };
+        let tls = config.tls.as_ref().map(http::tls::server_config).transpose()?;
+
+        let health = Arc::new(Health::default());
+        let registry = SessionRegistry::new(Arc::clone(&health));
+        let sessions_arbiter = Arbiter::new();
+        let banner = banner(&config, port, demo.as_ref());
+        let state = web::Data::new(AppState {
+            mode: config.mode,
+            registry: registry.clone(),
+            jwt,
+            http,
+            bases,
+            sessions_arbiter: sessions_arbiter.handle(),
+            demo,
+            model_cache: Default::default(),
+            ui_dir: config.ui_dir.clone(),
+            csp: http::static_ui::csp(&config.allowed_parent_origins),
+        });
+        sessions_arbiter.spawn(log_health(registry, config.health_log_interval));
+
+        let tenant_from = web::Data::new(config.tenant_from);
+        let mode = config.mode;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(tenant_from.clone())
+                .configure(http::routes(mode))
+        })
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        .on_connect(http::tls::on_connect);
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls),
+            None => server.listen(listener),
+        }
+        .map_err(|e| ConfigError(format!("cannot serve on port {port}: {e}")))?
+        .run();
+        Ok(Self { port, server, banner, _sessions_arbiter: sessions_arbiter })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The stdout boot banner (SPEC §9.3), one entry per line.
+    pub fn banner(&self) -> &[String] {
+        &self.banner
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM, or its handle).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Self { server, _sessions_arbiter: arbiter, .. } = self;
+        let result = server.await;
+        arbiter.stop();
+        result
+    }
+
+    /// Splits off the server, e.g. to spawn it in a test and keep its handle.
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}
+
+fn banner(config: &Config, port: u16, demo: Option<&DemoTemplate>) -> Vec<String> {
+    let mut lines = vec![format!("augchatd up on :{port} (mode={})", config.mode.as_str())];
+    if let Some(demo) = demo {
+        let spec = &demo.spec;
+        let host = if config.listen.ip().is_loopback() || config.listen.ip().is_unspecified() {
+            "localhost".to_owned()
+        } else {
+            config.listen.ip().to_string()
+        };
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
+        lines.push(format!("  demo: open {scheme}://{host}:{port}/demo/"));
+        lines.push(format!("  demo: ttl_seconds={}", demo.ttl_seconds));
+        lines.push(format!("  demo: model={}/{}", spec.model.provider.as_str(), spec.model.model_id));
+        lines.push(format!("  demo: cold storage={}", if spec.storage.is_some() { "configured" } else { "hot-only" }));
+        lines.push(format!("  demo: theme={}", spec.theme.as_str()));
+        if demo.source == DemoSource::Builtin {
+            lines.push("  demo: built-in offline model (no provider configured; see README to add one)".to_owned());
+        }
+    }
+    if let Some(dir) = &config.trace_dir {
+        lines.push(format!("  trace: appending per-conversation JSONL to {}", dir.display()));
+    }
+    lines
+}
+
+/// The periodic health summary SREs read in stderr.
+async fn log_health(registry: SessionRegistry, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let counters = registry.health().snapshot();
+        tracing::info!(
+            sessions = registry.live_sessions(),
+            users = registry.live_users(),
+            minted = counters.sessions_minted,
+            ended = counters.sessions_ended,
+            expired = counters.sessions_expired,
+            actor_restarts = counters.actor_restarts,
+            "health summary"
+        );
+    }
+}

@@ -77,6 +77,20 @@ identifier!(
     "session_id"
 );
 
+impl TenantId {
+    /// The single tenant of demo mode (SPEC §7.1).
+    pub fn demo() -> Self {
+        Self("demo".to_owned())
+    }
+}
+
+impl UserId {
+    /// The user of Design A and built-in demo sessions, so their hot file is `data/demo/demo.sqlite`.
+    pub fn demo() -> Self {
+        Self("demo".to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -1,0 +1,67 @@
+//! The JWT extractor shared by every browser route (SPEC §2.0): `Authorization: Bearer <jwt>`, scheme
+//! case-insensitive; then signature and expiry; then the registry. It runs before any body parsing,
+//! so a bad token with a bad body is a 401.
+
+use std::future::{Ready, ready};
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, web};
+use augchatd_actors::ids::SessionId;
+use augchatd_actors::record::SessionRecord;
+
+use super::AppState;
+use super::error::ApiError;
+
+/// The live session behind the request's JWT.
+pub struct Authed(pub Arc<SessionRecord>);
+
+impl FromRequest for Authed {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
+    let state = req.app_data::<web::Data<AppState>>().ok_or(ApiError::Internal)?;
+    let token = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+        .ok_or(ApiError::MissingJwt)?;
+    let sid = state.jwt.verify(token).map_err(|_| ApiError::InvalidJwt)?;
+    SessionId::try_from(sid)
+        .ok()
+        .and_then(|sid| state.registry.get(&sid))
+        .map(Authed)
+        .ok_or(ApiError::SessionGone)
+}
+
+/// `^Bearer\s+(.+)$`, scheme case-insensitive.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, rest) = header.split_at_checked(6)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    Some(rest.trim()).filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_needs_a_token() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer \t abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER abc"), Some("abc"));
+        for bad in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", "", "Bé"] {
+            assert_eq!(bearer_token(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! `ApiError`: the one HTTP error type. It alone knows the error tokens, statuses and bodies
+//! (`{"error":"<token>"}` plus an optional `detail`, SPEC §2).
+//! Invariant: a `detail` is built from our own words and validated field names only: never upstream
+//! text, a URL or a credential.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::provision::FieldError;
+
+/// Everything a route can answer other than success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No `Authorization: Bearer …` header.
+    #[error("missing_jwt")]
+    MissingJwt,
+    /// Bad signature, wrong algorithm, malformed or expired JWT.
+    #[error("invalid_jwt")]
+    InvalidJwt,
+    /// A valid JWT whose session is not live in this process.
+    #[error("session_gone")]
+    SessionGone,
+    /// An integrator route reached without a verified client certificate.
+    #[error("client_certificate_required")]
+    ClientCertificateRequired,
+    /// The client certificate's tenant identity is outside the identifier alphabet.
+    #[error("invalid_tenant_id")]
+    InvalidTenantId,
+    /// The body is not JSON.
+    #[error("invalid_json")]
+    InvalidJson,
+    /// The body is over the size limit.
+    #[error("body_too_large")]
+    BodyTooLarge,
+    /// A field of a valid JSON body is wrong.
+    #[error("{}", .0.code)]
+    Field(FieldError),
+    /// The S3 write probe failed; the detail says how, without the endpoint or keys.
+    #[error("s3_write_test_failed")]
+    S3WriteTestFailed(String),
+    /// The provider's list-models call refused the key or failed.
+    #[error("llm_credential_probe_failed")]
+    LlmProbeFailed(String),
+    /// The provider's model list could not be fetched for `GET /session/models`.
+    #[error("provider_list_failed")]
+    ProviderListFailed(String),
+    /// `DELETE /sessions/:id` for a session this tenant does not have.
+    #[error("session_not_found")]
+    SessionNotFound,
+    /// No such route.
+    #[error("not_found")]
+    NotFound,
+    /// A route exists for the path, but not for this method.
+    #[error("method_not_allowed")]
+    MethodNotAllowed,
+    /// A bug or an internal failure; details are in the log line, never in the response.
+    #[error("internal_error")]
+    Internal,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+}
+
+impl ApiError {
+    fn detail(&self) -> Option<&str> {
+        match self {
+            ApiError::Field(e) => Some(&e.detail),
+            ApiError::S3WriteTestFailed(d) | ApiError::LlmProbeFailed(d) | ApiError::ProviderListFailed(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::MissingJwt | ApiError::InvalidJwt | ApiError::SessionGone | ApiError::ClientCertificateRequired => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::InvalidTenantId | ApiError::InvalidJson | ApiError::Field(_) => StatusCode::BAD_REQUEST,
+            ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::S3WriteTestFailed(_) | ApiError::LlmProbeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::ProviderListFailed(_) => StatusCode::BAD_GATEWAY,
+            ApiError::SessionNotFound | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let token = self.to_string();
+        HttpResponse::build(self.status_code()).json(ErrorBody { error: &token, detail: self.detail() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn every_error_is_a_json_body_with_its_token() {
+        let err = ApiError::Field(FieldError { code: "invalid_user_id", detail: "user_id must match".into() });
+        assert_eq!(err.status_code(), 400);
+        let res = err.error_response();
+        assert_eq!(res.headers().get("content-type").unwrap(), "application/json");
+        assert_eq!(ApiError::SessionGone.to_string(), "session_gone");
+        assert_eq!(ApiError::SessionGone.status_code(), 401);
+    }
+}

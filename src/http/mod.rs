@@ -1,0 +1,88 @@
+//! The HTTP layer: routes, the shared `AppState`, and the extractors that authenticate callers.
+//! Invariant: handlers validate input into typed values and hand work to actors or adapters; they
+//! never touch SQLite or S3 directly, and every failure leaves through `ApiError`.
+//!
+//! # Layout
+//! - `sessions`: `POST /sessions`, `DELETE /sessions/:id` (mTLS) and session minting.
+//! - `demo`: the demo wrapper page and demo session routes.
+//! - `models`: `GET /session/models`.
+//! - `health`: `GET /healthz`.
+//! - `static_ui`: the bundled UI and the fallback for unknown paths.
+//! - `auth`: the JWT extractor; `tls`: optional client auth and the tenant extractor.
+//! - `body`: size-limited JSON bodies; `error`: `ApiError`.
+
+pub mod auth;
+pub mod body;
+pub mod demo;
+pub mod error;
+pub mod health;
+pub mod models;
+pub mod sessions;
+pub mod static_ui;
+pub mod tls;
+
+use std::path::PathBuf;
+
+use actix::ArbiterHandle;
+use actix_web::web;
+use augchatd_actors::session::SessionRegistry;
+
+use crate::config::Mode;
+use crate::demo::DemoTemplate;
+use crate::jwt::JwtKeys;
+use crate::llm::ProviderBases;
+use error::ApiError;
+
+/// What every handler can reach. Built once at boot; shared by all workers.
+pub struct AppState {
+    /// Prod or demo.
+    pub mode: Mode,
+    /// The live sessions.
+    pub registry: SessionRegistry,
+    /// Signs and checks browser JWTs.
+    pub jwt: JwtKeys,
+    /// The one outbound HTTP client (LLM, S3, MCP, OpenSearch).
+    pub http: reqwest::Client,
+    /// Default provider API roots.
+    pub bases: ProviderBases,
+    /// The arbiter session actors run on.
+    pub sessions_arbiter: ArbiterHandle,
+    /// The demo session template (demo mode only).
+    pub demo: Option<DemoTemplate>,
+    /// Provider model lists per session.
+    pub model_cache: models::ModelCache,
+    /// Serve the UI from disk instead of the embedded copy.
+    pub ui_dir: Option<PathBuf>,
+    /// The UI pages' `Content-Security-Policy`.
+    pub csp: String,
+}
+
+/// Answers a known path called with the wrong method.
+async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// Mounts every route of `mode`.
+pub fn routes(mode: Mode) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.service(resource("/healthz").route(web::get().to(health::healthz)))
+            .service(resource("/session/models").route(web::get().to(models::list)));
+        match mode {
+            Mode::Prod => {
+                cfg.service(resource("/sessions").route(web::post().to(sessions::create)))
+                    .service(resource("/sessions/{session_id}").route(web::delete().to(sessions::delete)));
+            }
+            Mode::Demo => {
+                cfg.service(resource("/demo/sessions").route(web::post().to(demo::create_session)))
+                    .service(resource("/demo/jwt").route(web::get().to(demo::jwt)))
+                    .service(resource("/demo").route(web::get().to(demo::wrapper)))
+                    .service(resource("/demo/{tail:.*}").route(web::get().to(demo::wrapper)));
+            }
+        }
+        cfg.default_service(web::to(static_ui::fallback));
+    }
+}

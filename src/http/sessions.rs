@@ -1,0 +1,93 @@
+//! Integrator routes over mTLS: `POST /sessions` (SPEC §2.1) and `DELETE /sessions/:id` (SPEC §2.2),
+//! and `mint`, which the demo routes share.
+//! Order of `POST /sessions`: client certificate, body shape, S3 write probe, LLM credential probe,
+//! then the session exists. A failed probe leaves nothing behind.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use augchatd_actors::ids::{SessionId, TenantId};
+use augchatd_actors::record::{SessionRecord, SessionSpec, unix_now};
+use augchatd_actors::session::EndSession;
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::AppState;
+use super::body::{MAX_JSON_BODY, json_object, read_limited};
+use super::error::ApiError;
+use super::tls::Integrator;
+use crate::probes;
+use crate::provision::{Options, parse_session_request};
+
+/// How long `DELETE /sessions/:id` waits for the session actor.
+const END_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The answer to a successful mint.
+#[derive(Serialize)]
+pub struct Minted {
+    /// The new session's id.
+    pub session_id: String,
+    /// The browser's credential.
+    pub jwt: String,
+    /// ISO-8601 form of the JWT's `exp`.
+    pub expires_at: String,
+}
+
+/// Registers a new session for `tenant` and signs its JWT.
+pub fn mint(state: &AppState, tenant: TenantId, spec: SessionSpec, ttl_seconds: u64) -> Result<Minted, ApiError> {
+    let id = SessionId::try_from(uuid::Uuid::new_v4().to_string()).map_err(|_| ApiError::Internal)?;
+    let issued_at = unix_now();
+    let expires_at = issued_at.saturating_add(ttl_seconds);
+    let jwt = state.jwt.mint(id.as_str(), issued_at, expires_at).map_err(|_| ApiError::Internal)?;
+    let expires_iso = i64::try_from(expires_at)
+        .ok()
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .ok_or(ApiError::Internal)?;
+    let record = SessionRecord { id: id.clone(), tenant, spec, issued_at, expires_at };
+    state.registry.start(record, &state.sessions_arbiter);
+    Ok(Minted { session_id: id.to_string(), jwt, expires_at: expires_iso })
+}
+
+/// `POST /sessions`.
+pub async fn create(
+    Integrator(tenant): Integrator,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = json_object(&read_limited(payload, MAX_JSON_BODY).await?)?;
+    let request = parse_session_request(&Value::Object(body), &Options::API).map_err(ApiError::Field)?;
+    let spec = request.spec;
+    if let Some(storage) = &spec.storage {
+        probes::storage(&state.http, storage).await.map_err(|e| {
+            tracing::debug!(%tenant, user = %spec.user, error = %e, "session refused: s3 write probe failed");
+            ApiError::S3WriteTestFailed(e.to_string())
+        })?;
+    }
+    probes::llm(&state.http, &state.bases, &spec.model).await.map_err(|e| {
+        tracing::debug!(%tenant, user = %spec.user, error = %e, "session refused: llm credential probe failed");
+        ApiError::LlmProbeFailed(e.to_string())
+    })?;
+    Ok(HttpResponse::Ok().json(mint(&state, tenant, spec, request.ttl_seconds)?))
+}
+
+/// `DELETE /sessions/:id`: only the tenant that minted a session can end it; anything else is 404.
+pub async fn delete(
+    Integrator(tenant): Integrator,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let sid = SessionId::try_from(path.into_inner()).map_err(|_| ApiError::SessionNotFound)?;
+    let owned = state.registry.get(&sid).is_some_and(|record| record.tenant == tenant);
+    let addr = state.registry.addr(&sid).filter(|_| owned).ok_or(ApiError::SessionNotFound)?;
+    match addr.send(EndSession).timeout(END_TIMEOUT).await {
+        Ok(true) => Ok(HttpResponse::NoContent().finish()),
+        Ok(false) => Err(ApiError::SessionNotFound),
+        Err(e) => {
+            tracing::error!(%sid, %tenant, error = %e, "session actor did not answer EndSession");
+            Err(ApiError::Internal)
+        }
+    }
+}

@@ -55,7 +55,10 @@ struct Entry {
 impl SessionRegistry {
     /// An empty registry reporting to `health`.
     pub fn new(health: Arc<Health>) -> Self {
-        Self { inner: Arc::default(), health }
+        Self {
+            inner: Arc::default(),
+            health,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, RegistryInner> {
@@ -78,7 +81,13 @@ impl SessionRegistry {
         let mut inner = self.lock();
         let user_key = (record.tenant.clone(), record.spec.user.clone());
         *inner.live_per_user.entry(user_key).or_default() += 1;
-        inner.sessions.insert(record.id.clone(), Entry { record: Arc::clone(&record), addr });
+        inner.sessions.insert(
+            record.id.clone(),
+            Entry {
+                record: Arc::clone(&record),
+                addr,
+            },
+        );
         drop(inner);
         self.health.session_minted();
         tracing::info!(
@@ -110,7 +119,11 @@ impl SessionRegistry {
 
     /// How many sessions of this (tenant, user) are live: the hot file lives while this is above zero.
     pub fn live_sessions_of(&self, tenant: &TenantId, user: &UserId) -> usize {
-        self.lock().live_per_user.get(&(tenant.clone(), user.clone())).copied().unwrap_or(0)
+        self.lock()
+            .live_per_user
+            .get(&(tenant.clone(), user.clone()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The shared health counters.
@@ -121,7 +134,9 @@ impl SessionRegistry {
     /// Removes a session, dropping the registry's `Addr` and its share of the user refcount.
     fn remove(&self, sid: &SessionId) -> bool {
         let mut inner = self.lock();
-        let Some(entry) = inner.sessions.remove(sid) else { return false };
+        let Some(entry) = inner.sessions.remove(sid) else {
+            return false;
+        };
         let user_key = (entry.record.tenant.clone(), entry.record.spec.user.clone());
         if let Some(count) = inner.live_per_user.get_mut(&user_key) {
             *count -= 1;
@@ -156,7 +171,9 @@ impl SessionActor {
             EndReason::Deleted => self.registry.health.session_ended(),
             EndReason::Expired => self.registry.health.session_expired(),
         }
-        let SessionRecord { id, tenant, spec, .. } = &*self.record;
+        let SessionRecord {
+            id, tenant, spec, ..
+        } = &*self.record;
         let remaining_for_user = self.registry.live_sessions_of(tenant, &spec.user);
         tracing::info!(sid = %id, %tenant, user = %spec.user, reason = reason.as_str(),
             remaining_for_user, "session ended");
@@ -168,7 +185,9 @@ impl Actor for SessionActor {
 
     /// Arms the TTL from the record, so a restarted actor keeps the original deadline.
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let SessionRecord { id, tenant, spec, .. } = &*self.record;
+        let SessionRecord {
+            id, tenant, spec, ..
+        } = &*self.record;
         tracing::info!(actor = ActorKind::Session.as_str(), id = %id, %tenant, user = %spec.user,
             restart_count = self.restart_count, "actor started");
         self.ttl = Some(ctx.run_later(self.record.remaining(), |actor, ctx| {
@@ -234,7 +253,9 @@ mod tests {
         type Result = ();
         fn handle(&mut self, _: Explode, ctx: &mut Context<Self>) {
             let id = self.record.id.clone();
-            guarded(ctx, ActorKind::Session, id.as_str(), |_| panic!("injected failure"));
+            guarded(ctx, ActorKind::Session, id.as_str(), |_| {
+                panic!("injected failure")
+            });
         }
     }
 

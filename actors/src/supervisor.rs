@@ -43,7 +43,12 @@ pub fn guarded<C: ActorContext, R>(
                 .map(|s| (*s).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "non-string panic payload".to_owned());
-            tracing::error!(actor = kind.as_str(), id, reason, "handler panicked, restarting actor");
+            tracing::error!(
+                actor = kind.as_str(),
+                id,
+                reason,
+                "handler panicked, restarting actor"
+            );
             ctx.stop();
             None
         }

@@ -27,7 +27,9 @@ impl FromRequest for Authed {
 }
 
 fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
-    let state = req.app_data::<web::Data<AppState>>().ok_or(ApiError::Internal)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or(ApiError::Internal)?;
     let token = req
         .headers()
         .get(AUTHORIZATION)

@@ -70,7 +70,9 @@ impl ApiError {
     fn detail(&self) -> Option<&str> {
         match self {
             ApiError::Field(e) => Some(&e.detail),
-            ApiError::S3WriteTestFailed(d) | ApiError::LlmProbeFailed(d) | ApiError::ProviderListFailed(d) => Some(d),
+            ApiError::S3WriteTestFailed(d)
+            | ApiError::LlmProbeFailed(d)
+            | ApiError::ProviderListFailed(d) => Some(d),
             _ => None,
         }
     }
@@ -79,12 +81,17 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::MissingJwt | ApiError::InvalidJwt | ApiError::SessionGone | ApiError::ClientCertificateRequired => {
-                StatusCode::UNAUTHORIZED
+            ApiError::MissingJwt
+            | ApiError::InvalidJwt
+            | ApiError::SessionGone
+            | ApiError::ClientCertificateRequired => StatusCode::UNAUTHORIZED,
+            ApiError::InvalidTenantId | ApiError::InvalidJson | ApiError::Field(_) => {
+                StatusCode::BAD_REQUEST
             }
-            ApiError::InvalidTenantId | ApiError::InvalidJson | ApiError::Field(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::S3WriteTestFailed(_) | ApiError::LlmProbeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::S3WriteTestFailed(_) | ApiError::LlmProbeFailed(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::ProviderListFailed(_) => StatusCode::BAD_GATEWAY,
             ApiError::SessionNotFound | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -94,7 +101,10 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let token = self.to_string();
-        HttpResponse::build(self.status_code()).json(ErrorBody { error: &token, detail: self.detail() })
+        HttpResponse::build(self.status_code()).json(ErrorBody {
+            error: &token,
+            detail: self.detail(),
+        })
     }
 }
 
@@ -105,10 +115,16 @@ mod tests {
 
     #[test]
     fn every_error_is_a_json_body_with_its_token() {
-        let err = ApiError::Field(FieldError { code: "invalid_user_id", detail: "user_id must match".into() });
+        let err = ApiError::Field(FieldError {
+            code: "invalid_user_id",
+            detail: "user_id must match".into(),
+        });
         assert_eq!(err.status_code(), 400);
         let res = err.error_response();
-        assert_eq!(res.headers().get("content-type").unwrap(), "application/json");
+        assert_eq!(
+            res.headers().get("content-type").unwrap(),
+            "application/json"
+        );
         assert_eq!(ApiError::SessionGone.to_string(), "session_gone");
         assert_eq!(ApiError::SessionGone.status_code(), 401);
     }

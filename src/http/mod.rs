@@ -74,7 +74,10 @@ pub fn routes(mode: Mode) -> impl FnOnce(&mut web::ServiceConfig) {
         match mode {
             Mode::Prod => {
                 cfg.service(resource("/sessions").route(web::post().to(sessions::create)))
-                    .service(resource("/sessions/{session_id}").route(web::delete().to(sessions::delete)));
+                    .service(
+                        resource("/sessions/{session_id}")
+                            .route(web::delete().to(sessions::delete)),
+                    );
             }
             Mode::Demo => {
                 cfg.service(resource("/demo/sessions").route(web::post().to(demo::create_session)))

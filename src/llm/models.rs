@@ -61,15 +61,24 @@ pub async fn list_models(
     let base = bases.for_model(model);
     let request = match model.provider {
         Provider::Offline => {
-            return Ok(vec![ModelInfo { id: offline::MODEL_ID.to_owned(), display_name: offline::MODEL_ID.to_owned() }]);
+            return Ok(vec![ModelInfo {
+                id: offline::MODEL_ID.to_owned(),
+                display_name: offline::MODEL_ID.to_owned(),
+            }]);
         }
         Provider::Anthropic => http
             .get(format!("{base}/v1/models?limit=1000"))
             .header("x-api-key", model.api_key.expose())
             .header("anthropic-version", ANTHROPIC_VERSION),
-        Provider::OpenAi => http.get(format!("{base}/models")).bearer_auth(model.api_key.expose()),
+        Provider::OpenAi => http
+            .get(format!("{base}/models"))
+            .bearer_auth(model.api_key.expose()),
     };
-    let response = request.timeout(LIST_TIMEOUT).send().await.map_err(|e| ListError::Unreachable(e.without_url()))?;
+    let response = request
+        .timeout(LIST_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| ListError::Unreachable(e.without_url()))?;
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
         return Err(ListError::Unauthorized(status.as_u16()));
@@ -81,7 +90,10 @@ pub async fn list_models(
     let mut models: Vec<ModelInfo> = listing
         .data
         .into_iter()
-        .map(|m| ModelInfo { display_name: m.display_name.unwrap_or_else(|| m.id.clone()), id: m.id })
+        .map(|m| ModelInfo {
+            display_name: m.display_name.unwrap_or_else(|| m.id.clone()),
+            id: m.id,
+        })
         .collect();
     models.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(models)

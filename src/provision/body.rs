@@ -76,7 +76,7 @@ fn parse_ttl(body: &Object) -> Result<u64, FieldError> {
         return Ok(DEFAULT_TTL_SECONDS);
     };
     match value.as_u64() {
-        Some(seconds) if seconds >= 1 && seconds <= MAX_TTL_SECONDS => Ok(seconds),
+        Some(seconds) if (1..=MAX_TTL_SECONDS).contains(&seconds) => Ok(seconds),
         Some(seconds) if seconds > MAX_TTL_SECONDS => Err(invalid(format!(
             "ttl_seconds must be at most {MAX_TTL_SECONDS} (one year)"
         ))),

@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::FieldError;
 use super::auth::{parse_mcp_auth, parse_rag_auth};
 use super::fields::{
-    Object, Query, as_filled_string, as_object, http_url, invalid, optional_bool, optional_string,
-    present, quoted, required_bool, required_string, without_trailing_slash,
+    Object, Query, as_filled_string, http_url, invalid, optional_bool, optional_string, present,
+    quoted, required_bool, required_string, without_trailing_slash,
 };
 
 /// The longest `descriptive_id`. Providers cap tool names at 64 characters; 48 + `__` leaves 14 for

@@ -257,9 +257,16 @@ mod tests {
 
     #[test]
     fn the_option_presets_match_the_api_and_the_demo_file() {
-        assert!(Options::API.storage_required && !Options::API.allow_theme);
-        assert!(!Options::API.reject_placeholder_keys);
-        assert!(!Options::DEMO_FILE.storage_required && Options::DEMO_FILE.allow_theme);
-        assert!(Options::DEMO_FILE.reject_placeholder_keys);
+        let api = Options {
+            storage_required: true,
+            allow_theme: false,
+            reject_placeholder_keys: false,
+        };
+        let demo = Options {
+            storage_required: false,
+            allow_theme: true,
+            reject_placeholder_keys: true,
+        };
+        assert_eq!((Options::API, Options::DEMO_FILE), (api, demo));
     }
 }

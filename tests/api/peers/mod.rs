@@ -1,0 +1,5 @@
+//! Real protocol peers the tests start on 127.0.0.1:0.
+
+pub mod llm;
+pub mod pki;
+pub mod s3;

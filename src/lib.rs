@@ -25,6 +25,7 @@ pub mod logging;
 pub mod probes;
 pub mod provision;
 
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,18 +55,15 @@ pub struct Application {
 }
 
 impl Application {
-    /// Validates what the config points at (TLS files, demo session, probes), then builds the server
-    /// on `listener`. Must run inside an actix system.
+    /// Validates what the config points at (TLS files, demo session, probes), then calls `bind` and
+    /// builds the server on the listener it returns, so a config error is reported even when the port
+    /// is taken. Tests bind `127.0.0.1:0`. Must run inside an actix system.
     pub async fn build(
         config: Config,
-        listener: std::net::TcpListener,
+        bind: impl FnOnce(SocketAddr) -> std::io::Result<TcpListener>,
     ) -> Result<Self, ConfigError> {
         // One crypto provider for the whole process; a second call (tests) finds it installed.
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
-        let port = listener
-            .local_addr()
-            .map_err(|e| ConfigError(format!("listener has no address: {e}")))?
-            .port();
         if let Some(dir) = &config.trace_dir {
             std::fs::create_dir_all(dir).map_err(|e| {
                 ConfigError(format!(
@@ -105,6 +103,12 @@ impl Application {
             .map(http::tls::server_config)
             .transpose()?;
 
+        let listener = bind(config.listen)
+            .map_err(|e| ConfigError(format!("cannot listen on {}: {e}", config.listen)))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| ConfigError(format!("listener has no address: {e}")))?
+            .port();
         let health = Arc::new(Health::default());
         let registry = SessionRegistry::new(Arc::clone(&health));
         let sessions_arbiter = Arbiter::new();

@@ -23,11 +23,7 @@ fn main() -> ExitCode {
     }
     let system = actix_web::rt::System::new();
     system.block_on(async move {
-        let listener = match std::net::TcpListener::bind(config.listen) {
-            Ok(listener) => listener,
-            Err(e) => return fail(&format!("cannot listen on {}: {e}", config.listen)),
-        };
-        let app = match Application::build(config, listener).await {
+        let app = match Application::build(config, std::net::TcpListener::bind).await {
             Ok(app) => app,
             Err(e) => return fail(&e),
         };

@@ -8,7 +8,14 @@
     clippy::print_stderr
 )]
 
+mod binary;
 mod peers;
 mod server;
 
+mod boot;
+
+mod demo;
+mod jwt;
+mod models;
+mod secrets;
 mod sessions;

@@ -64,8 +64,9 @@ impl TestServer {
         } else {
             "http"
         };
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let app = Application::build(config, listener).await.unwrap();
+        let app = Application::build(config, |_| std::net::TcpListener::bind("127.0.0.1:0"))
+            .await
+            .unwrap();
         let base = format!("{scheme}://127.0.0.1:{}", app.port());
         let server = app.into_server();
         let handle = server.handle();

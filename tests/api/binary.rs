@@ -1,0 +1,127 @@
+//! Runs the real `augchatd` binary as a child process with a clean environment, for what only a
+//! process shows: exit codes, the stdout banner, and every stderr log line.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// What a finished process printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn command(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_augchatd"));
+    cmd.args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .current_dir(dir);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Runs the binary expecting it to exit on its own (a boot failure) within 20 s.
+pub async fn run_to_exit(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Finished {
+    let output = tokio::time::timeout(Duration::from_secs(20), command(dir, args, env).output())
+        .await
+        .expect("the daemon was expected to exit")
+        .unwrap();
+    Finished {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A free loopback port (bound and released; the daemon binds it right after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running daemon whose output is being collected.
+pub struct Daemon {
+    child: Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+fn collect(stream: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Arc<Mutex<String>> {
+    let sink = Arc::new(Mutex::new(String::new()));
+    let writer = Arc::clone(&sink);
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut all = writer.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+        }
+    });
+    sink
+}
+
+impl Daemon {
+    /// Starts the binary and waits for its banner.
+    pub async fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = command(dir, args, env).spawn().unwrap();
+        let stdout = collect(child.stdout.take().unwrap());
+        let stderr = collect(child.stderr.take().unwrap());
+        let mut daemon = Self {
+            child,
+            stdout,
+            stderr,
+        };
+        for _ in 0..200 {
+            if daemon.stdout().contains("augchatd up on :") {
+                return daemon;
+            }
+            if let Ok(Some(status)) = daemon.child.try_wait() {
+                panic!("daemon exited with {status}: {}", daemon.stderr());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no banner within 20 s; stderr: {}", daemon.stderr());
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for a graceful exit; returns everything printed.
+    pub async fn stop(mut self) -> Finished {
+        let pid = self.child.id().unwrap().to_string();
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(killed.success());
+        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        // Let the readers drain what the process wrote last.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Finished {
+            code: status.code(),
+            stdout: self.stdout(),
+            stderr: self.stderr(),
+        }
+    }
+}

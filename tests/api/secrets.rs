@@ -1,0 +1,170 @@
+//! No credential ever reaches a log line, a response or the browser (SPEC §9.1, §11 items 24, 167):
+//! the real binary, debug logging on, a session full of marker secrets, every route driven, then the
+//! whole stdout, stderr and every response body are searched for the markers.
+
+use serde_json::{Value, json};
+
+use crate::binary::{Daemon, free_port};
+use crate::peers::llm::LlmPeer;
+use crate::peers::pki::Pki;
+use crate::peers::s3::{BUCKET, S3Peer};
+use crate::server::install_crypto;
+
+const LLM_KEY: &str = "sk-MARKER-llm-key-0001";
+const S3_KEY_ID: &str = "MARKERAKID0002";
+const S3_SECRET: &str = "MARKER-s3-secret-0003";
+const MARKERS: &[&str] = &[
+    LLM_KEY,
+    S3_KEY_ID,
+    S3_SECRET,
+    "MARKER-mcp-bearer-0004",
+    "MARKER-basic-user-0005",
+    "MARKER-basic-pass-0006",
+    "MARKER-header-0007",
+    "MARKER-rag-bearer-0008",
+    "MARKER-jwt-secret-0009-at-least-32-bytes",
+    "MARKER-wrong-s3-secret-0010",
+];
+
+#[actix_web::test]
+async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
+    install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::create(dir.path());
+    let llm = LlmPeer::start();
+    llm.accept(LLM_KEY);
+    let s3 = S3Peer::start(&dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await;
+    let port = free_port().to_string();
+    let env = [
+        ("AUGCHATD_PORT", port.as_str()),
+        ("AUGCHATD_HOST", "127.0.0.1"),
+        ("AUGCHATD_TLS_CERT", pki.server_cert.to_str().unwrap()),
+        ("AUGCHATD_TLS_KEY", pki.server_key.to_str().unwrap()),
+        ("AUGCHATD_CLIENT_CA", pki.client_ca.to_str().unwrap()),
+        ("AUGCHATD_JWT_SECRET", MARKERS[8]),
+        ("AUGCHATD_ANTHROPIC_BASE_URL", llm.base.as_str()),
+        ("AUGCHATD_LOG", "debug"),
+        ("AUGCHATD_HEALTH_LOG_MS", "100"),
+    ];
+    let daemon = Daemon::start(dir.path(), &[], &env).await;
+    let ca = reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap();
+    let integrator = reqwest::Client::builder()
+        .tls_certs_only([ca.clone()])
+        .identity(reqwest::Identity::from_pem(pki.integrator("acme").as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let browser = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .unwrap();
+    let url = |path: &str| format!("https://127.0.0.1:{port}{path}");
+
+    let storage = |secret: &str| {
+        json!({"s3": {"endpoint": s3.endpoint(), "region": "us-east-1", "bucket": BUCKET, "prefix": "p/",
+                      "access_key_id": S3_KEY_ID, "secret_access_key": secret}})
+    };
+    let body = |secret: &str, key: &str| {
+        json!({
+            "user_id": "leaky", "system_prompt": "s",
+            "model": {"provider": "anthropic", "model_id": "claude-sonnet-4-5", "api_key": key},
+            "connectors": [
+                {"descriptive_id": "gh", "name": "GitHub", "type": "mcp", "default_active": true,
+                 "url": "https://mcp.example/mcp",
+                 "auth": {"bearer": MARKERS[3], "basic": {"username": MARKERS[4], "password": MARKERS[5]},
+                          "headers": {"X-Client-Secret": MARKERS[6]}}},
+                {"descriptive_id": "docs", "name": "Docs", "type": "rag", "default_active": true,
+                 "backend": "opensearch", "cluster": "https://os.example", "auth": {"bearer": MARKERS[7]},
+                 "indexes": ["docs"]}
+            ],
+            "storage": storage(secret),
+        })
+    };
+    let mut bodies = Vec::new();
+    let mut record = |text: String| bodies.push(text);
+
+    // Refused variants: a wrong S3 secret, a wrong LLM key, a broken connector holding a secret.
+    let res = integrator
+        .post(url("/sessions"))
+        .json(&body(MARKERS[9], LLM_KEY))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    record(res.text().await.unwrap());
+    let res = integrator
+        .post(url("/sessions"))
+        .json(&body(S3_SECRET, "sk-MARKER-wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    record(res.text().await.unwrap());
+    let mut broken = body(S3_SECRET, LLM_KEY);
+    broken["connectors"][1]["auth"] =
+        json!({"bearer": MARKERS[7], "basic": {"username": MARKERS[4], "password": MARKERS[5]}});
+    broken["model"]["provider"] = json!(LLM_KEY);
+    let res = integrator
+        .post(url("/sessions"))
+        .json(&broken)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    record(res.text().await.unwrap());
+
+    // A real session, used on every browser route, then deleted.
+    let res = integrator
+        .post(url("/sessions"))
+        .json(&body(S3_SECRET, LLM_KEY))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let minted: Value = res.json().await.unwrap();
+    let jwt = minted["jwt"].as_str().unwrap().to_owned();
+    let sid = minted["session_id"].as_str().unwrap().to_owned();
+    record(json!({"session_id": sid, "expires_at": minted["expires_at"]}).to_string());
+    for path in ["/session/models", "/healthz", "/", "/c/x", "/nope"] {
+        let res = browser
+            .get(url(path))
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap();
+        record(res.text().await.unwrap());
+    }
+    let res = integrator
+        .delete(url(&format!("/sessions/{sid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let res = browser
+        .get(url("/session/models"))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    record(res.text().await.unwrap());
+
+    let out = daemon.stop().await;
+    assert!(
+        out.stderr.contains("session minted") && out.stderr.contains("session ended"),
+        "{}",
+        out.stderr
+    );
+    let everything = [out.stdout.as_str(), out.stderr.as_str(), &bodies.join("\n")].join("\n");
+    for marker in MARKERS {
+        assert!(!everything.contains(marker), "secret {marker} leaked");
+    }
+    assert!(
+        !out.stderr.contains(&jwt) && !out.stdout.contains(&jwt),
+        "the JWT was logged"
+    );
+    // Percent- or base64-encoded forms would leak too: Basic auth is base64(user:pass).
+    use base64::Engine;
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", MARKERS[4], MARKERS[5]));
+    assert!(!everything.contains(&basic));
+}

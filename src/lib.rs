@@ -10,11 +10,14 @@
 //! - [`provision`]: validation of session bodies into the actor crate's `SessionSpec`.
 //! - [`probes`]: the S3 write probe and LLM credential probe every session must pass.
 //! - [`demo`]: the demo session template (file, `DEMO_*` variables, or the built-in offline model).
+//! - [`chat`]: one chat turn: thread validation, the model stream, persistence of the turn.
+//! - [`stream`]: the AI SDK UI message stream v1 encoder.
 //! - [`jwt`]: HS256 browser tokens.
 //! - [`llm`]: provider API roots, list-models, the offline demo model.
 //! - [`cold`]: the integrator's S3 bucket.
-//! - Actors (sessions, and their supervision) live in the `augchatd-actors` crate.
+//! - Actors (sessions, per-user SQLite writers, their supervision) live in the `augchatd-actors` crate.
 
+pub mod chat;
 pub mod cold;
 pub mod config;
 pub mod demo;
@@ -24,6 +27,7 @@ pub mod llm;
 pub mod logging;
 pub mod probes;
 pub mod provision;
+pub mod stream;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -34,6 +38,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use augchatd_actors::session::SessionRegistry;
 use augchatd_actors::supervisor::Health;
+use augchatd_actors::user_db::UserDbs;
 
 use crate::config::{Config, ConfigError, Mode};
 use crate::demo::{DemoSource, DemoTemplate};
@@ -116,6 +121,7 @@ impl Application {
         let state = web::Data::new(AppState {
             mode: config.mode,
             registry: registry.clone(),
+            user_dbs: UserDbs::new(config.data_dir.clone()),
             jwt,
             http,
             bases,

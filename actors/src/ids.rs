@@ -14,7 +14,12 @@ pub struct IdError {
 
 /// True when `s` is safe as a path component: 1..=100 bytes of `[a-zA-Z0-9._-]`, not `.` or `..`.
 pub fn is_safe_component(s: &str) -> bool {
-    (1..=100).contains(&s.len())
+    is_safe_up_to(s, 100)
+}
+
+/// The same alphabet, up to `max` bytes.
+fn is_safe_up_to(s: &str, max: usize) -> bool {
+    (1..=max).contains(&s.len())
         && s != "."
         && s != ".."
         && s.bytes()
@@ -22,7 +27,7 @@ pub fn is_safe_component(s: &str) -> bool {
 }
 
 macro_rules! identifier {
-    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:literal) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
@@ -37,7 +42,7 @@ macro_rules! identifier {
         impl TryFrom<String> for $name {
             type Error = IdError;
             fn try_from(s: String) -> Result<Self, IdError> {
-                if is_safe_component(&s) { Ok(Self(s)) } else { Err(IdError { field: $field }) }
+                if is_safe_up_to(&s, $max) { Ok(Self(s)) } else { Err(IdError { field: $field }) }
             }
         }
 
@@ -65,17 +70,27 @@ macro_rules! identifier {
 identifier!(
     /// The integrator, taken from its client certificate (`demo` in demo mode). Partitions hot storage.
     TenantId,
-    "tenant_id"
+    "tenant_id",
+    100
 );
 identifier!(
     /// The integrator's end user, as sent in `POST /sessions`.
     UserId,
-    "user_id"
+    "user_id",
+    100
 );
 identifier!(
     /// One minted session. Minted by augchatd as a UUID v4; parsed from paths for lookups.
     SessionId,
-    "session_id"
+    "session_id",
+    100
+);
+identifier!(
+    /// A conversation of one (tenant, user): minted as a UUID v4 or chosen by the client. Up to 200 bytes,
+    /// because it becomes an S3 key segment and a trace file name (SPEC §2.5).
+    ConversationId,
+    "conversation_id",
+    200
 );
 
 impl TenantId {
@@ -89,6 +104,13 @@ impl UserId {
     /// The user of Design A and built-in demo sessions, so their hot file is `data/demo/demo.sqlite`.
     pub fn demo() -> Self {
         Self("demo".to_owned())
+    }
+}
+
+impl ConversationId {
+    /// A fresh random id.
+    pub fn mint() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
     }
 }
 

@@ -4,10 +4,11 @@
 //! `augchatd` crate validates input into the types of this crate and forwards messages to the actors.
 //!
 //! # Layout
-//! - [`ids`]: validated identifiers (`TenantId`, `UserId`, `SessionId`); the only way a path on disk is built.
+//! - [`ids`]: validated identifiers (`TenantId`, `UserId`, `SessionId`, `ConversationId`); the only way a path on disk is built.
 //! - [`secret`]: `Secret`, a credential that prints as `***` and cannot be serialized.
 //! - [`record`]: what one minted session holds (model, connectors, storage), credentials as `Secret`.
 //! - [`session`]: `SessionActor` (one per session, owns its TTL) and `SessionRegistry` (sid -> session, user refcount).
+//! - [`user_db`]: `UserDbWriter` (one per (tenant, user), owns its SQLite file) and `UserDbs` (the map of writers).
 //! - [`supervisor`]: panic containment (`guarded`), lifecycle log lines and the health counters.
 
 pub mod ids;
@@ -15,3 +16,4 @@ pub mod record;
 pub mod secret;
 pub mod session;
 pub mod supervisor;
+pub mod user_db;

@@ -16,6 +16,8 @@ use actix::ActorContext;
 pub enum ActorKind {
     /// One per minted session.
     Session,
+    /// One per (tenant, user): the owner of the hot SQLite file.
+    UserDb,
 }
 
 impl ActorKind {
@@ -23,6 +25,7 @@ impl ActorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ActorKind::Session => "session",
+            ActorKind::UserDb => "user_db",
         }
     }
 }

@@ -51,6 +51,24 @@ pub enum ApiError {
     /// No such route.
     #[error("not_found")]
     NotFound,
+    /// The conversation is not in this user's storage (another user's id looks the same).
+    #[error("conversation_not_found")]
+    ConversationNotFound,
+    /// `POST /conversations` with a `conversation_id` that is not a valid id.
+    #[error("invalid_conversation_id")]
+    InvalidConversationId,
+    /// `POST /chat` without a usable `id`.
+    #[error("missing_conversation_id")]
+    MissingConversationId,
+    /// `POST /chat` without a non-empty `messages` array.
+    #[error("missing_messages")]
+    MissingMessages,
+    /// `POST /chat` with a message that is not `{id, role, parts[]}`.
+    #[error("invalid_messages")]
+    InvalidMessages(String),
+    /// The user's hot storage could not be written (or read); nothing was changed.
+    #[error("hot_write_failed")]
+    HotWriteFailed,
     /// A route exists for the path, but not for this method.
     #[error("method_not_allowed")]
     MethodNotAllowed,
@@ -67,13 +85,39 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
+    /// `X-Augchatd-Reason`: set on the 503s a UI reacts to (SPEC §2).
+    fn reason_header(&self) -> Option<&'static str> {
+        match self {
+            ApiError::HotWriteFailed => Some("hot-write-failed"),
+            _ => None,
+        }
+    }
+
     fn detail(&self) -> Option<&str> {
         match self {
             ApiError::Field(e) => Some(&e.detail),
             ApiError::S3WriteTestFailed(d)
             | ApiError::LlmProbeFailed(d)
-            | ApiError::ProviderListFailed(d) => Some(d),
+            | ApiError::ProviderListFailed(d)
+            | ApiError::InvalidMessages(d) => Some(d),
+            ApiError::HotWriteFailed => {
+                Some("the conversation store could not be written; nothing was changed, try again")
+            }
             _ => None,
+        }
+    }
+}
+
+impl From<augchatd_actors::user_db::DbError> for ApiError {
+    fn from(err: augchatd_actors::user_db::DbError) -> Self {
+        use augchatd_actors::user_db::DbError;
+        match err {
+            DbError::NotFound => ApiError::ConversationNotFound,
+            other => {
+                tracing::error!(error = %other, source = ?std::error::Error::source(&other).map(ToString::to_string),
+                    "hot storage failed");
+                ApiError::HotWriteFailed
+            }
         }
     }
 }
@@ -85,15 +129,22 @@ impl ResponseError for ApiError {
             | ApiError::InvalidJwt
             | ApiError::SessionGone
             | ApiError::ClientCertificateRequired => StatusCode::UNAUTHORIZED,
-            ApiError::InvalidTenantId | ApiError::InvalidJson | ApiError::Field(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::InvalidTenantId
+            | ApiError::InvalidJson
+            | ApiError::Field(_)
+            | ApiError::InvalidConversationId
+            | ApiError::MissingConversationId
+            | ApiError::MissingMessages
+            | ApiError::InvalidMessages(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::S3WriteTestFailed(_) | ApiError::LlmProbeFailed(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::ProviderListFailed(_) => StatusCode::BAD_GATEWAY,
-            ApiError::SessionNotFound | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::SessionNotFound | ApiError::NotFound | ApiError::ConversationNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::HotWriteFailed => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -101,31 +152,13 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let token = self.to_string();
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(reason) = self.reason_header() {
+            response.insert_header(("X-Augchatd-Reason", reason));
+        }
+        response.json(ErrorBody {
             error: &token,
             detail: self.detail(),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn every_error_is_a_json_body_with_its_token() {
-        let err = ApiError::Field(FieldError {
-            code: "invalid_user_id",
-            detail: "user_id must match".into(),
-        });
-        assert_eq!(err.status_code(), 400);
-        let res = err.error_response();
-        assert_eq!(
-            res.headers().get("content-type").unwrap(),
-            "application/json"
-        );
-        assert_eq!(ApiError::SessionGone.to_string(), "session_gone");
-        assert_eq!(ApiError::SessionGone.status_code(), 401);
     }
 }

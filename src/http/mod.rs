@@ -5,6 +5,8 @@
 //! # Layout
 //! - `sessions`: `POST /sessions`, `DELETE /sessions/:id` (mTLS) and session minting.
 //! - `demo`: the demo wrapper page and demo session routes.
+//! - `conversations`: conversation list, create, delete and history (JWT).
+//! - `chat`: `POST /chat`, the streamed turn (JWT).
 //! - `models`: `GET /session/models`.
 //! - `health`: `GET /healthz`.
 //! - `static_ui`: the bundled UI and the fallback for unknown paths.
@@ -13,6 +15,8 @@
 
 pub mod auth;
 pub mod body;
+pub mod chat;
+pub mod conversations;
 pub mod demo;
 pub mod error;
 pub mod health;
@@ -26,6 +30,7 @@ use std::path::PathBuf;
 use actix::ArbiterHandle;
 use actix_web::web;
 use augchatd_actors::session::SessionRegistry;
+use augchatd_actors::user_db::UserDbs;
 
 use crate::config::Mode;
 use crate::demo::DemoTemplate;
@@ -39,6 +44,8 @@ pub struct AppState {
     pub mode: Mode,
     /// The live sessions.
     pub registry: SessionRegistry,
+    /// The per-user SQLite writers.
+    pub user_dbs: UserDbs,
     /// Signs and checks browser JWTs.
     pub jwt: JwtKeys,
     /// The one outbound HTTP client (LLM, S3, MCP, OpenSearch).
@@ -70,7 +77,20 @@ fn resource(path: &str) -> actix_web::Resource {
 pub fn routes(mode: Mode) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.service(resource("/healthz").route(web::get().to(health::healthz)))
-            .service(resource("/session/models").route(web::get().to(models::list)));
+            .service(resource("/session/models").route(web::get().to(models::list)))
+            .service(
+                resource("/conversations")
+                    .route(web::get().to(conversations::list))
+                    .route(web::post().to(conversations::create)),
+            )
+            .service(
+                resource("/conversations/{cid}").route(web::delete().to(conversations::delete)),
+            )
+            .service(
+                resource("/conversations/{cid}/messages")
+                    .route(web::get().to(conversations::messages)),
+            )
+            .service(resource("/chat").route(web::post().to(chat::chat)));
         match mode {
             Mode::Prod => {
                 cfg.service(resource("/sessions").route(web::post().to(sessions::create)))

@@ -3,6 +3,14 @@
 pub mod models;
 pub mod offline;
 
+/// What a provider adapter yields while a model call streams; adapters translate their wire events
+/// into these and nothing more (STYLE 15).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LlmEvent {
+    /// More answer text.
+    TextDelta(String),
+}
+
 use augchatd_actors::record::{ModelConfig, Provider};
 
 /// Default API bases per provider, from the daemon's config; a session's `model.base_url` overrides.

@@ -1,0 +1,436 @@
+//! `UserDbWriter`: the only owner of one (tenant, user) SQLite file, `<data>/<tenant>/<user>.sqlite`.
+//! Invariant: nothing else opens this file; handlers reach it by message, one transaction per message,
+//! on the writer's own thread (a `SyncArbiter` of one). Callers never see `rusqlite` types. No network
+//! I/O here. `UserDbs` maps (tenant, user) to its writer, starting it on first use.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use actix::prelude::*;
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::ids::{ConversationId, SessionId, TenantId, UserId};
+use crate::supervisor::{ActorKind, guarded};
+
+/// Why a hot read or write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The conversation is not in this user's file.
+    #[error("conversation not found")]
+    NotFound,
+    /// The writer did not answer (its thread is gone or overloaded).
+    #[error("the writer for this user is gone")]
+    WriterGone,
+    /// The file could not be created or opened.
+    #[error("the hot database could not be opened")]
+    Open(#[source] std::io::Error),
+    /// SQLite refused the statement (disk full, corruption, lock).
+    #[error("sqlite failed")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The writer panicked while handling this message (it has restarted).
+    #[error("the writer failed while handling the request")]
+    Panicked,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The end user.
+    User,
+    /// The model.
+    Assistant,
+    /// A system message from the client.
+    System,
+}
+
+impl Role {
+    /// `user`, `assistant` or `system`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::System => "system",
+        }
+    }
+
+    /// Parses the stored or wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Role::User),
+            "assistant" => Some(Role::Assistant),
+            "system" => Some(Role::System),
+            _ => None,
+        }
+    }
+}
+
+/// One message as stored: its parts and metadata stay JSON text, which only the HTTP layer reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// The client's (or server's, for assistant messages) message id.
+    pub message_id: String,
+    /// Position in the thread; set from the array index on write.
+    pub ordinal: i64,
+    /// Who wrote it.
+    pub role: Role,
+    /// The UIMessage `parts` array, as JSON text.
+    pub parts_json: String,
+    /// The UIMessage `metadata` object, as JSON text.
+    pub metadata_json: Option<String>,
+}
+
+/// One row of `GET /conversations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationSummary {
+    /// The conversation.
+    pub conversation_id: String,
+    /// Parts of the first user message, for the title.
+    pub first_user_parts_json: Option<String>,
+    /// Stored messages.
+    pub message_count: i64,
+    /// The model override, if any.
+    pub model_id_override: Option<String>,
+    /// Latest message update, else the creation time (ISO-8601).
+    pub updated_at: String,
+}
+
+/// The writers of this process, by (tenant, user).
+#[derive(Clone)]
+pub struct UserDbs {
+    root: PathBuf,
+    writers: Arc<Mutex<HashMap<(TenantId, UserId), Addr<UserDbWriter>>>>,
+}
+
+impl UserDbs {
+    /// Writers keep their files under `root` (`AUGCHATD_DATA_DIR`).
+    pub fn new(root: PathBuf) -> Self {
+        Self {
+            root,
+            writers: Arc::default(),
+        }
+    }
+
+    /// Where a user's hot file lives. Both parts are validated identifiers, so this stays under `root`.
+    pub fn path_of(&self, tenant: &TenantId, user: &UserId) -> PathBuf {
+        self.root
+            .join(tenant.as_str())
+            .join(format!("{}.sqlite", user.as_str()))
+    }
+
+    /// The user's writer, started (and its file created) on first use.
+    pub fn writer(&self, tenant: &TenantId, user: &UserId) -> Addr<UserDbWriter> {
+        let mut writers = self.writers.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (tenant.clone(), user.clone());
+        if let Some(addr) = writers.get(&key).filter(|a| a.connected()) {
+            return addr.clone();
+        }
+        let path = self.path_of(tenant, user);
+        let id = format!("{tenant}/{user}");
+        let restarts = Arc::new(AtomicU32::new(0));
+        // The factory runs on the writer's thread at start and after every contained panic.
+        let addr = SyncArbiter::start(1, move || UserDbWriter {
+            path: path.clone(),
+            id: id.clone(),
+            conn: None,
+            generation: restarts.fetch_add(1, Ordering::Relaxed),
+        });
+        writers.insert(key, addr.clone());
+        addr
+    }
+}
+
+/// Owns one user's SQLite connection.
+pub struct UserDbWriter {
+    path: PathBuf,
+    id: String,
+    conn: Option<Connection>,
+    generation: u32,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS conversation (
+  conversation_id TEXT PRIMARY KEY, session_id TEXT NOT NULL,
+  model_id_override TEXT, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS connector_state (
+  conversation_id TEXT NOT NULL, descriptive_id TEXT NOT NULL,
+  active INTEGER NOT NULL, updated_at TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, descriptive_id));
+CREATE TABLE IF NOT EXISTS message (
+  conversation_id TEXT NOT NULL, message_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
+  role TEXT NOT NULL, parts_json TEXT NOT NULL, updated_at TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, message_id));
+CREATE INDEX IF NOT EXISTS message_by_conversation ON message (conversation_id, ordinal);
+";
+
+fn open(path: &Path) -> Result<Connection, DbError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(DbError::Open)?;
+    }
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.execute_batch(SCHEMA)?;
+    // Forward-only migration (SPEC §6.2): a file that already has the column answers "duplicate column".
+    if let Err(e) = conn.execute_batch("ALTER TABLE message ADD COLUMN metadata_json TEXT") {
+        if !e.to_string().contains("duplicate column") {
+            return Err(e.into());
+        }
+    }
+    Ok(conn)
+}
+
+fn now_iso() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+impl UserDbWriter {
+    /// The open connection, opening the file if needed (first use, or after a failed open).
+    fn conn(&mut self) -> Result<&mut Connection, DbError> {
+        if self.conn.is_none() {
+            self.conn = Some(open(&self.path)?);
+        }
+        self.conn.as_mut().ok_or(DbError::WriterGone)
+    }
+
+    /// Runs a handler body under `guarded`, turning a contained panic into `DbError::Panicked`.
+    fn run<R>(
+        &mut self,
+        ctx: &mut SyncContext<Self>,
+        f: impl FnOnce(&mut Self) -> Result<R, DbError>,
+    ) -> Result<R, DbError> {
+        let id = self.id.clone();
+        guarded(ctx, ActorKind::UserDb, &id, |_| f(self)).unwrap_or(Err(DbError::Panicked))
+    }
+}
+
+impl Actor for UserDbWriter {
+    type Context = SyncContext<Self>;
+
+    fn started(&mut self, _ctx: &mut SyncContext<Self>) {
+        // Open now so the file exists from the user's first session (SPEC §11 #118); a failure is
+        // retried by the next message and reported to its sender.
+        let outcome = self.conn().map(drop);
+        tracing::info!(actor = ActorKind::UserDb.as_str(), id = %self.id, restart_count = self.generation,
+            "actor started");
+        if let Err(e) = outcome {
+            tracing::error!(actor = ActorKind::UserDb.as_str(), id = %self.id, error = %e, "hot database open failed");
+        }
+    }
+
+    fn stopped(&mut self, _ctx: &mut SyncContext<Self>) {
+        tracing::info!(actor = ActorKind::UserDb.as_str(), id = %self.id, restart_count = self.generation,
+            "actor stopped");
+    }
+}
+
+/// Inserts a conversation row (if absent) and the first-observation flags of every connector in
+/// scope (if absent), in one transaction.
+fn ensure(
+    tx: &rusqlite::Transaction<'_>,
+    cid: &ConversationId,
+    session: &SessionId,
+    defaults: &[(String, bool)],
+) -> Result<bool, DbError> {
+    let now = now_iso();
+    let created = tx.prepare_cached(
+        "INSERT OR IGNORE INTO conversation (conversation_id, session_id, model_id_override, created_at) VALUES (?1, ?2, NULL, ?3)",
+    )?
+    .execute(params![cid.as_str(), session.as_str(), now])?
+        > 0;
+    let mut snapshot = tx.prepare_cached(
+        "INSERT OR IGNORE INTO connector_state (conversation_id, descriptive_id, active, updated_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (descriptive_id, active) in defaults {
+        snapshot.execute(params![cid.as_str(), descriptive_id, active, now])?;
+    }
+    Ok(created)
+}
+
+/// Create a conversation if it does not exist, snapshotting connector defaults. Sent by
+/// `POST /conversations` and by `POST /chat` before it streams; replies `true` when it was created.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<bool, DbError>")]
+pub struct EnsureConversation {
+    /// The conversation.
+    pub cid: ConversationId,
+    /// The session creating it (informational).
+    pub session: SessionId,
+    /// `(descriptive_id, default_active)` of every connector in scope.
+    pub defaults: Vec<(String, bool)>,
+}
+
+impl Handler<EnsureConversation> for UserDbWriter {
+    type Result = Result<bool, DbError>;
+
+    fn handle(&mut self, msg: EnsureConversation, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let tx = writer.conn()?.transaction()?;
+            let created = ensure(&tx, &msg.cid, &msg.session, &msg.defaults)?;
+            tx.commit()?;
+            Ok(created)
+        })
+    }
+}
+
+/// Replace the stored thread with the client's full thread plus the new assistant message, in one
+/// transaction (SPEC §12 decision 16): rows whose ids are gone are deleted, the rest upserted with
+/// `ordinal` = array index. Sent by `POST /chat` when a turn ends.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), DbError>")]
+pub struct ReplaceThread {
+    /// The conversation (created if a concurrent delete removed it).
+    pub cid: ConversationId,
+    /// The session of the turn.
+    pub session: SessionId,
+    /// Connector defaults, for a re-created conversation.
+    pub defaults: Vec<(String, bool)>,
+    /// The whole thread, in order.
+    pub messages: Vec<StoredMessage>,
+}
+
+impl Handler<ReplaceThread> for UserDbWriter {
+    type Result = Result<(), DbError>;
+
+    fn handle(&mut self, msg: ReplaceThread, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let tx = writer.conn()?.transaction()?;
+            ensure(&tx, &msg.cid, &msg.session, &msg.defaults)?;
+            let existing: Vec<String> = tx
+                .prepare_cached("SELECT message_id FROM message WHERE conversation_id = ?1")?
+                .query_map([msg.cid.as_str()], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut delete = tx.prepare_cached("DELETE FROM message WHERE conversation_id = ?1 AND message_id = ?2")?;
+            for gone in existing.iter().filter(|id| !msg.messages.iter().any(|m| &m.message_id == *id)) {
+                delete.execute(params![msg.cid.as_str(), gone])?;
+            }
+            drop(delete);
+            let now = now_iso();
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO message (conversation_id, message_id, ordinal, role, parts_json, metadata_json, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (conversation_id, message_id) DO UPDATE SET ordinal = excluded.ordinal,
+                   role = excluded.role, parts_json = excluded.parts_json, metadata_json = excluded.metadata_json,
+                   updated_at = excluded.updated_at",
+            )?;
+            for (index, m) in msg.messages.iter().enumerate() {
+                let ordinal = i64::try_from(index).unwrap_or(i64::MAX);
+                upsert.execute(params![msg.cid.as_str(), m.message_id, ordinal, m.role.as_str(), m.parts_json, m.metadata_json, now])?;
+            }
+            drop(upsert);
+            tx.commit()?;
+            Ok(())
+        })
+    }
+}
+
+/// Read a conversation's messages, ordered by ordinal then id. Sent by `GET …/messages`.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<StoredMessage>, DbError>")]
+pub struct GetMessages {
+    /// The conversation.
+    pub cid: ConversationId,
+}
+
+impl Handler<GetMessages> for UserDbWriter {
+    type Result = Result<Vec<StoredMessage>, DbError>;
+
+    fn handle(&mut self, msg: GetMessages, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let conn = writer.conn()?;
+            let exists = conn
+                .prepare_cached("SELECT 1 FROM conversation WHERE conversation_id = ?1")?
+                .query_row([msg.cid.as_str()], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if !exists {
+                return Err(DbError::NotFound);
+            }
+            let mut stmt = conn.prepare_cached(
+                "SELECT message_id, ordinal, role, parts_json, metadata_json FROM message
+                 WHERE conversation_id = ?1 ORDER BY ordinal ASC, message_id ASC",
+            )?;
+            let rows = stmt.query_map([msg.cid.as_str()], |row| {
+                let role: String = row.get(2)?;
+                Ok(StoredMessage {
+                    message_id: row.get(0)?,
+                    ordinal: row.get(1)?,
+                    role: Role::parse(&role).unwrap_or(Role::User),
+                    parts_json: row.get(3)?,
+                    metadata_json: row.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}
+
+/// List the user's conversations, most recently updated first. Sent by `GET /conversations`.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<ConversationSummary>, DbError>")]
+pub struct ListConversations;
+
+impl Handler<ListConversations> for UserDbWriter {
+    type Result = Result<Vec<ConversationSummary>, DbError>;
+
+    fn handle(&mut self, _: ListConversations, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let conn = writer.conn()?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT c.conversation_id, c.model_id_override,
+                   (SELECT COUNT(*) FROM message m WHERE m.conversation_id = c.conversation_id),
+                   COALESCE((SELECT MAX(m.updated_at) FROM message m WHERE m.conversation_id = c.conversation_id), c.created_at) AS updated,
+                   (SELECT m.parts_json FROM message m WHERE m.conversation_id = c.conversation_id AND m.role = 'user'
+                      ORDER BY m.ordinal ASC, m.message_id ASC LIMIT 1)
+                 FROM conversation c ORDER BY updated DESC, c.conversation_id ASC",
+            )?;
+            let rows = stmt.query_map([], |row| {
+                Ok(ConversationSummary {
+                    conversation_id: row.get(0)?,
+                    model_id_override: row.get(1)?,
+                    message_count: row.get(2)?,
+                    updated_at: row.get(3)?,
+                    first_user_parts_json: row.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}
+
+/// Delete a conversation: its messages, connector flags and row, in one transaction. Sent by
+/// `DELETE /conversations/:cid`.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), DbError>")]
+pub struct DeleteConversation {
+    /// The conversation.
+    pub cid: ConversationId,
+}
+
+impl Handler<DeleteConversation> for UserDbWriter {
+    type Result = Result<(), DbError>;
+
+    fn handle(&mut self, msg: DeleteConversation, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let tx = writer.conn()?.transaction()?;
+            let cid = msg.cid.as_str();
+            tx.prepare_cached("DELETE FROM message WHERE conversation_id = ?1")?
+                .execute([cid])?;
+            tx.prepare_cached("DELETE FROM connector_state WHERE conversation_id = ?1")?
+                .execute([cid])?;
+            let removed = tx
+                .prepare_cached("DELETE FROM conversation WHERE conversation_id = ?1")?
+                .execute([cid])?;
+            if removed == 0 {
+                return Err(DbError::NotFound);
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,50 @@
+//! `POST /chat` (JWT): checks in SPEC §2.4 order (auth, body, conversation), auto-creates the
+//! conversation, then answers 200 with the UI message stream of `chat::start`.
+
+use actix_web::{HttpResponse, web};
+use augchatd_actors::user_db::EnsureConversation;
+
+use super::AppState;
+use super::auth::Authed;
+use super::body::read_limited;
+use super::conversations::{ask, connector_defaults};
+use super::error::ApiError;
+use crate::chat::{self, Turn, thread};
+use crate::stream::{MessageMetadata, ModelTag, stream_headers};
+
+/// A chat thread carries the whole history; long conversations are large.
+const MAX_CHAT_BODY: usize = 8 * 1024 * 1024;
+
+/// `POST /chat`.
+pub async fn chat(
+    authed: Authed,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let request = thread::parse(&read_limited(payload, MAX_CHAT_BODY).await?)?;
+    let record = &authed.0;
+    let defaults = connector_defaults(record);
+    // Auto-create before streaming, so a hot-write failure is still a plain 503 (SPEC §2.4 step 7).
+    let ensure = EnsureConversation {
+        cid: request.cid.clone(),
+        session: record.id.clone(),
+        defaults: defaults.clone(),
+    };
+    ask(&state, record, ensure).await??;
+    let model = &record.spec.model;
+    let turn = Turn {
+        writer: state.user_dbs.writer(&record.tenant, &record.spec.user),
+        cid: request.cid,
+        session: record.id.clone(),
+        defaults,
+        history: request.messages,
+        provider: model.provider,
+        metadata: MessageMetadata {
+            augchatd: ModelTag {
+                model_id: model.model_id.clone(),
+                provider: model.provider.as_str().to_owned(),
+            },
+        },
+    };
+    Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn)))
+}

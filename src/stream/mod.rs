@@ -1,0 +1,173 @@
+//! The browser stream: the AI SDK "UI message stream" protocol v1 over SSE (SPEC §4).
+//! Each chunk is one `data: <json>\n\n` event; the stream ends with `data: [DONE]\n\n`. Keep-alive
+//! comments fill long silences. Only the documented keys are emitted: older `ai` clients parse chunks
+//! with strict schemas and reject any extra key (UI-TOOLCHAIN P8).
+
+use actix_web::HttpResponseBuilder;
+use actix_web::web::Bytes;
+use serde::Serialize;
+
+/// The last event of every stream.
+pub const DONE: &[u8] = b"data: [DONE]\n\n";
+/// An SSE comment; the client ignores it, proxies see traffic (SPEC §4.6).
+pub const KEEPALIVE: &[u8] = b": keepalive\n\n";
+
+/// `messageMetadata` of `start` and `finish`: which model answered.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MessageMetadata {
+    /// `{"augchatd": {"model_id", "provider"}}`.
+    pub augchatd: ModelTag,
+}
+
+/// The model that produced a message.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ModelTag {
+    /// The resolved model id of the turn.
+    pub model_id: String,
+    /// The session's provider.
+    pub provider: String,
+}
+
+/// Why the model stopped, as the AI SDK names it.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FinishReason {
+    /// A final answer.
+    Stop,
+    /// The output token limit.
+    Length,
+    /// The model still wanted tools when the loop ended.
+    ToolCalls,
+    /// The provider failed mid-way.
+    Error,
+}
+
+/// One chunk of the UI message stream.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Chunk<'a> {
+    /// Opens the assistant message.
+    #[serde(rename_all = "camelCase")]
+    Start {
+        /// Server-generated assistant message id.
+        message_id: &'a str,
+        /// The model chip.
+        message_metadata: &'a MessageMetadata,
+    },
+    /// Opens one model call.
+    StartStep,
+    /// Opens a text part.
+    TextStart {
+        /// Part id, repeated on its deltas and end.
+        id: &'a str,
+    },
+    /// Appends to a text part.
+    TextDelta {
+        /// The part's id.
+        id: &'a str,
+        /// The new text.
+        delta: &'a str,
+    },
+    /// Closes a text part.
+    TextEnd {
+        /// The part's id.
+        id: &'a str,
+    },
+    /// Closes one model call.
+    FinishStep,
+    /// Closes the assistant message.
+    #[serde(rename_all = "camelCase")]
+    Finish {
+        /// Why the last step ended.
+        finish_reason: FinishReason,
+        /// The model chip again.
+        message_metadata: &'a MessageMetadata,
+    },
+    /// A failure after the 200 went out; the text is ours, never upstream's.
+    #[serde(rename_all = "camelCase")]
+    Error {
+        /// What the user sees.
+        error_text: &'a str,
+    },
+}
+
+impl Chunk<'_> {
+    /// The chunk as one SSE event.
+    pub fn to_event(&self) -> Bytes {
+        let mut event = Vec::with_capacity(96);
+        event.extend_from_slice(b"data: ");
+        // Serializing these plain structs cannot fail; an empty object would still keep the stream parseable.
+        if serde_json::to_writer(&mut event, self).is_err() {
+            event.extend_from_slice(b"{}");
+        }
+        event.extend_from_slice(b"\n\n");
+        Bytes::from(event)
+    }
+}
+
+/// Sets the response headers of a UI message stream (`UI_MESSAGE_STREAM_HEADERS` of the AI SDK).
+pub fn stream_headers(response: &mut HttpResponseBuilder) -> &mut HttpResponseBuilder {
+    response
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        .insert_header(("x-vercel-ai-ui-message-stream", "v1"))
+        .insert_header(("x-accel-buffering", "no"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn chunks_serialize_to_the_documented_shapes() {
+        let meta = MessageMetadata {
+            augchatd: ModelTag {
+                model_id: "m".into(),
+                provider: "p".into(),
+            },
+        };
+        let cases: Vec<(Chunk<'_>, &str)> = vec![
+            (
+                Chunk::Start {
+                    message_id: "a1",
+                    message_metadata: &meta,
+                },
+                r#"{"type":"start","messageId":"a1","messageMetadata":{"augchatd":{"model_id":"m","provider":"p"}}}"#,
+            ),
+            (Chunk::StartStep, r#"{"type":"start-step"}"#),
+            (
+                Chunk::TextStart { id: "t" },
+                r#"{"type":"text-start","id":"t"}"#,
+            ),
+            (
+                Chunk::TextDelta {
+                    id: "t",
+                    delta: "hi \"x\"",
+                },
+                r#"{"type":"text-delta","id":"t","delta":"hi \"x\""}"#,
+            ),
+            (
+                Chunk::TextEnd { id: "t" },
+                r#"{"type":"text-end","id":"t"}"#,
+            ),
+            (Chunk::FinishStep, r#"{"type":"finish-step"}"#),
+            (
+                Chunk::Finish {
+                    finish_reason: FinishReason::ToolCalls,
+                    message_metadata: &meta,
+                },
+                r#"{"type":"finish","finishReason":"tool-calls","messageMetadata":{"augchatd":{"model_id":"m","provider":"p"}}}"#,
+            ),
+            (
+                Chunk::Error {
+                    error_text: "An error occurred.",
+                },
+                r#"{"type":"error","errorText":"An error occurred."}"#,
+            ),
+        ];
+        for (chunk, json) in cases {
+            assert_eq!(chunk.to_event(), Bytes::from(format!("data: {json}\n\n")));
+        }
+    }
+}

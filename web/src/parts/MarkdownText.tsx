@@ -1,0 +1,6 @@
+// Assistant text part rendered as markdown (styled by .aug-md in index.css).
+import { MarkdownTextPrimitive } from "@assistant-ui/react-markdown";
+
+export function MarkdownText() {
+  return <MarkdownTextPrimitive className="aug-md" />;
+}

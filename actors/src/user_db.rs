@@ -98,11 +98,14 @@ pub struct ConversationSummary {
     pub updated_at: String,
 }
 
+/// A user's identity across tenants: the key of their hot file.
+type UserKey = (TenantId, UserId);
+
 /// The writers of this process, by (tenant, user).
 #[derive(Clone)]
 pub struct UserDbs {
     root: PathBuf,
-    writers: Arc<Mutex<HashMap<(TenantId, UserId), Addr<UserDbWriter>>>>,
+    writers: Arc<Mutex<HashMap<UserKey, Addr<UserDbWriter>>>>,
 }
 
 impl UserDbs {
@@ -175,11 +178,12 @@ fn open(path: &Path) -> Result<Connection, DbError> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA)?;
     // Forward-only migration (SPEC §6.2): a file that already has the column answers "duplicate column".
-    if let Err(e) = conn.execute_batch("ALTER TABLE message ADD COLUMN metadata_json TEXT") {
-        if !e.to_string().contains("duplicate column") {
-            return Err(e.into());
-        }
+    if let Err(e) = conn.execute_batch("ALTER TABLE message ADD COLUMN metadata_json TEXT")
+        && !e.to_string().contains("duplicate column")
+    {
+        return Err(e.into());
     }
+
     Ok(conn)
 }
 

@@ -55,6 +55,8 @@ pub fn mint(
         .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
         .and_then(|t| t.format(&Rfc3339).ok())
         .ok_or(ApiError::Internal)?;
+    // The user's hot file exists from their first session on (SPEC §12 decision 26).
+    state.user_dbs.writer(&tenant, &spec.user);
     let record = SessionRecord {
         id: id.clone(),
         tenant,

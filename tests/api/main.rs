@@ -13,6 +13,8 @@ mod peers;
 mod server;
 
 mod boot;
+mod chat;
+mod conversations;
 
 mod demo;
 mod jwt;

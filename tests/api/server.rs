@@ -37,6 +37,28 @@ impl TestServer {
     pub async fn start(
         tweak: impl FnOnce(&mut HashMap<String, String>, &tempfile::TempDir),
     ) -> Self {
+        Self::boot(&[], tweak).await
+    }
+
+    /// `augchatd demo` over plain HTTP with no model configured: the built-in offline model answers.
+    pub async fn offline_demo() -> Self {
+        Self::boot(&["demo"], |env, _| {
+            for tls in [
+                "AUGCHATD_TLS_CERT",
+                "AUGCHATD_TLS_KEY",
+                "AUGCHATD_CLIENT_CA",
+            ] {
+                env.remove(tls);
+            }
+        })
+        .await
+    }
+
+    /// Starts the daemon with command-line `args`; `tweak` may change its environment first.
+    pub async fn boot(
+        args: &[&str],
+        tweak: impl FnOnce(&mut HashMap<String, String>, &tempfile::TempDir),
+    ) -> Self {
         install_crypto();
         let dir = tempfile::tempdir().unwrap();
         let pki = Pki::create(dir.path());
@@ -53,12 +75,18 @@ impl TestServer {
             ),
             ("AUGCHATD_ANTHROPIC_BASE_URL", &llm.base),
             ("AUGCHATD_OPENAI_BASE_URL", &format!("{}/v1", llm.base)),
+            // Never the developer's own local/demo_session.json.
+            (
+                "AUGCHATD_DEMO_SESSION_FILE",
+                dir.path().join("no-demo-session.json").to_str().unwrap(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         tweak(&mut env, &dir);
-        let config = Config::load(&[], env).unwrap();
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let config = Config::load(&args, env).unwrap();
         let scheme = if config.tls.is_some() {
             "https"
         } else {
@@ -151,6 +179,61 @@ impl TestServer {
             body["session_id"].as_str().unwrap().to_owned(),
             body["jwt"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// A fresh demo session's JWT.
+    pub async fn demo_jwt(&self) -> String {
+        let body: Value = self
+            .browser
+            .post(self.url("/demo/sessions"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["jwt"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST path` with a JSON body and the JWT; returns status and body.
+    pub async fn post_with_jwt(&self, path: &str, jwt: &str, body: &Value) -> (u16, Value) {
+        let res = self
+            .browser
+            .post(self.url(path))
+            .bearer_auth(jwt)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `DELETE path` with the JWT; returns the status.
+    pub async fn delete_with_jwt(&self, path: &str, jwt: &str) -> u16 {
+        self.browser
+            .delete(self.url(path))
+            .bearer_auth(jwt)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Sends one chat turn and reads the whole stream; returns status, headers and body.
+    pub async fn chat(&self, jwt: &str, body: &Value) -> (u16, reqwest::header::HeaderMap, String) {
+        let res = self
+            .browser
+            .post(self.url("/chat"))
+            .bearer_auth(jwt)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        (status, headers, res.text().await.unwrap())
     }
 
     /// `GET path` with `Authorization: Bearer <jwt>` from the browser client.

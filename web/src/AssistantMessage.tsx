@@ -15,7 +15,7 @@ export function AssistantMessage() {
         <span>Assistant</span>
         <ModelChip />
       </div>
-      <div className="flex w-full max-w-full flex-col gap-2 rounded-2xl border border-line bg-card px-3 py-2">
+      <div className="flex w-full max-w-full flex-col gap-2 empty:hidden rounded-2xl border border-line bg-card px-3 py-2">
         <MessagePrimitive.Parts
           components={{
             Empty: Thinking,

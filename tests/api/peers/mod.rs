@@ -1,5 +1,6 @@
 //! Real protocol peers the tests start on 127.0.0.1:0.
 
+pub mod ai_sdk;
 pub mod llm;
 pub mod pki;
 pub mod s3;

@@ -192,10 +192,13 @@ async fn ui_paths_fall_back_to_the_app_and_unknown_api_paths_are_404() {
                 .contains("frame-ancestors 'self'")
         );
     }
-    for path in ["/conversations/x", "/session/nope", "/chat", "/healthz/x"] {
+    // API paths never fall back to the UI: an unknown one is 404, a known one with the wrong method 405.
+    for (path, status) in [("/session/nope", 404), ("/healthz/x", 404), ("/conversations/x", 405), ("/chat", 405)] {
         let res = srv.browser.get(srv.url(path)).send().await.unwrap();
-        assert_eq!(res.status(), 404, "{path}");
+        assert_eq!(res.status(), status, "{path}");
+        assert!(res.json::<Value>().await.unwrap()["error"].is_string(), "{path}");
     }
+
     let res = srv
         .browser
         .get(srv.url("/../../etc/passwd"))

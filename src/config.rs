@@ -199,9 +199,7 @@ impl Config {
             [] => false,
             [only] if only == "demo" => true,
             [other, ..] => {
-                return Err(bad(format!(
-                    "unknown argument: {other} (usage: augchatd [demo])"
-                )));
+                return Err(bad(format!("unknown argument: {other} (usage: augchatd [demo])")));
             }
         };
         let mut vars = match env.get("AUGCHATD_CONFIG").filter(|p| !p.is_empty()) {
@@ -214,53 +212,29 @@ impl Config {
 
     fn from_vars(vars: &Vars, subcommand_demo: bool) -> Result<Self, ConfigError> {
         let mut warnings = Vec::new();
-        let mode = if subcommand_demo
-            || vars
-                .get("AUGCHATD_MODE")
-                .is_some_and(|m| m.eq_ignore_ascii_case("demo"))
-        {
+        let mode = if subcommand_demo || vars.get("AUGCHATD_MODE").is_some_and(|m| m.eq_ignore_ascii_case("demo")) {
             Mode::Demo
         } else {
             Mode::Prod
         };
-        let default_host = if subcommand_demo {
-            "127.0.0.1"
-        } else {
-            "0.0.0.0"
-        };
+        let default_host = if subcommand_demo { "127.0.0.1" } else { "0.0.0.0" };
         let host: IpAddr = vars
             .get("AUGCHATD_HOST")
             .unwrap_or(default_host)
             .parse()
-            .map_err(|_| {
-                bad(format!(
-                    "Invalid AUGCHATD_HOST: {}",
-                    vars.get("AUGCHATD_HOST").unwrap_or("")
-                ))
-            })?;
+            .map_err(|_| bad(format!("Invalid AUGCHATD_HOST: {}", vars.get("AUGCHATD_HOST").unwrap_or(""))))?;
         let port = match vars.get("AUGCHATD_PORT").or_else(|| vars.get("PORT")) {
             None => 8080,
             Some(raw) => parse_port(raw)?,
         };
-        let tls = match (
-            vars.path("AUGCHATD_TLS_CERT"),
-            vars.path("AUGCHATD_TLS_KEY"),
-        ) {
-            (Some(cert), Some(key)) => Some(TlsFiles {
-                cert,
-                key,
-                client_ca: vars.path("AUGCHATD_CLIENT_CA"),
-            }),
+        let tls = match (vars.path("AUGCHATD_TLS_CERT"), vars.path("AUGCHATD_TLS_KEY")) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key, client_ca: vars.path("AUGCHATD_CLIENT_CA") }),
             (None, None) => None,
             (Some(_), None) => {
-                return Err(bad(
-                    "AUGCHATD_TLS_KEY is required when AUGCHATD_TLS_CERT is set",
-                ));
+                return Err(bad("AUGCHATD_TLS_KEY is required when AUGCHATD_TLS_CERT is set"));
             }
             (None, Some(_)) => {
-                return Err(bad(
-                    "AUGCHATD_TLS_CERT is required when AUGCHATD_TLS_KEY is set",
-                ));
+                return Err(bad("AUGCHATD_TLS_CERT is required when AUGCHATD_TLS_KEY is set"));
             }
         };
         if mode == Mode::Prod {
@@ -270,9 +244,7 @@ impl Config {
                         "AUGCHATD_TLS_CERT and AUGCHATD_TLS_KEY are required in production mode (mTLS on /sessions needs TLS)",
                     ));
                 }
-                Some(TlsFiles {
-                    client_ca: None, ..
-                }) => {
+                Some(TlsFiles { client_ca: None, .. }) => {
                     return Err(bad(
                         "AUGCHATD_CLIENT_CA is required in production mode (it names who may mint sessions)",
                     ));
@@ -297,20 +269,15 @@ impl Config {
         };
         let allowed_parent_origins = match vars.get("AUGCHATD_ALLOWED_PARENT_ORIGINS") {
             None => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|o| !o.is_empty())
-                .map(parse_origin)
-                .collect::<Result<_, _>>()?,
+            Some(list) => {
+                list.split(',').map(str::trim).filter(|o| !o.is_empty()).map(parse_origin).collect::<Result<_, _>>()?
+            }
         };
         let log_format = match vars.get("AUGCHATD_LOG_FORMAT").unwrap_or("text") {
             f if f.eq_ignore_ascii_case("text") => LogFormat::Text,
             f if f.eq_ignore_ascii_case("json") => LogFormat::Json,
             other => {
-                return Err(bad(format!(
-                    "Invalid AUGCHATD_LOG_FORMAT: {other} (expected text or json)"
-                )));
+                return Err(bad(format!("Invalid AUGCHATD_LOG_FORMAT: {other} (expected text or json)")));
             }
         };
         let ttl_seconds = match vars.get("DEMO_TTL_SECONDS") {
@@ -319,9 +286,7 @@ impl Config {
                 Ok(n) if n > 0 => n,
                 // SPEC §12 decision 7: an invalid demo TTL falls back to the default, with a warning.
                 _ => {
-                    warnings.push(format!(
-                        "Invalid DEMO_TTL_SECONDS: {raw}; using {DEFAULT_DEMO_TTL_SECONDS}"
-                    ));
+                    warnings.push(format!("Invalid DEMO_TTL_SECONDS: {raw}; using {DEFAULT_DEMO_TTL_SECONDS}"));
                     DEFAULT_DEMO_TTL_SECONDS
                 }
             },
@@ -329,9 +294,7 @@ impl Config {
         Ok(Config {
             mode,
             listen: SocketAddr::new(host, port),
-            data_dir: vars
-                .path("AUGCHATD_DATA_DIR")
-                .unwrap_or_else(|| PathBuf::from("./data")),
+            data_dir: vars.path("AUGCHATD_DATA_DIR").unwrap_or_else(|| PathBuf::from("./data")),
             trace_dir: vars.path("AUGCHATD_TRACE_DIR"),
             flush_idle: vars.millis("AUGCHATD_FLUSH_IDLE_MS", 300_000)?,
             flush_stalled: vars.millis("AUGCHATD_FLUSH_STALLED_MS", 900_000)?,
@@ -343,10 +306,8 @@ impl Config {
             log_filter: vars.get("AUGCHATD_LOG").unwrap_or("info").to_owned(),
             log_format,
             health_log_interval: vars.millis("AUGCHATD_HEALTH_LOG_MS", 60_000)?,
-            anthropic_base_url: vars
-                .base_url("AUGCHATD_ANTHROPIC_BASE_URL", "https://api.anthropic.com")?,
-            openai_base_url: vars
-                .base_url("AUGCHATD_OPENAI_BASE_URL", "https://api.openai.com/v1")?,
+            anthropic_base_url: vars.base_url("AUGCHATD_ANTHROPIC_BASE_URL", "https://api.anthropic.com")?,
+            openai_base_url: vars.base_url("AUGCHATD_OPENAI_BASE_URL", "https://api.openai.com/v1")?,
             demo: DemoSettings {
                 session_file: vars
                     .path("AUGCHATD_DEMO_SESSION_FILE")
@@ -387,11 +348,7 @@ fn parse_port(raw: &str) -> Result<u16, ConfigError> {
 /// An origin is `scheme://host[:port]` with nothing after it; it is compared byte for byte with
 /// `MessageEvent.origin` in the browser, so it is kept exactly as the browser spells it.
 fn parse_origin(raw: &str) -> Result<String, ConfigError> {
-    let url = url::Url::parse(raw).map_err(|_| {
-        bad(format!(
-            "Invalid AUGCHATD_ALLOWED_PARENT_ORIGINS entry: {raw}"
-        ))
-    })?;
+    let url = url::Url::parse(raw).map_err(|_| bad(format!("Invalid AUGCHATD_ALLOWED_PARENT_ORIGINS entry: {raw}")))?;
     let origin = url.origin().ascii_serialization();
     if !matches!(url.scheme(), "http" | "https") || origin != raw.trim_end_matches('/') {
         return Err(bad(format!(
@@ -407,10 +364,7 @@ struct Vars(HashMap<String, String>);
 
 impl Vars {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .get(key)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     fn owned(&self, key: &str) -> Option<String> {
@@ -426,9 +380,7 @@ impl Vars {
             None => Ok(Duration::from_millis(default)),
             Some(raw) => match raw.parse::<u64>() {
                 Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
-                _ => Err(bad(format!(
-                    "Invalid {key}: {raw} (expected a positive number of milliseconds)"
-                ))),
+                _ => Err(bad(format!("Invalid {key}: {raw} (expected a positive number of milliseconds)"))),
             },
         }
     }
@@ -436,12 +388,8 @@ impl Vars {
     fn base_url(&self, key: &str, default: &str) -> Result<String, ConfigError> {
         let raw = self.get(key).unwrap_or(default);
         match url::Url::parse(raw) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {
-                Ok(raw.trim_end_matches('/').to_owned())
-            }
-            _ => Err(bad(format!(
-                "Invalid {key}: {raw} (expected an http(s) URL)"
-            ))),
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(raw.trim_end_matches('/').to_owned()),
+            _ => Err(bad(format!("Invalid {key}: {raw} (expected an http(s) URL)"))),
         }
     }
 }
@@ -449,37 +397,21 @@ impl Vars {
 /// Reads the TOML file named by `AUGCHATD_CONFIG`. Top-level keys are the variable names without
 /// `AUGCHATD_` (`port = 8443`), the `[demo]` table holds the `DEMO_` ones (`model_id = "…"`).
 fn read_toml(path: &str) -> Result<HashMap<String, String>, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| bad(format!("AUGCHATD_CONFIG: cannot read {path}: {e}")))?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        bad(format!(
-            "AUGCHATD_CONFIG: {path} is not valid TOML: {}",
-            e.message()
-        ))
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("AUGCHATD_CONFIG: cannot read {path}: {e}")))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| bad(format!("AUGCHATD_CONFIG: {path} is not valid TOML: {}", e.message())))?;
     let mut vars = HashMap::new();
     for (key, value) in table {
         if key == "demo" {
             let toml::Value::Table(demo) = value else {
-                return Err(bad(format!(
-                    "AUGCHATD_CONFIG: [demo] in {path} must be a table"
-                )));
+                return Err(bad(format!("AUGCHATD_CONFIG: [demo] in {path} must be a table")));
             };
             for (key, value) in demo {
-                insert_toml(
-                    &mut vars,
-                    format!("DEMO_{}", key.to_ascii_uppercase()),
-                    value,
-                    path,
-                )?;
+                insert_toml(&mut vars, format!("DEMO_{}", key.to_ascii_uppercase()), value, path)?;
             }
         } else {
-            insert_toml(
-                &mut vars,
-                format!("AUGCHATD_{}", key.to_ascii_uppercase()),
-                value,
-                path,
-            )?;
+            insert_toml(&mut vars, format!("AUGCHATD_{}", key.to_ascii_uppercase()), value, path)?;
         }
     }
     Ok(vars)
@@ -492,9 +424,7 @@ fn insert_toml(
     path: &str,
 ) -> Result<(), ConfigError> {
     if !KNOWN.contains(&name.as_str()) {
-        return Err(bad(format!(
-            "AUGCHATD_CONFIG: unknown key for {name} in {path}"
-        )));
+        return Err(bad(format!("AUGCHATD_CONFIG: unknown key for {name} in {path}")));
     }
     let text = match value {
         toml::Value::String(s) => s,
@@ -504,16 +434,12 @@ fn insert_toml(
             .into_iter()
             .map(|item| match item {
                 toml::Value::String(s) => Ok(s),
-                _ => Err(bad(format!(
-                    "AUGCHATD_CONFIG: {name} in {path} must be a list of strings"
-                ))),
+                _ => Err(bad(format!("AUGCHATD_CONFIG: {name} in {path} must be a list of strings"))),
             })
             .collect::<Result<Vec<_>, _>>()?
             .join(","),
         _ => {
-            return Err(bad(format!(
-                "AUGCHATD_CONFIG: {name} in {path} must be a string, number or list"
-            )));
+            return Err(bad(format!("AUGCHATD_CONFIG: {name} in {path} must be a string, number or list")));
         }
     };
     vars.insert(name, text);
@@ -526,10 +452,7 @@ mod tests {
     use super::*;
 
     fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let env = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let env = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::load(&[], env)
     }
 
@@ -548,18 +471,9 @@ mod tests {
     #[test]
     fn a_port_with_trailing_garbage_is_one_clear_line() {
         // SPEC §11 #4
-        assert_eq!(
-            load(&[DEMO, ("AUGCHATD_PORT", "8080abc")]).unwrap_err().0,
-            "Invalid port: 8080abc"
-        );
-        assert_eq!(
-            load(&[DEMO, ("AUGCHATD_PORT", "0")]).unwrap_err().0,
-            "Invalid port: 0"
-        );
-        assert_eq!(
-            load(&[DEMO, ("AUGCHATD_PORT", "65536")]).unwrap_err().0,
-            "Invalid port: 65536"
-        );
+        assert_eq!(load(&[DEMO, ("AUGCHATD_PORT", "8080abc")]).unwrap_err().0, "Invalid port: 8080abc");
+        assert_eq!(load(&[DEMO, ("AUGCHATD_PORT", "0")]).unwrap_err().0, "Invalid port: 0");
+        assert_eq!(load(&[DEMO, ("AUGCHATD_PORT", "65536")]).unwrap_err().0, "Invalid port: 65536");
     }
 
     #[test]
@@ -567,28 +481,15 @@ mod tests {
         // SPEC §11 #5
         assert_eq!(load(&[DEMO, ("PORT", "9090")]).unwrap().listen.port(), 9090);
         assert_eq!(load(&[DEMO]).unwrap().listen.port(), 8080);
-        assert_eq!(
-            load(&[DEMO, ("PORT", "9090"), ("AUGCHATD_PORT", "7070")])
-                .unwrap()
-                .listen
-                .port(),
-            7070
-        );
+        assert_eq!(load(&[DEMO, ("PORT", "9090"), ("AUGCHATD_PORT", "7070")]).unwrap().listen.port(), 7070);
     }
 
     #[test]
     fn prod_requires_tls_and_a_client_ca() {
-        let err = load(&[
-            ("AUGCHATD_TLS_CERT", "c.pem"),
-            ("AUGCHATD_TLS_KEY", "k.pem"),
-        ])
-        .unwrap_err();
+        let err = load(&[("AUGCHATD_TLS_CERT", "c.pem"), ("AUGCHATD_TLS_KEY", "k.pem")]).unwrap_err();
         assert!(err.0.starts_with("AUGCHATD_CLIENT_CA is required"), "{err}");
-        let ok = load(&[
-            ("AUGCHATD_TLS_CERT", "c.pem"),
-            ("AUGCHATD_TLS_KEY", "k.pem"),
-            ("AUGCHATD_CLIENT_CA", "ca.pem"),
-        ]);
+        let ok =
+            load(&[("AUGCHATD_TLS_CERT", "c.pem"), ("AUGCHATD_TLS_KEY", "k.pem"), ("AUGCHATD_CLIENT_CA", "ca.pem")]);
         assert_eq!(ok.unwrap().mode, Mode::Prod);
     }
 
@@ -607,17 +508,8 @@ mod tests {
         // SPEC §12 decision 7
         let cfg = load(&[DEMO, ("DEMO_TTL_SECONDS", "soon")]).unwrap();
         assert_eq!(cfg.demo.ttl_seconds, 60);
-        assert_eq!(
-            cfg.warnings,
-            vec!["Invalid DEMO_TTL_SECONDS: soon; using 60".to_owned()]
-        );
-        assert_eq!(
-            load(&[DEMO, ("DEMO_TTL_SECONDS", "900")])
-                .unwrap()
-                .demo
-                .ttl_seconds,
-            900
-        );
+        assert_eq!(cfg.warnings, vec!["Invalid DEMO_TTL_SECONDS: soon; using 60".to_owned()]);
+        assert_eq!(load(&[DEMO, ("DEMO_TTL_SECONDS", "900")]).unwrap().demo.ttl_seconds, 900);
     }
 
     #[test]
@@ -641,28 +533,14 @@ mod tests {
     #[test]
     fn empty_trace_dir_means_off() {
         // SPEC §11 #166
-        assert!(
-            load(&[DEMO, ("AUGCHATD_TRACE_DIR", "")])
-                .unwrap()
-                .trace_dir
-                .is_none()
-        );
+        assert!(load(&[DEMO, ("AUGCHATD_TRACE_DIR", "")]).unwrap().trace_dir.is_none());
     }
 
     #[test]
     fn parent_origins_are_kept_as_the_browser_spells_them() {
-        let cfg = load(&[
-            DEMO,
-            (
-                "AUGCHATD_ALLOWED_PARENT_ORIGINS",
-                "https://app.example.com, http://localhost:3000/",
-            ),
-        ])
-        .unwrap();
-        assert_eq!(
-            cfg.allowed_parent_origins,
-            vec!["https://app.example.com", "http://localhost:3000"]
-        );
+        let cfg = load(&[DEMO, ("AUGCHATD_ALLOWED_PARENT_ORIGINS", "https://app.example.com, http://localhost:3000/")])
+            .unwrap();
+        assert_eq!(cfg.allowed_parent_origins, vec!["https://app.example.com", "http://localhost:3000"]);
     }
 
     #[test]
@@ -672,32 +550,13 @@ mod tests {
         std::fs::write(&path, "mode = \"demo\"\nport = 9000\nallowed_parent_origins = [\"https://a.example\"]\n[demo]\nttl_seconds = 120\n").unwrap();
         let p = path.to_str().unwrap();
         let cfg = load(&[("AUGCHATD_CONFIG", p)]).unwrap();
-        assert_eq!(
-            (cfg.mode, cfg.listen.port(), cfg.demo.ttl_seconds),
-            (Mode::Demo, 9000, 120)
-        );
+        assert_eq!((cfg.mode, cfg.listen.port(), cfg.demo.ttl_seconds), (Mode::Demo, 9000, 120));
         assert_eq!(cfg.allowed_parent_origins, vec!["https://a.example"]);
-        assert_eq!(
-            load(&[("AUGCHATD_CONFIG", p), ("AUGCHATD_PORT", "9001")])
-                .unwrap()
-                .listen
-                .port(),
-            9001
-        );
+        assert_eq!(load(&[("AUGCHATD_CONFIG", p), ("AUGCHATD_PORT", "9001")]).unwrap().listen.port(), 9001);
 
         std::fs::write(&path, "prot = 1\n").unwrap();
-        assert!(
-            load(&[("AUGCHATD_CONFIG", p)])
-                .unwrap_err()
-                .0
-                .contains("unknown key")
-        );
+        assert!(load(&[("AUGCHATD_CONFIG", p)]).unwrap_err().0.contains("unknown key"));
         std::fs::write(&path, "port = \n").unwrap();
-        assert!(
-            load(&[("AUGCHATD_CONFIG", p)])
-                .unwrap_err()
-                .0
-                .contains("not valid TOML")
-        );
+        assert!(load(&[("AUGCHATD_CONFIG", p)]).unwrap_err().0.contains("not valid TOML"));
     }
 }

@@ -54,43 +54,27 @@ pub fn load(settings: &DemoSettings) -> Result<DemoTemplate, ConfigError> {
             settings.session_file.display()
         )));
     };
-    Ok(DemoTemplate {
-        spec,
-        ttl_seconds: settings.ttl_seconds,
-        source,
-    })
+    Ok(DemoTemplate { spec, ttl_seconds: settings.ttl_seconds, source })
 }
 
 /// Checks the template's credentials the way `POST /sessions` would: the LLM key, then the bucket.
-pub async fn probe(
-    template: &DemoTemplate,
-    http: &reqwest::Client,
-    bases: &ProviderBases,
-) -> Result<(), ConfigError> {
+pub async fn probe(template: &DemoTemplate, http: &reqwest::Client, bases: &ProviderBases) -> Result<(), ConfigError> {
     let spec = &template.spec;
-    probes::llm(http, bases, &spec.model).await.map_err(|e| {
-        ConfigError(format!(
-            "LLM credential probe failed for {}: {e}",
-            spec.model.provider.as_str()
-        ))
-    })?;
+    probes::llm(http, bases, &spec.model)
+        .await
+        .map_err(|e| ConfigError(format!("LLM credential probe failed for {}: {e}", spec.model.provider.as_str())))?;
     if let Some(storage) = &spec.storage {
-        probes::storage(http, storage).await.map_err(|e| {
-            ConfigError(format!(
-                "S3 writability probe failed for bucket \"{}\": {e}",
-                storage.bucket
-            ))
-        })?;
+        probes::storage(http, storage)
+            .await
+            .map_err(|e| ConfigError(format!("S3 writability probe failed for bucket \"{}\": {e}", storage.bucket)))?;
     }
     Ok(())
 }
 
 fn from_file(path: &Path) -> Result<SessionSpec, ConfigError> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError(format!("{shown}: cannot be read ({e})")))?;
-    let body: Value = serde_json::from_str(&text)
-        .map_err(|e| ConfigError(format!("{shown}: not valid JSON ({e})")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError(format!("{shown}: cannot be read ({e})")))?;
+    let body: Value = serde_json::from_str(&text).map_err(|e| ConfigError(format!("{shown}: not valid JSON ({e})")))?;
     parse_session_request(&body, &Options::DEMO_FILE)
         .map(|request| request.spec)
         .map_err(|e| ConfigError(format!("{shown}: {e}")))
@@ -99,26 +83,18 @@ fn from_file(path: &Path) -> Result<SessionSpec, ConfigError> {
 /// Design A: the same validation as the file, on a body assembled from the variables.
 fn from_env(env: &DemoEnv) -> Result<SessionSpec, ConfigError> {
     let require = |value: Option<&str>, name: &str| {
-        value.map(str::to_owned).ok_or_else(|| {
-            ConfigError(format!(
-                "{name} is required in demo mode when DEMO_MODEL_* is used"
-            ))
-        })
+        value
+            .map(str::to_owned)
+            .ok_or_else(|| ConfigError(format!("{name} is required in demo mode when DEMO_MODEL_* is used")))
     };
     let connectors = match (&env.connectors_json, &env.connectors_file) {
         (Some(_), Some(_)) => {
-            return Err(ConfigError(
-                "DEMO_CONNECTORS and DEMO_CONNECTORS_FILE are both set; set only one".into(),
-            ));
+            return Err(ConfigError("DEMO_CONNECTORS and DEMO_CONNECTORS_FILE are both set; set only one".into()));
         }
         (Some(json), None) => parse_connector_json(json.expose(), "DEMO_CONNECTORS")?,
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                ConfigError(format!(
-                    "DEMO_CONNECTORS_FILE: cannot read {} ({e})",
-                    path.display()
-                ))
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError(format!("DEMO_CONNECTORS_FILE: cannot read {} ({e})", path.display())))?;
             parse_connector_json(&text, "DEMO_CONNECTORS_FILE")?
         }
         (None, None) => Vec::new(),
@@ -133,9 +109,7 @@ fn from_env(env: &DemoEnv) -> Result<SessionSpec, ConfigError> {
         Some(t) if t.eq_ignore_ascii_case("light") => Theme::Light,
         Some(t) if t.eq_ignore_ascii_case("dark") => Theme::Dark,
         Some(t) => {
-            return Err(ConfigError(format!(
-                "DEMO_THEME must be \"light\" or \"dark\" (got {t:?})"
-            )));
+            return Err(ConfigError(format!("DEMO_THEME must be \"light\" or \"dark\" (got {t:?})")));
         }
     };
     // The model part goes through the file validation, so placeholder keys and providers are checked once.
@@ -157,12 +131,8 @@ fn from_env(env: &DemoEnv) -> Result<SessionSpec, ConfigError> {
     Ok(spec)
 }
 
-fn parse_connector_json(
-    text: &str,
-    var: &str,
-) -> Result<Vec<augchatd_actors::record::Connector>, ConfigError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| ConfigError(format!("{var}: not valid JSON ({e})")))?;
+fn parse_connector_json(text: &str, var: &str) -> Result<Vec<augchatd_actors::record::Connector>, ConfigError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| ConfigError(format!("{var}: not valid JSON ({e})")))?;
     parse_connectors(&value).map_err(|e| ConfigError(format!("{var}: {e}")))
 }
 

@@ -44,11 +44,7 @@ impl JwtKeys {
         validation.leeway = 0;
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp"]);
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
-        }
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
     }
 
     /// A fresh random 32-byte secret; every outstanding JWT dies with the process.
@@ -57,11 +53,7 @@ impl JwtKeys {
         // The system RNG failing is not recoverable in any useful way; an all-zero key would be
         // worse than any other outcome, so fall back to UUIDs (also from the OS RNG) if it does.
         if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret).is_err() {
-            let bytes = [
-                uuid::Uuid::new_v4().into_bytes(),
-                uuid::Uuid::new_v4().into_bytes(),
-            ]
-            .concat();
+            let bytes = [uuid::Uuid::new_v4().into_bytes(), uuid::Uuid::new_v4().into_bytes()].concat();
             secret.copy_from_slice(&bytes);
         }
         Self::from_secret(&secret)
@@ -69,19 +61,14 @@ impl JwtKeys {
 
     /// Signs `{sid, iat, exp}`.
     pub fn mint(&self, sid: &str, iat: u64, exp: u64) -> Result<String, JwtError> {
-        let claims = Claims {
-            sid: sid.to_owned(),
-            iat,
-            exp,
-        };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|_| JwtError::Sign)
+        let claims = Claims { sid: sid.to_owned(), iat, exp };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| JwtError::Sign)
     }
 
     /// Checks signature, algorithm and expiry; returns the `sid`.
     pub fn verify(&self, token: &str) -> Result<String, JwtError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => JwtError::Expired,
                 _ => JwtError::Invalid,
             })?;
@@ -128,29 +115,20 @@ mod ring_hs256 {
 
     fn signer(alg: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
         match alg {
-            Algorithm::HS256 => Ok(Box::new(Hs256(hmac::Key::new(
-                hmac::HMAC_SHA256,
-                key.as_bytes(),
-            )))),
+            Algorithm::HS256 => Ok(Box::new(Hs256(hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes())))),
             _ => Err(ErrorKind::InvalidAlgorithm.into()),
         }
     }
 
     fn verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
         match alg {
-            Algorithm::HS256 => Ok(Box::new(Hs256(hmac::Key::new(
-                hmac::HMAC_SHA256,
-                key.try_get_as_bytes()?,
-            )))),
+            Algorithm::HS256 => Ok(Box::new(Hs256(hmac::Key::new(hmac::HMAC_SHA256, key.try_get_as_bytes()?)))),
             _ => Err(ErrorKind::InvalidAlgorithm.into()),
         }
     }
 
-    static RING_HS256: CryptoProvider = CryptoProvider {
-        signer_factory: signer,
-        verifier_factory: verifier,
-        key_utils: KeyUtils::new_unimplemented(),
-    };
+    static RING_HS256: CryptoProvider =
+        CryptoProvider { signer_factory: signer, verifier_factory: verifier, key_utils: KeyUtils::new_unimplemented() };
 
     /// Installs the provider once per process; a second call finds it installed and does nothing.
     pub fn install() {
@@ -185,39 +163,21 @@ mod tests {
         let mut fields: Vec<_> = payload.as_object().unwrap().keys().cloned().collect();
         fields.sort();
         assert_eq!(fields, ["exp", "iat", "sid"]);
-        assert_eq!(
-            payload["exp"].as_u64().unwrap() - payload["iat"].as_u64().unwrap(),
-            60
-        );
+        assert_eq!(payload["exp"].as_u64().unwrap() - payload["iat"].as_u64().unwrap(), 60);
     }
 
     #[test]
     fn expired_and_tampered_tokens_are_refused() {
         // SPEC §11 #35, #36
         let now = unix_now();
-        assert!(matches!(
-            keys().verify(&keys().mint("s", now - 120, now - 60).unwrap()),
-            Err(JwtError::Expired)
-        ));
-        assert!(matches!(
-            keys().verify(&keys().mint("s", now, now).unwrap()),
-            Err(JwtError::Expired)
-        ));
+        assert!(matches!(keys().verify(&keys().mint("s", now - 120, now - 60).unwrap()), Err(JwtError::Expired)));
+        assert!(matches!(keys().verify(&keys().mint("s", now, now).unwrap()), Err(JwtError::Expired)));
         let token = keys().mint("s", now, now + 60).unwrap();
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        parts[1] = B64.encode(format!(
-            r#"{{"sid":"other","iat":{now},"exp":{}}}"#,
-            now + 60
-        ));
-        assert!(matches!(
-            keys().verify(&parts.join(".")),
-            Err(JwtError::Invalid)
-        ));
+        parts[1] = B64.encode(format!(r#"{{"sid":"other","iat":{now},"exp":{}}}"#, now + 60));
+        assert!(matches!(keys().verify(&parts.join(".")), Err(JwtError::Invalid)));
         let other = JwtKeys::from_secret(b"another-secret-of-at-least-32-bytes!");
-        assert!(matches!(
-            keys().verify(&other.mint("s", now, now + 60).unwrap()),
-            Err(JwtError::Invalid)
-        ));
+        assert!(matches!(keys().verify(&other.mint("s", now, now + 60).unwrap()), Err(JwtError::Invalid)));
     }
 
     #[test]
@@ -225,16 +185,8 @@ mod tests {
         // SPEC §11 #37
         let now = unix_now();
         let payload = format!(r#"{{"sid":"s","iat":{now},"exp":{}}}"#, now + 60);
-        assert!(
-            keys()
-                .verify(&forge(r#"{"alg":"none","typ":"JWT"}"#, &payload, ""))
-                .is_err()
-        );
-        let hs512 = forge(
-            r#"{"alg":"HS512","typ":"JWT"}"#,
-            &payload,
-            &B64.encode([0u8; 64]),
-        );
+        assert!(keys().verify(&forge(r#"{"alg":"none","typ":"JWT"}"#, &payload, "")).is_err());
+        let hs512 = forge(r#"{"alg":"HS512","typ":"JWT"}"#, &payload, &B64.encode([0u8; 64]));
         assert!(keys().verify(&hs512).is_err());
         for junk in ["", "a.b", "a.b.c", "....", "eyJ.eyJ.eyJ"] {
             assert!(keys().verify(junk).is_err(), "{junk:?}");
@@ -246,8 +198,7 @@ mod tests {
         let now = unix_now();
         let encoding = EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef");
         let claims = serde_json::json!({"sid": 7, "iat": now, "exp": now + 60});
-        let token =
-            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &encoding).unwrap();
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &encoding).unwrap();
         assert!(matches!(keys().verify(&token), Err(JwtError::Invalid)));
     }
 }

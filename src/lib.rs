@@ -71,20 +71,15 @@ impl Application {
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
         if let Some(dir) = &config.trace_dir {
             std::fs::create_dir_all(dir).map_err(|e| {
-                ConfigError(format!(
-                    "AUGCHATD_TRACE_DIR could not be created at '{}': {e}",
-                    dir.display()
-                ))
+                ConfigError(format!("AUGCHATD_TRACE_DIR could not be created at '{}': {e}", dir.display()))
             })?;
         }
         let http = reqwest::Client::builder()
             .connect_timeout(UPSTREAM_CONNECT_TIMEOUT)
             .build()
             .map_err(|e| ConfigError(format!("HTTP client could not be built: {e}")))?;
-        let bases = ProviderBases {
-            anthropic: config.anthropic_base_url.clone(),
-            openai: config.openai_base_url.clone(),
-        };
+        let bases =
+            ProviderBases { anthropic: config.anthropic_base_url.clone(), openai: config.openai_base_url.clone() };
         let demo = match config.mode {
             Mode::Prod => None,
             Mode::Demo => {
@@ -102,18 +97,11 @@ impl Application {
                 JwtKeys::random()
             }
         };
-        let tls = config
-            .tls
-            .as_ref()
-            .map(http::tls::server_config)
-            .transpose()?;
+        let tls = config.tls.as_ref().map(http::tls::server_config).transpose()?;
 
-        let listener = bind(config.listen)
-            .map_err(|e| ConfigError(format!("cannot listen on {}: {e}", config.listen)))?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| ConfigError(format!("listener has no address: {e}")))?
-            .port();
+        let listener =
+            bind(config.listen).map_err(|e| ConfigError(format!("cannot listen on {}: {e}", config.listen)))?;
+        let port = listener.local_addr().map_err(|e| ConfigError(format!("listener has no address: {e}")))?.port();
         let health = Arc::new(Health::default());
         let registry = SessionRegistry::new(Arc::clone(&health));
         let sessions_arbiter = Arbiter::new();
@@ -136,10 +124,7 @@ impl Application {
         let tenant_from = web::Data::new(config.tenant_from);
         let mode = config.mode;
         let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .app_data(tenant_from.clone())
-                .configure(http::routes(mode))
+            App::new().app_data(state.clone()).app_data(tenant_from.clone()).configure(http::routes(mode))
         })
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         .on_connect(http::tls::on_connect);
@@ -149,12 +134,7 @@ impl Application {
         }
         .map_err(|e| ConfigError(format!("cannot serve on port {port}: {e}")))?
         .run();
-        Ok(Self {
-            port,
-            server,
-            banner,
-            _sessions_arbiter: sessions_arbiter,
-        })
+        Ok(Self { port, server, banner, _sessions_arbiter: sessions_arbiter })
     }
 
     /// The port actually bound (useful with port 0).
@@ -169,11 +149,7 @@ impl Application {
 
     /// Serves until the server is stopped (SIGINT/SIGTERM, or its handle).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Self {
-            server,
-            _sessions_arbiter: arbiter,
-            ..
-        } = self;
+        let Self { server, _sessions_arbiter: arbiter, .. } = self;
         let result = server.await;
         arbiter.stop();
         result
@@ -186,10 +162,7 @@ impl Application {
 }
 
 fn banner(config: &Config, port: u16, demo: Option<&DemoTemplate>) -> Vec<String> {
-    let mut lines = vec![format!(
-        "augchatd up on :{port} (mode={})",
-        config.mode.as_str()
-    )];
+    let mut lines = vec![format!("augchatd up on :{port} (mode={})", config.mode.as_str())];
     if let Some(demo) = demo {
         let spec = &demo.spec;
         let host = if config.listen.ip().is_loopback() || config.listen.ip().is_unspecified() {
@@ -197,39 +170,18 @@ fn banner(config: &Config, port: u16, demo: Option<&DemoTemplate>) -> Vec<String
         } else {
             config.listen.ip().to_string()
         };
-        let scheme = if config.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
         lines.push(format!("  demo: open {scheme}://{host}:{port}/demo/"));
         lines.push(format!("  demo: ttl_seconds={}", demo.ttl_seconds));
-        lines.push(format!(
-            "  demo: model={}/{}",
-            spec.model.provider.as_str(),
-            spec.model.model_id
-        ));
-        lines.push(format!(
-            "  demo: cold storage={}",
-            if spec.storage.is_some() {
-                "configured"
-            } else {
-                "hot-only"
-            }
-        ));
+        lines.push(format!("  demo: model={}/{}", spec.model.provider.as_str(), spec.model.model_id));
+        lines.push(format!("  demo: cold storage={}", if spec.storage.is_some() { "configured" } else { "hot-only" }));
         lines.push(format!("  demo: theme={}", spec.theme.as_str()));
         if demo.source == DemoSource::Builtin {
-            lines.push(
-                "  demo: built-in offline model (no provider configured; see README to add one)"
-                    .to_owned(),
-            );
+            lines.push("  demo: built-in offline model (no provider configured; see README to add one)".to_owned());
         }
     }
     if let Some(dir) = &config.trace_dir {
-        lines.push(format!(
-            "  trace: appending per-conversation JSONL to {}",
-            dir.display()
-        ));
+        lines.push(format!("  trace: appending per-conversation JSONL to {}", dir.display()));
     }
     lines
 }

@@ -7,10 +7,7 @@ use augchatd::config::Config;
 use augchatd::{Application, logging};
 
 fn main() -> ExitCode {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the one place that reads the environment"
-    )]
+    #[expect(clippy::disallowed_methods, reason = "the one place that reads the environment")]
     let env = std::env::vars().collect();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = match Config::load(&args, env) {
@@ -35,20 +32,14 @@ fn main() -> ExitCode {
     })
 }
 
-#[expect(
-    clippy::print_stdout,
-    reason = "SPEC §9.3: the boot banner goes to stdout"
-)]
+#[expect(clippy::print_stdout, reason = "SPEC §9.3: the boot banner goes to stdout")]
 fn print_banner(lines: &[String]) {
     for line in lines {
         println!("{line}");
     }
 }
 
-#[expect(
-    clippy::print_stderr,
-    reason = "boot errors happen before or instead of logging: one plain line"
-)]
+#[expect(clippy::print_stderr, reason = "boot errors happen before or instead of logging: one plain line")]
 fn fail(message: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("{message}");
     ExitCode::from(1)

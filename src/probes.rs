@@ -14,10 +14,6 @@ pub async fn storage(http: &reqwest::Client, location: &S3Location) -> Result<()
 }
 
 /// Lists the provider's models with the session's key.
-pub async fn llm(
-    http: &reqwest::Client,
-    bases: &ProviderBases,
-    model: &ModelConfig,
-) -> Result<(), ListError> {
+pub async fn llm(http: &reqwest::Client, bases: &ProviderBases, model: &ModelConfig) -> Result<(), ListError> {
     list_models(http, bases, model).await.map(drop)
 }

@@ -22,8 +22,7 @@ fn is_safe_up_to(s: &str, max: usize) -> bool {
     (1..=max).contains(&s.len())
         && s != "."
         && s != ".."
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 macro_rules! identifier {
@@ -121,21 +120,14 @@ mod tests {
 
     #[test]
     fn accepts_the_identifier_alphabet() {
-        assert_eq!(
-            UserId::try_from("user_42.a-b").unwrap().as_str(),
-            "user_42.a-b"
-        );
+        assert_eq!(UserId::try_from("user_42.a-b").unwrap().as_str(), "user_42.a-b");
         assert!(UserId::try_from("x".repeat(100)).is_ok());
     }
 
     #[test]
     fn rejects_path_tricks_and_other_characters() {
         for bad in ["", ".", "..", "a/b", "a\\b", "a\0b", "é", "a b", "../etc"] {
-            assert_eq!(
-                UserId::try_from(bad),
-                Err(IdError { field: "user_id" }),
-                "{bad:?}"
-            );
+            assert_eq!(UserId::try_from(bad), Err(IdError { field: "user_id" }), "{bad:?}");
         }
         assert!(TenantId::try_from("x".repeat(101)).is_err());
     }

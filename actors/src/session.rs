@@ -55,10 +55,7 @@ struct Entry {
 impl SessionRegistry {
     /// An empty registry reporting to `health`.
     pub fn new(health: Arc<Health>) -> Self {
-        Self {
-            inner: Arc::default(),
-            health,
-        }
+        Self { inner: Arc::default(), health }
     }
 
     fn lock(&self) -> MutexGuard<'_, RegistryInner> {
@@ -76,18 +73,13 @@ impl SessionRegistry {
             record: actor_record,
             registry,
             ttl: None,
+            ended: None,
             restart_count: 0,
         });
         let mut inner = self.lock();
         let user_key = (record.tenant.clone(), record.spec.user.clone());
         *inner.live_per_user.entry(user_key).or_default() += 1;
-        inner.sessions.insert(
-            record.id.clone(),
-            Entry {
-                record: Arc::clone(&record),
-                addr,
-            },
-        );
+        inner.sessions.insert(record.id.clone(), Entry { record: Arc::clone(&record), addr });
         drop(inner);
         self.health.session_minted();
         tracing::info!(
@@ -119,11 +111,7 @@ impl SessionRegistry {
 
     /// How many sessions of this (tenant, user) are live: the hot file lives while this is above zero.
     pub fn live_sessions_of(&self, tenant: &TenantId, user: &UserId) -> usize {
-        self.lock()
-            .live_per_user
-            .get(&(tenant.clone(), user.clone()))
-            .copied()
-            .unwrap_or(0)
+        self.lock().live_per_user.get(&(tenant.clone(), user.clone())).copied().unwrap_or(0)
     }
 
     /// The shared health counters.
@@ -153,6 +141,7 @@ pub struct SessionActor {
     record: Arc<SessionRecord>,
     registry: SessionRegistry,
     ttl: Option<SpawnHandle>,
+    ended: Option<EndReason>,
     restart_count: u32,
 }
 
@@ -167,13 +156,12 @@ impl SessionActor {
         if !self.registry.remove(&self.record.id) {
             return;
         }
+        self.ended = Some(reason);
         match reason {
             EndReason::Deleted => self.registry.health.session_ended(),
             EndReason::Expired => self.registry.health.session_expired(),
         }
-        let SessionRecord {
-            id, tenant, spec, ..
-        } = &*self.record;
+        let SessionRecord { id, tenant, spec, .. } = &*self.record;
         let remaining_for_user = self.registry.live_sessions_of(tenant, &spec.user);
         tracing::info!(sid = %id, %tenant, user = %spec.user, reason = reason.as_str(),
             remaining_for_user, "session ended");
@@ -185,9 +173,7 @@ impl Actor for SessionActor {
 
     /// Arms the TTL from the record, so a restarted actor keeps the original deadline.
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let SessionRecord {
-            id, tenant, spec, ..
-        } = &*self.record;
+        let SessionRecord { id, tenant, spec, .. } = &*self.record;
         tracing::info!(actor = ActorKind::Session.as_str(), id = %id, %tenant, user = %spec.user,
             restart_count = self.restart_count, "actor started");
         self.ttl = Some(ctx.run_later(self.record.remaining(), |actor, ctx| {
@@ -197,7 +183,9 @@ impl Actor for SessionActor {
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
-        tracing::info!(actor = ActorKind::Session.as_str(), id = %self.record.id,
+        // Without an end reason the actor stopped because the process is shutting down.
+        let reason = self.ended.map_or("shutdown", EndReason::as_str);
+        tracing::info!(actor = ActorKind::Session.as_str(), id = %self.record.id, reason,
             restart_count = self.restart_count, "actor stopped");
     }
 }
@@ -253,9 +241,7 @@ mod tests {
         type Result = ();
         fn handle(&mut self, _: Explode, ctx: &mut Context<Self>) {
             let id = self.record.id.clone();
-            guarded(ctx, ActorKind::Session, id.as_str(), |_| {
-                panic!("injected failure")
-            });
+            guarded(ctx, ActorKind::Session, id.as_str(), |_| panic!("injected failure"));
         }
     }
 

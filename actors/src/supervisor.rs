@@ -32,12 +32,7 @@ impl ActorKind {
 
 /// Runs a handler body; on panic logs it, stops the context (so the Supervisor restarts the actor
 /// behind the same `Addr`) and returns `None`. The message that panicked cannot be recovered.
-pub fn guarded<C: ActorContext, R>(
-    ctx: &mut C,
-    kind: ActorKind,
-    id: &str,
-    f: impl FnOnce(&mut C) -> R,
-) -> Option<R> {
+pub fn guarded<C: ActorContext, R>(ctx: &mut C, kind: ActorKind, id: &str, f: impl FnOnce(&mut C) -> R) -> Option<R> {
     match panic::catch_unwind(AssertUnwindSafe(|| f(&mut *ctx))) {
         Ok(out) => Some(out),
         Err(payload) => {
@@ -46,12 +41,7 @@ pub fn guarded<C: ActorContext, R>(
                 .map(|s| (*s).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "non-string panic payload".to_owned());
-            tracing::error!(
-                actor = kind.as_str(),
-                id,
-                reason,
-                "handler panicked, restarting actor"
-            );
+            tracing::error!(actor = kind.as_str(), id, reason, "handler panicked, restarting actor");
             ctx.stop();
             None
         }

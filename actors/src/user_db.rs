@@ -111,17 +111,12 @@ pub struct UserDbs {
 impl UserDbs {
     /// Writers keep their files under `root` (`AUGCHATD_DATA_DIR`).
     pub fn new(root: PathBuf) -> Self {
-        Self {
-            root,
-            writers: Arc::default(),
-        }
+        Self { root, writers: Arc::default() }
     }
 
     /// Where a user's hot file lives. Both parts are validated identifiers, so this stays under `root`.
     pub fn path_of(&self, tenant: &TenantId, user: &UserId) -> PathBuf {
-        self.root
-            .join(tenant.as_str())
-            .join(format!("{}.sqlite", user.as_str()))
+        self.root.join(tenant.as_str()).join(format!("{}.sqlite", user.as_str()))
     }
 
     /// The user's writer, started (and its file created) on first use.
@@ -188,9 +183,7 @@ fn open(path: &Path) -> Result<Connection, DbError> {
 }
 
 fn now_iso() -> String {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
 }
 
 impl UserDbWriter {
@@ -324,7 +317,15 @@ impl Handler<ReplaceThread> for UserDbWriter {
             )?;
             for (index, m) in msg.messages.iter().enumerate() {
                 let ordinal = i64::try_from(index).unwrap_or(i64::MAX);
-                upsert.execute(params![msg.cid.as_str(), m.message_id, ordinal, m.role.as_str(), m.parts_json, m.metadata_json, now])?;
+                upsert.execute(params![
+                    msg.cid.as_str(),
+                    m.message_id,
+                    ordinal,
+                    m.role.as_str(),
+                    m.parts_json,
+                    m.metadata_json,
+                    now
+                ])?;
             }
             drop(upsert);
             tx.commit()?;
@@ -423,13 +424,9 @@ impl Handler<DeleteConversation> for UserDbWriter {
         self.run(ctx, |writer| {
             let tx = writer.conn()?.transaction()?;
             let cid = msg.cid.as_str();
-            tx.prepare_cached("DELETE FROM message WHERE conversation_id = ?1")?
-                .execute([cid])?;
-            tx.prepare_cached("DELETE FROM connector_state WHERE conversation_id = ?1")?
-                .execute([cid])?;
-            let removed = tx
-                .prepare_cached("DELETE FROM conversation WHERE conversation_id = ?1")?
-                .execute([cid])?;
+            tx.prepare_cached("DELETE FROM message WHERE conversation_id = ?1")?.execute([cid])?;
+            tx.prepare_cached("DELETE FROM connector_state WHERE conversation_id = ?1")?.execute([cid])?;
+            let removed = tx.prepare_cached("DELETE FROM conversation WHERE conversation_id = ?1")?.execute([cid])?;
             if removed == 0 {
                 return Err(DbError::NotFound);
             }

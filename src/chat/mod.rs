@@ -45,15 +45,11 @@ pub struct Turn {
 }
 
 /// The model's event stream for this turn.
-fn model_events(
-    provider: Provider,
-) -> Result<std::pin::Pin<Box<dyn Stream<Item = LlmEvent> + Send>>, &'static str> {
+fn model_events(provider: Provider) -> Result<std::pin::Pin<Box<dyn Stream<Item = LlmEvent> + Send>>, &'static str> {
     match provider {
         Provider::Offline => Ok(Box::pin(offline::reply())),
         // The streaming adapters for hosted providers are not part of this build yet.
-        Provider::Anthropic | Provider::OpenAi => {
-            Err("provider streaming is not available in this build")
-        }
+        Provider::Anthropic | Provider::OpenAi => Err("provider streaming is not available in this build"),
     }
 }
 
@@ -62,9 +58,7 @@ fn model_events(
 pub fn start(turn: Turn) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> {
     let (tx, rx) = mpsc::channel::<Bytes>(CHUNK_BUFFER);
     actix_web::rt::spawn(run(turn, tx));
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|bytes| (Ok(bytes), rx))
-    })
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|bytes| (Ok(bytes), rx)) })
 }
 
 async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
@@ -91,28 +85,13 @@ async fn stream_reply(
     text: &mut String,
 ) -> Result<(), &'static str> {
     let metadata = &turn.metadata;
-    send(
-        tx,
-        Chunk::Start {
-            message_id,
-            message_metadata: metadata,
-        }
-        .to_event(),
-    )
-    .await?;
+    send(tx, Chunk::Start { message_id, message_metadata: metadata }.to_event()).await?;
     send(tx, Chunk::StartStep.to_event()).await?;
     let mut events = match model_events(turn.provider) {
         Ok(events) => events,
         Err(why) => {
             tracing::error!(cid = %turn.cid, provider = turn.provider.as_str(), error = why, "chat turn failed");
-            send(
-                tx,
-                Chunk::Error {
-                    error_text: MASKED_ERROR,
-                }
-                .to_event(),
-            )
-            .await?;
+            send(tx, Chunk::Error { error_text: MASKED_ERROR }.to_event()).await?;
             send(tx, Bytes::from_static(DONE)).await?;
             return Err("model unavailable");
         }
@@ -123,30 +102,14 @@ async fn stream_reply(
             Err(_silence) => send(tx, Bytes::from_static(KEEPALIVE)).await?,
             Ok(None) => break,
             Ok(Some(LlmEvent::TextDelta(delta))) => {
-                send(
-                    tx,
-                    Chunk::TextDelta {
-                        id: text_id,
-                        delta: &delta,
-                    }
-                    .to_event(),
-                )
-                .await?;
+                send(tx, Chunk::TextDelta { id: text_id, delta: &delta }.to_event()).await?;
                 text.push_str(&delta);
             }
         }
     }
     send(tx, Chunk::TextEnd { id: text_id }.to_event()).await?;
     send(tx, Chunk::FinishStep.to_event()).await?;
-    send(
-        tx,
-        Chunk::Finish {
-            finish_reason: FinishReason::Stop,
-            message_metadata: metadata,
-        }
-        .to_event(),
-    )
-    .await?;
+    send(tx, Chunk::Finish { finish_reason: FinishReason::Stop, message_metadata: metadata }.to_event()).await?;
     send(tx, Bytes::from_static(DONE)).await
 }
 
@@ -166,12 +129,8 @@ fn persist(turn: Turn, message_id: String, text: String) {
         metadata_json: serde_json::to_string(&turn.metadata).ok(),
     });
     let cid = turn.cid.clone();
-    let request = turn.writer.send(ReplaceThread {
-        cid: turn.cid,
-        session: turn.session,
-        defaults: turn.defaults,
-        messages,
-    });
+    let request =
+        turn.writer.send(ReplaceThread { cid: turn.cid, session: turn.session, defaults: turn.defaults, messages });
     actix_web::rt::spawn(async move {
         match request.await {
             Ok(Ok(())) => {}

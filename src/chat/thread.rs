@@ -33,11 +33,7 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
         }
         _ => return Err(ApiError::MissingConversationId),
     };
-    let messages = messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| message(i, m))
-        .collect::<Result<_, _>>()?;
+    let messages = messages.iter().enumerate().map(|(i, m)| message(i, m)).collect::<Result<_, _>>()?;
     Ok(ChatRequest { cid, messages })
 }
 
@@ -47,9 +43,7 @@ fn message(index: usize, value: &Value) -> Result<StoredMessage, ApiError> {
     let id = match object.get("id") {
         Some(Value::String(id)) if !id.is_empty() && id.len() <= 200 => id.clone(),
         _ => {
-            return Err(bad(
-                "\"id\" must be a non-empty string of at most 200 bytes",
-            ));
+            return Err(bad("\"id\" must be a non-empty string of at most 200 bytes"));
         }
     };
     let role = object
@@ -66,13 +60,7 @@ fn message(index: usize, value: &Value) -> Result<StoredMessage, ApiError> {
         Some(meta @ Value::Object(_)) => Some(meta.to_string()),
         Some(_) => return Err(bad("\"metadata\" must be an object")),
     };
-    Ok(StoredMessage {
-        message_id: id,
-        ordinal: 0,
-        role,
-        parts_json: parts,
-        metadata_json,
-    })
+    Ok(StoredMessage { message_id: id, ordinal: 0, role, parts_json: parts, metadata_json })
 }
 
 #[cfg(test)]
@@ -93,23 +81,11 @@ mod tests {
         assert_eq!(code(r#"{"id":"c","messages":[]}"#), "missing_messages");
         assert_eq!(code(r#"{"id":"c","messages":{}}"#), "missing_messages");
         assert_eq!(code(r#"{"messages":[{}]}"#), "missing_conversation_id");
-        assert_eq!(
-            code(r#"{"id":"","messages":[{}]}"#),
-            "missing_conversation_id"
-        );
-        assert_eq!(
-            code(r#"{"id":7,"messages":[{}]}"#),
-            "missing_conversation_id"
-        );
-        assert_eq!(
-            code(r#"{"id":"../x","messages":[{}]}"#),
-            "invalid_conversation_id"
-        );
+        assert_eq!(code(r#"{"id":"","messages":[{}]}"#), "missing_conversation_id");
+        assert_eq!(code(r#"{"id":7,"messages":[{}]}"#), "missing_conversation_id");
+        assert_eq!(code(r#"{"id":"../x","messages":[{}]}"#), "invalid_conversation_id");
         assert_eq!(code(r#"{"id":"c","messages":[{}]}"#), "invalid_messages");
-        assert_eq!(
-            code(r#"{"id":"c","messages":[{"id":"m","role":"tool","parts":[]}]}"#),
-            "invalid_messages"
-        );
+        assert_eq!(code(r#"{"id":"c","messages":[{"id":"m","role":"tool","parts":[]}]}"#), "invalid_messages");
     }
 
     #[test]
@@ -118,13 +94,7 @@ mod tests {
             {"id":"u1","role":"user","parts":[{"type":"text","text":"hi"}],"metadata":{"custom":{}}}]}"#;
         let request = parse(body.as_bytes()).unwrap();
         assert_eq!(request.cid.as_str(), "c1");
-        assert_eq!(
-            request.messages[0].parts_json,
-            r#"[{"text":"hi","type":"text"}]"#
-        );
-        assert_eq!(
-            request.messages[0].metadata_json.as_deref(),
-            Some(r#"{"custom":{}}"#)
-        );
+        assert_eq!(request.messages[0].parts_json, r#"[{"text":"hi","type":"text"}]"#);
+        assert_eq!(request.messages[0].metadata_json.as_deref(), Some(r#"{"custom":{}}"#));
     }
 }

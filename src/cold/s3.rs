@@ -45,42 +45,25 @@ pub struct S3Store {
 impl S3Store {
     /// Prepares requests against `location`; no network I/O.
     pub fn new(location: &S3Location, http: reqwest::Client) -> Result<Self, ColdError> {
-        let endpoint = location
-            .endpoint
-            .parse()
+        let endpoint = location.endpoint.parse().map_err(|_| ColdError::BadLocation)?;
+        let bucket = Bucket::new(endpoint, UrlStyle::Path, location.bucket.clone(), location.region.clone())
             .map_err(|_| ColdError::BadLocation)?;
-        let bucket = Bucket::new(
-            endpoint,
-            UrlStyle::Path,
-            location.bucket.clone(),
-            location.region.clone(),
-        )
-        .map_err(|_| ColdError::BadLocation)?;
         let credentials = Credentials::new(
             location.access_key_id.expose().to_owned(),
             location.secret_access_key.expose().to_owned(),
         );
-        Ok(Self {
-            bucket,
-            credentials,
-            prefix: location.prefix.clone(),
-            http,
-        })
+        Ok(Self { bucket, credentials, prefix: location.prefix.clone(), http })
     }
 
     /// The SPEC §6.4 write probe: an empty `PutObject` at `<prefix>.augchatd-probe`, left in place.
     pub async fn probe(&self) -> Result<(), ColdError> {
-        self.put(PROBE_KEY, "application/octet-stream", Vec::new())
-            .await
+        self.put(PROBE_KEY, "application/octet-stream", Vec::new()).await
     }
 
     /// Writes one object at `<prefix><key>`.
     pub async fn put(&self, key: &str, content_type: &str, body: Vec<u8>) -> Result<(), ColdError> {
         let full_key = format!("{}{key}", self.prefix);
-        let url = self
-            .bucket
-            .put_object(Some(&self.credentials), &full_key)
-            .sign(PRESIGN_TTL);
+        let url = self.bucket.put_object(Some(&self.credentials), &full_key).sign(PRESIGN_TTL);
         let response = self
             .http
             .put(url)
@@ -101,10 +84,7 @@ async fn check(response: reqwest::Response) -> Result<(), ColdError> {
         return Ok(());
     }
     let body = response.text().await.unwrap_or_default();
-    Err(ColdError::Status {
-        status: status.as_u16(),
-        code: error_code(&body),
-    })
+    Err(ColdError::Status { status: status.as_u16(), code: error_code(&body) })
 }
 
 /// The `<Code>` of an S3 error document, if it is a plain identifier (so no upstream text leaks).
@@ -112,8 +92,7 @@ fn error_code(xml: &str) -> Option<String> {
     let start = xml.find("<Code>")? + "<Code>".len();
     let end = start + xml[start..].find("</Code>")?;
     let code = &xml[start..end];
-    (!code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .then(|| code.to_owned())
+    (!code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| code.to_owned())
 }
 
 #[cfg(test)]

@@ -27,9 +27,7 @@ impl FromRequest for Authed {
 }
 
 fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or(ApiError::Internal)?;
+    let state = req.app_data::<web::Data<AppState>>().ok_or(ApiError::Internal)?;
     let token = req
         .headers()
         .get(AUTHORIZATION)
@@ -37,11 +35,7 @@ fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
         .and_then(bearer_token)
         .ok_or(ApiError::MissingJwt)?;
     let sid = state.jwt.verify(token).map_err(|_| ApiError::InvalidJwt)?;
-    SessionId::try_from(sid)
-        .ok()
-        .and_then(|sid| state.registry.get(&sid))
-        .map(Authed)
-        .ok_or(ApiError::SessionGone)
+    SessionId::try_from(sid).ok().and_then(|sid| state.registry.get(&sid)).map(Authed).ok_or(ApiError::SessionGone)
 }
 
 /// `^Bearer\s+(.+)$`, scheme case-insensitive.

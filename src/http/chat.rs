@@ -16,20 +16,13 @@ use crate::stream::{MessageMetadata, ModelTag, stream_headers};
 const MAX_CHAT_BODY: usize = 8 * 1024 * 1024;
 
 /// `POST /chat`.
-pub async fn chat(
-    authed: Authed,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let request = thread::parse(&read_limited(payload, MAX_CHAT_BODY).await?)?;
     let record = &authed.0;
     let defaults = connector_defaults(record);
     // Auto-create before streaming, so a hot-write failure is still a plain 503 (SPEC §2.4 step 7).
-    let ensure = EnsureConversation {
-        cid: request.cid.clone(),
-        session: record.id.clone(),
-        defaults: defaults.clone(),
-    };
+    let ensure =
+        EnsureConversation { cid: request.cid.clone(), session: record.id.clone(), defaults: defaults.clone() };
     ask(&state, record, ensure).await??;
     let model = &record.spec.model;
     let turn = Turn {
@@ -40,10 +33,7 @@ pub async fn chat(
         history: request.messages,
         provider: model.provider,
         metadata: MessageMetadata {
-            augchatd: ModelTag {
-                model_id: model.model_id.clone(),
-                provider: model.provider.as_str().to_owned(),
-            },
+            augchatd: ModelTag { model_id: model.model_id.clone(), provider: model.provider.as_str().to_owned() },
         },
     };
     Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn)))

@@ -41,12 +41,7 @@ where
 
 /// `(descriptive_id, default_active)` of the session's scope: the first-observation snapshot.
 pub fn connector_defaults(record: &SessionRecord) -> Vec<(String, bool)> {
-    record
-        .spec
-        .connectors
-        .iter()
-        .map(|c| (c.descriptive_id.clone(), c.default_active))
-        .collect()
+    record.spec.connectors.iter().map(|c| (c.descriptive_id.clone(), c.default_active)).collect()
 }
 
 /// Parses a path segment; an id that cannot exist is simply not found.
@@ -69,24 +64,14 @@ pub async fn create(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
     // SPEC §2.5: a JSON body that does not parse is ignored, like no body at all.
-    let requested = if is_json {
-        serde_json::from_slice::<Value>(&body).ok()
-    } else {
-        None
-    };
+    let requested = if is_json { serde_json::from_slice::<Value>(&body).ok() } else { None };
     let cid = match requested.as_ref().and_then(|v| v.get("conversation_id")) {
         None => ConversationId::mint(),
-        Some(Value::String(s)) => {
-            ConversationId::try_from(s.as_str()).map_err(|_| ApiError::InvalidConversationId)?
-        }
+        Some(Value::String(s)) => ConversationId::try_from(s.as_str()).map_err(|_| ApiError::InvalidConversationId)?,
         Some(_) => return Err(ApiError::InvalidConversationId),
     };
     let record = &authed.0;
-    let msg = EnsureConversation {
-        cid: cid.clone(),
-        session: record.id.clone(),
-        defaults: connector_defaults(record),
-    };
+    let msg = EnsureConversation { cid: cid.clone(), session: record.id.clone(), defaults: connector_defaults(record) };
     ask(&state, record, msg).await??;
     Ok(HttpResponse::Created().json(json!({"conversation_id": cid.as_str()})))
 }
@@ -94,9 +79,7 @@ pub async fn create(
 /// The list title: the first user message's first text part, trimmed, at most 60 characters.
 fn title(first_user_parts: Option<&str>) -> Option<String> {
     let parts: Value = serde_json::from_str(first_user_parts?).ok()?;
-    let text = parts.as_array()?.iter().find(|p| p["type"] == "text")?["text"]
-        .as_str()?
-        .trim();
+    let text = parts.as_array()?.iter().find(|p| p["type"] == "text")?["text"].as_str()?.trim();
     if text.is_empty() {
         return None;
     }
@@ -164,25 +147,14 @@ mod tests {
     #[test]
     fn titles_come_from_the_first_text_part_and_are_cut_at_60_characters() {
         // SPEC §2.6, §11 #105, #106
-        assert_eq!(
-            title(Some(r#"[{"type":"text","text":"  Hello  "}]"#)).as_deref(),
-            Some("Hello")
-        );
-        assert_eq!(
-            title(Some(r#"[{"type":"file"},{"type":"text","text":"x"}]"#)).as_deref(),
-            Some("x")
-        );
+        assert_eq!(title(Some(r#"[{"type":"text","text":"  Hello  "}]"#)).as_deref(), Some("Hello"));
+        assert_eq!(title(Some(r#"[{"type":"file"},{"type":"text","text":"x"}]"#)).as_deref(), Some("x"));
         let long = "é".repeat(61);
-        let cut =
-            title(Some(&format!(r#"[{{"type":"text","text":"{long}"}}]"#))).unwrap_or_default();
+        let cut = title(Some(&format!(r#"[{{"type":"text","text":"{long}"}}]"#))).unwrap_or_default();
         assert_eq!(cut.chars().count(), 60);
         assert!(cut.ends_with('…'));
         assert_eq!(
-            title(Some(&format!(
-                r#"[{{"type":"text","text":"{}"}}]"#,
-                "a".repeat(60)
-            )))
-            .map(|t| t.len()),
+            title(Some(&format!(r#"[{{"type":"text","text":"{}"}}]"#, "a".repeat(60)))).map(|t| t.len()),
             Some(60)
         );
         assert_eq!(title(Some(r#"[{"type":"text","text":"   "}]"#)), None);

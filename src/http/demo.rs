@@ -13,12 +13,7 @@ use super::sessions::{Minted, mint};
 
 fn mint_demo(state: &AppState) -> Result<(Minted, &'static str), ApiError> {
     let template = state.demo.as_ref().ok_or(ApiError::NotFound)?;
-    let minted = mint(
-        state,
-        TenantId::demo(),
-        template.spec.clone(),
-        template.ttl_seconds,
-    )?;
+    let minted = mint(state, TenantId::demo(), template.spec.clone(), template.ttl_seconds)?;
     Ok((minted, template.spec.theme.as_str()))
 }
 
@@ -33,17 +28,12 @@ pub async fn create_session(state: web::Data<AppState>) -> Result<HttpResponse, 
 /// `GET /demo/jwt` → `{jwt, theme}` for a freshly minted session (Design A compatibility).
 pub async fn jwt(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let (m, theme) = mint_demo(&state)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .json(json!({"jwt": m.jwt, "theme": theme})))
+    Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(json!({"jwt": m.jwt, "theme": theme})))
 }
 
 /// `GET /demo`, `/demo/`, `/demo/<path>`: the wrapper page. The iframe shows `<path>` of the UI.
 pub async fn wrapper() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(ContentType::html())
-        .insert_header((CACHE_CONTROL, "no-cache"))
-        .body(WRAPPER_HTML)
+    HttpResponse::Ok().content_type(ContentType::html()).insert_header((CACHE_CONTROL, "no-cache")).body(WRAPPER_HTML)
 }
 
 /// A self-contained parent page: it embeds the UI same-origin, answers `augchatd:ready` with a fresh

@@ -137,13 +137,9 @@ impl ResponseError for ApiError {
             | ApiError::MissingMessages
             | ApiError::InvalidMessages(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::S3WriteTestFailed(_) | ApiError::LlmProbeFailed(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::S3WriteTestFailed(_) | ApiError::LlmProbeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::ProviderListFailed(_) => StatusCode::BAD_GATEWAY,
-            ApiError::SessionNotFound | ApiError::NotFound | ApiError::ConversationNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            ApiError::SessionNotFound | ApiError::NotFound | ApiError::ConversationNotFound => StatusCode::NOT_FOUND,
             ApiError::HotWriteFailed => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -156,9 +152,6 @@ impl ResponseError for ApiError {
         if let Some(reason) = self.reason_header() {
             response.insert_header(("X-Augchatd-Reason", reason));
         }
-        response.json(ErrorBody {
-            error: &token,
-            detail: self.detail(),
-        })
+        response.json(ErrorBody { error: &token, detail: self.detail() })
     }
 }

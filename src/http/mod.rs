@@ -83,21 +83,13 @@ pub fn routes(mode: Mode) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route(web::get().to(conversations::list))
                     .route(web::post().to(conversations::create)),
             )
-            .service(
-                resource("/conversations/{cid}").route(web::delete().to(conversations::delete)),
-            )
-            .service(
-                resource("/conversations/{cid}/messages")
-                    .route(web::get().to(conversations::messages)),
-            )
+            .service(resource("/conversations/{cid}").route(web::delete().to(conversations::delete)))
+            .service(resource("/conversations/{cid}/messages").route(web::get().to(conversations::messages)))
             .service(resource("/chat").route(web::post().to(chat::chat)));
         match mode {
             Mode::Prod => {
                 cfg.service(resource("/sessions").route(web::post().to(sessions::create)))
-                    .service(
-                        resource("/sessions/{session_id}")
-                            .route(web::delete().to(sessions::delete)),
-                    );
+                    .service(resource("/sessions/{session_id}").route(web::delete().to(sessions::delete)));
             }
             Mode::Demo => {
                 cfg.service(resource("/demo/sessions").route(web::post().to(demo::create_session)))

@@ -34,10 +34,7 @@ impl ModelCache {
     }
 
     fn put(&self, sid: SessionId, models: Arc<Vec<ModelInfo>>) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(sid, (Instant::now(), models));
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(sid, (Instant::now(), models));
     }
 }
 
@@ -45,43 +42,25 @@ impl ModelCache {
 fn is_chat_model(id: &str) -> bool {
     let family = id.starts_with("gpt-")
         || id.starts_with("chatgpt-")
-        || (id.len() > 1
-            && id.starts_with('o')
-            && id.as_bytes()[1].is_ascii_digit()
-            && id.as_bytes()[1] != b'0');
+        || (id.len() > 1 && id.starts_with('o') && id.as_bytes()[1].is_ascii_digit() && id.as_bytes()[1] != b'0');
     let dated = id.len() > 11 && {
         let tail = &id.as_bytes()[id.len() - 11..];
         tail[0] == b'-'
             && tail[5] == b'-'
             && tail[8] == b'-'
-            && [1, 2, 3, 4, 6, 7, 9, 10]
-                .iter()
-                .all(|&i| tail[i].is_ascii_digit())
+            && [1, 2, 3, 4, 6, 7, 9, 10].iter().all(|&i| tail[i].is_ascii_digit())
     };
-    let special = [
-        "-audio",
-        "-realtime",
-        "-search-preview",
-        "-search-api",
-        "-transcribe",
-        "-tts",
-        "-deep-research",
-        "-codex",
-    ]
-    .iter()
-    .any(|s| id.contains(s));
+    let special =
+        ["-audio", "-realtime", "-search-preview", "-search-api", "-transcribe", "-tts", "-deep-research", "-codex"]
+            .iter()
+            .any(|s| id.contains(s));
     let image = id.starts_with("chatgpt-image") || id.starts_with("gpt-image");
-    let legacy = id.starts_with("gpt-3.5")
-        || ["gpt-4", "gpt-4-0613"].contains(&id)
-        || id.starts_with("gpt-4-turbo");
+    let legacy = id.starts_with("gpt-3.5") || ["gpt-4", "gpt-4-0613"].contains(&id) || id.starts_with("gpt-4-turbo");
     family && !dated && !special && !image && !legacy
 }
 
 /// The session's model list, from the cache or the provider, and whether it came from the cache.
-pub async fn session_models(
-    state: &AppState,
-    authed: &Authed,
-) -> Result<(Arc<Vec<ModelInfo>>, bool), ApiError> {
+pub async fn session_models(state: &AppState, authed: &Authed) -> Result<(Arc<Vec<ModelInfo>>, bool), ApiError> {
     let record = &authed.0;
     if let Some(models) = state.model_cache.get(&record.id) {
         return Ok((models, true));
@@ -95,9 +74,7 @@ pub async fn session_models(
         models.retain(|m| is_chat_model(&m.id));
     }
     let models = Arc::new(models);
-    state
-        .model_cache
-        .put(record.id.clone(), Arc::clone(&models));
+    state.model_cache.put(record.id.clone(), Arc::clone(&models));
     Ok((models, false))
 }
 
@@ -105,10 +82,8 @@ pub async fn session_models(
 pub async fn list(state: web::Data<AppState>, authed: Authed) -> Result<HttpResponse, ApiError> {
     let (models, cached) = session_models(&state, &authed).await?;
     let provider = authed.0.spec.model.provider.as_str();
-    let listed: Vec<_> = models
-        .iter()
-        .map(|m| json!({"id": m.id, "display_name": m.display_name, "provider": provider}))
-        .collect();
+    let listed: Vec<_> =
+        models.iter().map(|m| json!({"id": m.id, "display_name": m.display_name, "provider": provider})).collect();
     Ok(HttpResponse::Ok().json(json!({
         "models": listed,
         "current_model_id": authed.0.spec.model.model_id,
@@ -124,14 +99,7 @@ mod tests {
     #[test]
     fn the_openai_filter_keeps_current_chat_models_only() {
         // SPEC §2.11, §11 #113
-        for keep in [
-            "gpt-4o",
-            "gpt-5",
-            "gpt-4.1-mini",
-            "o3",
-            "o4-mini",
-            "chatgpt-4o-latest",
-        ] {
+        for keep in ["gpt-4o", "gpt-5", "gpt-4.1-mini", "o3", "o4-mini", "chatgpt-4o-latest"] {
             assert!(is_chat_model(keep), "{keep}");
         }
         for drop in [

@@ -36,20 +36,11 @@ pub struct Minted {
 }
 
 /// Registers a new session for `tenant` and signs its JWT.
-pub fn mint(
-    state: &AppState,
-    tenant: TenantId,
-    spec: SessionSpec,
-    ttl_seconds: u64,
-) -> Result<Minted, ApiError> {
-    let id =
-        SessionId::try_from(uuid::Uuid::new_v4().to_string()).map_err(|_| ApiError::Internal)?;
+pub fn mint(state: &AppState, tenant: TenantId, spec: SessionSpec, ttl_seconds: u64) -> Result<Minted, ApiError> {
+    let id = SessionId::try_from(uuid::Uuid::new_v4().to_string()).map_err(|_| ApiError::Internal)?;
     let issued_at = unix_now();
     let expires_at = issued_at.saturating_add(ttl_seconds);
-    let jwt = state
-        .jwt
-        .mint(id.as_str(), issued_at, expires_at)
-        .map_err(|_| ApiError::Internal)?;
+    let jwt = state.jwt.mint(id.as_str(), issued_at, expires_at).map_err(|_| ApiError::Internal)?;
     let expires_iso = i64::try_from(expires_at)
         .ok()
         .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
@@ -57,19 +48,9 @@ pub fn mint(
         .ok_or(ApiError::Internal)?;
     // The user's hot file exists from their first session on (SPEC §12 decision 26).
     state.user_dbs.writer(&tenant, &spec.user);
-    let record = SessionRecord {
-        id: id.clone(),
-        tenant,
-        spec,
-        issued_at,
-        expires_at,
-    };
+    let record = SessionRecord { id: id.clone(), tenant, spec, issued_at, expires_at };
     state.registry.start(record, &state.sessions_arbiter);
-    Ok(Minted {
-        session_id: id.to_string(),
-        jwt,
-        expires_at: expires_iso,
-    })
+    Ok(Minted { session_id: id.to_string(), jwt, expires_at: expires_iso })
 }
 
 /// `POST /sessions`.
@@ -79,8 +60,7 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_object(&read_limited(payload, MAX_JSON_BODY).await?)?;
-    let request =
-        parse_session_request(&Value::Object(body), &Options::API).map_err(ApiError::Field)?;
+    let request = parse_session_request(&Value::Object(body), &Options::API).map_err(ApiError::Field)?;
     let spec = request.spec;
     if let Some(storage) = &spec.storage {
         probes::storage(&state.http, storage).await.map_err(|e| {
@@ -102,15 +82,8 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let sid = SessionId::try_from(path.into_inner()).map_err(|_| ApiError::SessionNotFound)?;
-    let owned = state
-        .registry
-        .get(&sid)
-        .is_some_and(|record| record.tenant == tenant);
-    let addr = state
-        .registry
-        .addr(&sid)
-        .filter(|_| owned)
-        .ok_or(ApiError::SessionNotFound)?;
+    let owned = state.registry.get(&sid).is_some_and(|record| record.tenant == tenant);
+    let addr = state.registry.addr(&sid).filter(|_| owned).ok_or(ApiError::SessionNotFound)?;
     match addr.send(EndSession).timeout(END_TIMEOUT).await {
         Ok(true) => Ok(HttpResponse::NoContent().finish()),
         Ok(false) => Err(ApiError::SessionNotFound),

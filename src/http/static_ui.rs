@@ -6,9 +6,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use actix_web::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, ContentType, X_CONTENT_TYPE_OPTIONS,
-};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, ContentType, X_CONTENT_TYPE_OPTIONS};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
@@ -19,30 +17,15 @@ use super::error::ApiError;
 struct Embedded;
 
 /// Path prefixes that belong to the API: never answered with the UI (SPEC §2.0).
-const API_PREFIXES: &[&str] = &[
-    "/healthz",
-    "/demo",
-    "/chat",
-    "/sessions",
-    "/conversations",
-    "/session",
-];
+const API_PREFIXES: &[&str] = &["/healthz", "/demo", "/chat", "/sessions", "/conversations", "/session"];
 
 fn is_api_path(path: &str) -> bool {
-    API_PREFIXES.iter().any(|p| {
-        path == *p
-            || path
-                .strip_prefix(p)
-                .is_some_and(|rest| rest.starts_with('/'))
-    })
+    API_PREFIXES.iter().any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
 }
 
 /// The `Content-Security-Policy` of UI pages.
 pub fn csp(allowed_parent_origins: &[String]) -> String {
-    let ancestors: String = allowed_parent_origins
-        .iter()
-        .map(|o| format!(" {o}"))
-        .collect();
+    let ancestors: String = allowed_parent_origins.iter().map(|o| format!(" {o}")).collect();
     format!(
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; \
          connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'{ancestors}"
@@ -50,25 +33,17 @@ pub fn csp(allowed_parent_origins: &[String]) -> String {
 }
 
 /// Fallback for every request no route matched.
-pub async fn fallback(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let path = req.path();
     if req.method() != actix_web::http::Method::GET || is_api_path(path) {
         return Err(ApiError::NotFound);
     }
     let file = path.trim_start_matches('/');
-    if let Some((bytes, name)) = load(&state, file)
-        .map(|b| (b, file))
-        .or_else(|| load(&state, "index.html").map(|b| (b, "index.html")))
+    if let Some((bytes, name)) =
+        load(&state, file).map(|b| (b, file)).or_else(|| load(&state, "index.html").map(|b| (b, "index.html")))
     {
         let mime = mime_of(name);
-        let cache = if name.starts_with("assets/") {
-            "public, max-age=31536000, immutable"
-        } else {
-            "no-cache"
-        };
+        let cache = if name.starts_with("assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
         return Ok(HttpResponse::Ok()
             .content_type(mime)
             .insert_header((CACHE_CONTROL, cache))
@@ -82,17 +57,11 @@ pub async fn fallback(
 }
 
 fn load(state: &AppState, file: &str) -> Option<Cow<'static, [u8]>> {
-    if file.is_empty()
-        || file
-            .split('/')
-            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
-    {
+    if file.is_empty() || file.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
         return None;
     }
     match &state.ui_dir {
-        Some(dir) => std::fs::read(dir.join(Path::new(file)))
-            .ok()
-            .map(Cow::Owned),
+        Some(dir) => std::fs::read(dir.join(Path::new(file))).ok().map(Cow::Owned),
         None => Embedded::get(file).map(|f| f.data),
     }
 }
@@ -121,11 +90,7 @@ mod tests {
 
     #[test]
     fn api_paths_are_matched_by_segment() {
-        assert!(
-            is_api_path("/sessions")
-                && is_api_path("/sessions/x")
-                && is_api_path("/session/models")
-        );
+        assert!(is_api_path("/sessions") && is_api_path("/sessions/x") && is_api_path("/session/models"));
         assert!(!is_api_path("/sessionsx") && !is_api_path("/c/abc") && !is_api_path("/"));
     }
 

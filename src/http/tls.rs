@@ -29,11 +29,7 @@ pub fn server_config(files: &TlsFiles) -> Result<rustls::ServerConfig, ConfigErr
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|_| unreadable("AUGCHATD_TLS_CERT", &files.cert, "a PEM certificate chain"))?;
     if chain.is_empty() {
-        return Err(unreadable(
-            "AUGCHATD_TLS_CERT",
-            &files.cert,
-            "a PEM certificate chain",
-        ));
+        return Err(unreadable("AUGCHATD_TLS_CERT", &files.cert, "a PEM certificate chain"));
     }
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|_| unreadable("AUGCHATD_TLS_KEY", &files.key, "a PEM private key"))?;
@@ -46,16 +42,12 @@ pub fn server_config(files: &TlsFiles) -> Result<rustls::ServerConfig, ConfigErr
                 .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
                 .map_err(|_| unreadable("AUGCHATD_CLIENT_CA", ca_path, "PEM CA certificates"))?;
             for ca in cas {
-                roots.add(ca).map_err(|_| {
-                    unreadable("AUGCHATD_CLIENT_CA", ca_path, "a usable CA certificate")
-                })?;
+                roots.add(ca).map_err(|_| unreadable("AUGCHATD_CLIENT_CA", ca_path, "a usable CA certificate"))?;
             }
             let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
                 .allow_unauthenticated()
                 .build()
-                .map_err(|_| {
-                    unreadable("AUGCHATD_CLIENT_CA", ca_path, "a usable CA certificate")
-                })?;
+                .map_err(|_| unreadable("AUGCHATD_CLIENT_CA", ca_path, "a usable CA certificate"))?;
             builder.with_client_cert_verifier(verifier)
         }
     };
@@ -88,9 +80,7 @@ impl FromRequest for Integrator {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let tenant_from = req
-            .app_data::<web::Data<TenantFrom>>()
-            .map_or(TenantFrom::Cn, |t| *t.get_ref());
+        let tenant_from = req.app_data::<web::Data<TenantFrom>>().map_or(TenantFrom::Cn, |t| *t.get_ref());
         ready(match req.conn_data::<PeerCert>() {
             None => Err(ApiError::ClientCertificateRequired),
             Some(PeerCert(der)) => tenant_of(der, tenant_from).map(Integrator),
@@ -101,36 +91,23 @@ impl FromRequest for Integrator {
 /// Derives the tenant id from a verified certificate.
 fn tenant_of(der: &[u8], from: TenantFrom) -> Result<TenantId, ApiError> {
     let name = match from {
-        TenantFrom::Fingerprint => Some(hex(
-            ring::digest::digest(&ring::digest::SHA256, der).as_ref()
-        )),
+        TenantFrom::Fingerprint => Some(hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())),
         TenantFrom::Cn | TenantFrom::SanDns => {
-            let (_, cert) =
-                x509_parser::parse_x509_certificate(der).map_err(|_| ApiError::InvalidTenantId)?;
+            let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|_| ApiError::InvalidTenantId)?;
             match from {
-                TenantFrom::Cn => cert
-                    .subject()
-                    .iter_common_name()
-                    .next()
-                    .and_then(|cn| cn.as_str().ok())
-                    .map(str::to_owned),
-                _ => cert
-                    .subject_alternative_name()
-                    .ok()
-                    .flatten()
-                    .and_then(|san| {
-                        san.value.general_names.iter().find_map(|name| match name {
-                            x509_parser::extensions::GeneralName::DNSName(dns) => {
-                                Some((*dns).to_owned())
-                            }
-                            _ => None,
-                        })
-                    }),
+                TenantFrom::Cn => {
+                    cert.subject().iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_owned)
+                }
+                _ => cert.subject_alternative_name().ok().flatten().and_then(|san| {
+                    san.value.general_names.iter().find_map(|name| match name {
+                        x509_parser::extensions::GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+                        _ => None,
+                    })
+                }),
             }
         }
     };
-    name.and_then(|n| TenantId::try_from(n).ok())
-        .ok_or(ApiError::InvalidTenantId)
+    name.and_then(|n| TenantId::try_from(n).ok()).ok_or(ApiError::InvalidTenantId)
 }
 
 fn hex(bytes: &[u8]) -> String {

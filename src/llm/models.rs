@@ -70,15 +70,9 @@ pub async fn list_models(
             .get(format!("{base}/v1/models?limit=1000"))
             .header("x-api-key", model.api_key.expose())
             .header("anthropic-version", ANTHROPIC_VERSION),
-        Provider::OpenAi => http
-            .get(format!("{base}/models"))
-            .bearer_auth(model.api_key.expose()),
+        Provider::OpenAi => http.get(format!("{base}/models")).bearer_auth(model.api_key.expose()),
     };
-    let response = request
-        .timeout(LIST_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| ListError::Unreachable(e.without_url()))?;
+    let response = request.timeout(LIST_TIMEOUT).send().await.map_err(|e| ListError::Unreachable(e.without_url()))?;
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
         return Err(ListError::Unauthorized(status.as_u16()));
@@ -90,10 +84,7 @@ pub async fn list_models(
     let mut models: Vec<ModelInfo> = listing
         .data
         .into_iter()
-        .map(|m| ModelInfo {
-            display_name: m.display_name.unwrap_or_else(|| m.id.clone()),
-            id: m.id,
-        })
+        .map(|m| ModelInfo { display_name: m.display_name.unwrap_or_else(|| m.id.clone()), id: m.id })
         .collect();
     models.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(models)

@@ -12,13 +12,7 @@ use super::FieldError;
 use super::fields::{Object, as_filled_string, as_object, invalid, present, quoted};
 
 /// Headers the HTTP client sets itself: overriding them would corrupt framing or routing.
-const RESERVED_HEADERS: [&str; 5] = [
-    "host",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "upgrade",
-];
+const RESERVED_HEADERS: [&str; 5] = ["host", "content-length", "transfer-encoding", "connection", "upgrade"];
 
 /// The keys an MCP `auth` object may hold.
 const MCP_KEYS: [&str; 3] = ["bearer", "basic", "headers"];
@@ -36,11 +30,7 @@ pub(super) fn parse_mcp_auth(value: Option<&Value>, field: &str) -> Result<McpAu
         Some(value) => parse_headers(value, &format!("{field}.headers"))?,
         None => Vec::new(),
     };
-    Ok(McpAuth {
-        bearer,
-        basic,
-        headers,
-    })
+    Ok(McpAuth { bearer, basic, headers })
 }
 
 /// Validates a RAG connector's `auth` (required): `{}`, `{"bearer"}` or `{"basic"}`, never both,
@@ -48,21 +38,14 @@ pub(super) fn parse_mcp_auth(value: Option<&Value>, field: &str) -> Result<McpAu
 pub(super) fn parse_rag_auth(value: Option<&Value>, field: &str) -> Result<RagAuth, FieldError> {
     let auth = as_object(value, field)?;
     if auth.contains_key("headers") {
-        return Err(invalid(format!(
-            "{field}.headers is not supported for rag connectors (use bearer or basic)"
-        )));
+        return Err(invalid(format!("{field}.headers is not supported for rag connectors (use bearer or basic)")));
     }
     reject_unknown_keys(auth, &["bearer", "basic"], field)?;
     let bearer = parse_bearer(auth, field)?;
     match (bearer, present(auth, "basic")) {
-        (Some(_), Some(_)) => Err(invalid(format!(
-            "{field} must have bearer or basic, not both"
-        ))),
+        (Some(_), Some(_)) => Err(invalid(format!("{field} must have bearer or basic, not both"))),
         (Some(token), None) => Ok(RagAuth::Bearer(token)),
-        (None, Some(basic)) => Ok(RagAuth::Basic(parse_basic(
-            basic,
-            &format!("{field}.basic"),
-        )?)),
+        (None, Some(basic)) => Ok(RagAuth::Basic(parse_basic(basic, &format!("{field}.basic"))?)),
         (None, None) => Ok(RagAuth::None),
     }
 }
@@ -71,11 +54,7 @@ pub(super) fn parse_rag_auth(value: Option<&Value>, field: &str) -> Result<RagAu
 /// unauthenticated requests without anyone noticing.
 fn reject_unknown_keys(auth: &Object, allowed: &[&str], field: &str) -> Result<(), FieldError> {
     match auth.keys().find(|key| !allowed.contains(&key.as_str())) {
-        Some(key) => Err(invalid(format!(
-            "{field}: unknown key {} (expected {})",
-            quoted(key),
-            allowed.join(", ")
-        ))),
+        Some(key) => Err(invalid(format!("{field}: unknown key {} (expected {})", quoted(key), allowed.join(", ")))),
         None => Ok(()),
     }
 }
@@ -100,10 +79,7 @@ fn parse_basic(value: &Value, field: &str) -> Result<BasicAuth, FieldError> {
         return Err(invalid(format!("{field}.username must not contain ':'")));
     }
     let password = as_filled_string(present(basic, "password"), &format!("{field}.password"))?;
-    Ok(BasicAuth {
-        username: Secret::new(username),
-        password: Secret::new(password),
-    })
+    Ok(BasicAuth { username: Secret::new(username), password: Secret::new(password) })
 }
 
 /// `headers`: `{name: value}`, forwarded verbatim. Names must be HTTP tokens and unique ignoring
@@ -118,27 +94,14 @@ fn parse_headers(value: &Value, field: &str) -> Result<Vec<(String, Secret)>, Fi
                 "{field}: a key is not a valid HTTP header name (use {{\"Name\": \"value\"}})"
             )));
         }
-        if RESERVED_HEADERS
-            .iter()
-            .any(|reserved| name.eq_ignore_ascii_case(reserved))
-        {
-            return Err(invalid(format!(
-                "{field}: {} is set by augchatd and cannot be overridden",
-                quoted(name)
-            )));
+        if RESERVED_HEADERS.iter().any(|reserved| name.eq_ignore_ascii_case(reserved)) {
+            return Err(invalid(format!("{field}: {} is set by augchatd and cannot be overridden", quoted(name))));
         }
-        if parsed
-            .iter()
-            .any(|(seen, _)| seen.eq_ignore_ascii_case(name))
-        {
-            return Err(invalid(format!(
-                "{field}: a header name appears twice (header names ignore case)"
-            )));
+        if parsed.iter().any(|(seen, _)| seen.eq_ignore_ascii_case(name)) {
+            return Err(invalid(format!("{field}: a header name appears twice (header names ignore case)")));
         }
         let value_field = format!("{field}[{}]", quoted(name));
-        let value = value
-            .as_str()
-            .ok_or_else(|| invalid(format!("{value_field} must be a string")))?;
+        let value = value.as_str().ok_or_else(|| invalid(format!("{value_field} must be a string")))?;
         check_header_value(value, &value_field)?;
         parsed.push((name.clone(), Secret::new(value)));
     }
@@ -154,9 +117,7 @@ fn is_token_byte(byte: u8) -> bool {
 /// client would refuse it at chat time, far from the integrator's mistake, or worse, split a header.
 fn check_header_value(value: &str, field: &str) -> Result<(), FieldError> {
     if value.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(invalid(format!(
-            "{field} must not contain control characters (CR, LF, NUL)"
-        )));
+        return Err(invalid(format!("{field} must not contain control characters (CR, LF, NUL)")));
     }
     Ok(())
 }
@@ -194,30 +155,17 @@ mod tests {
         .unwrap();
         assert_eq!(auth.bearer.unwrap().expose(), "tok");
         let basic = auth.basic.unwrap();
-        assert_eq!(
-            (basic.username.expose(), basic.password.expose()),
-            ("u", "p")
-        );
+        assert_eq!((basic.username.expose(), basic.password.expose()), ("u", "p"));
         // serde_json may or may not keep key order (feature `preserve_order`), so compare sorted.
-        let mut headers: Vec<_> = auth
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.expose()))
-            .collect();
+        let mut headers: Vec<_> = auth.headers.iter().map(|(n, v)| (n.as_str(), v.expose())).collect();
         headers.sort_unstable();
         assert_eq!(headers, [("X-Empty", ""), ("X-Mcp-Client-Id", "c1")]);
     }
 
     #[test]
     fn mcp_auth_must_be_an_object() {
-        assert_eq!(
-            parse_mcp_auth(None, "a").unwrap_err().detail,
-            "a must be an object"
-        );
-        assert_eq!(
-            mcp(json!([])).unwrap_err().detail,
-            "connectors[0].auth must be an object"
-        );
+        assert_eq!(parse_mcp_auth(None, "a").unwrap_err().detail, "a must be an object");
+        assert_eq!(mcp(json!([])).unwrap_err().detail, "connectors[0].auth must be an object");
     }
 
     #[test]
@@ -233,10 +181,7 @@ mod tests {
     #[test]
     fn bearer_must_not_contain_a_line_break() {
         let err = mcp(json!({"bearer": "tok\r\nX-Evil: 1"})).unwrap_err();
-        assert!(
-            err.detail
-                .starts_with("connectors[0].auth.bearer must not contain control characters")
-        );
+        assert!(err.detail.starts_with("connectors[0].auth.bearer must not contain control characters"));
     }
 
     #[test]
@@ -248,45 +193,29 @@ mod tests {
             (json!({"username": "u", "password": 3}), "password"),
         ] {
             let err = mcp(json!({"basic": basic})).unwrap_err();
-            assert_eq!(
-                err.detail,
-                format!("connectors[0].auth.basic.{field} must be a non-empty string")
-            );
+            assert_eq!(err.detail, format!("connectors[0].auth.basic.{field} must be a non-empty string"));
         }
-        assert_eq!(
-            mcp(json!({"basic": "u:p"})).unwrap_err().detail,
-            "connectors[0].auth.basic must be an object"
-        );
+        assert_eq!(mcp(json!({"basic": "u:p"})).unwrap_err().detail, "connectors[0].auth.basic must be an object");
     }
 
     #[test]
     fn a_basic_username_must_not_contain_a_colon() {
         let err = mcp(json!({"basic": {"username": "a:b", "password": "p"}})).unwrap_err();
-        assert_eq!(
-            err.detail,
-            "connectors[0].auth.basic.username must not contain ':'"
-        );
+        assert_eq!(err.detail, "connectors[0].auth.basic.username must not contain ':'");
     }
 
     #[test]
     fn header_names_must_be_http_tokens() {
         for bad in ["", "X Space", "X:Colon", "Ünï", "X\nY"] {
             let err = mcp(json!({"headers": {bad: "v"}})).unwrap_err();
-            assert!(
-                err.detail.contains("a key is not a valid HTTP header name"),
-                "{bad:?}: {}",
-                err.detail
-            );
+            assert!(err.detail.contains("a key is not a valid HTTP header name"), "{bad:?}: {}", err.detail);
         }
     }
 
     #[test]
     fn header_values_must_be_strings_without_line_breaks() {
         let err = mcp(json!({"headers": {"X-A": 1}})).unwrap_err();
-        assert_eq!(
-            err.detail,
-            "connectors[0].auth.headers[\"X-A\"] must be a string"
-        );
+        assert_eq!(err.detail, "connectors[0].auth.headers[\"X-A\"] must be a string");
         for bad in ["a\rb", "a\nb", "a\0b"] {
             assert!(
                 mcp(json!({"headers": {"X-A": bad}}))
@@ -309,12 +238,7 @@ mod tests {
     #[test]
     fn framing_headers_cannot_be_overridden() {
         for name in ["Host", "content-length", "Transfer-Encoding"] {
-            assert!(
-                mcp(json!({"headers": {name: "x"}}))
-                    .unwrap_err()
-                    .detail
-                    .contains("cannot be overridden")
-            );
+            assert!(mcp(json!({"headers": {name: "x"}})).unwrap_err().detail.contains("cannot be overridden"));
         }
     }
 
@@ -327,21 +251,14 @@ mod tests {
     #[test]
     fn an_unknown_auth_key_is_rejected() {
         let err = mcp(json!({"oauth": {"client_id": "x"}})).unwrap_err();
-        assert_eq!(
-            err.detail,
-            "connectors[0].auth: unknown key \"oauth\" (expected bearer, basic, headers)"
-        );
+        assert_eq!(err.detail, "connectors[0].auth: unknown key \"oauth\" (expected bearer, basic, headers)");
     }
 
     #[test]
     fn rag_auth_takes_nothing_bearer_or_basic() {
         assert!(matches!(rag(json!({})).unwrap(), RagAuth::None));
-        assert!(
-            matches!(rag(json!({"bearer": "t"})).unwrap(), RagAuth::Bearer(t) if t.expose() == "t")
-        );
-        let RagAuth::Basic(basic) =
-            rag(json!({"basic": {"username": "u", "password": "p"}})).unwrap()
-        else {
+        assert!(matches!(rag(json!({"bearer": "t"})).unwrap(), RagAuth::Bearer(t) if t.expose() == "t"));
+        let RagAuth::Basic(basic) = rag(json!({"basic": {"username": "u", "password": "p"}})).unwrap() else {
             unreachable!()
         };
         assert_eq!(basic.password.expose(), "p");
@@ -351,27 +268,17 @@ mod tests {
     fn rag_auth_rejects_headers() {
         let err = rag(json!({"headers": {"X-A": "1"}})).unwrap_err();
         assert_eq!(err.code, "invalid_field");
-        assert_eq!(
-            err.detail,
-            "connectors[0].auth.headers is not supported for rag connectors (use bearer or basic)"
-        );
+        assert_eq!(err.detail, "connectors[0].auth.headers is not supported for rag connectors (use bearer or basic)");
     }
 
     #[test]
     fn rag_auth_rejects_bearer_and_basic_together() {
-        let err =
-            rag(json!({"bearer": "t", "basic": {"username": "u", "password": "p"}})).unwrap_err();
-        assert_eq!(
-            err.detail,
-            "connectors[0].auth must have bearer or basic, not both"
-        );
+        let err = rag(json!({"bearer": "t", "basic": {"username": "u", "password": "p"}})).unwrap_err();
+        assert_eq!(err.detail, "connectors[0].auth must have bearer or basic, not both");
     }
 
     #[test]
     fn rag_auth_must_be_an_object() {
-        assert_eq!(
-            parse_rag_auth(None, "x.auth").unwrap_err().detail,
-            "x.auth must be an object"
-        );
+        assert_eq!(parse_rag_auth(None, "x.auth").unwrap_err().detail, "x.auth must be an object");
     }
 }

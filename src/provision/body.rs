@@ -15,57 +15,28 @@ use super::{DEFAULT_TTL_SECONDS, FieldError, MAX_TTL_SECONDS, Options, SessionRe
 
 /// Validates a whole session body (the `POST /sessions` JSON, or `local/demo_session.json`) into a
 /// [`SessionRequest`]. The first invalid field wins; nothing is partially applied.
-pub fn parse_session_request(
-    body: &Value,
-    options: &Options,
-) -> Result<SessionRequest, FieldError> {
+pub fn parse_session_request(body: &Value, options: &Options) -> Result<SessionRequest, FieldError> {
     let Some(body) = body.as_object() else {
-        return Err(FieldError {
-            code: "body_must_be_object",
-            detail: "the body must be a JSON object".to_owned(),
-        });
+        return Err(FieldError { code: "body_must_be_object", detail: "the body must be a JSON object".to_owned() });
     };
     let user = parse_user_id(body)?;
     let system_prompt = required_string(body, "system_prompt", "")?.to_owned();
     let model = parse_model(body.get("model"), options.reject_placeholder_keys)?;
-    let ttl_seconds = if options.allow_theme {
-        DEFAULT_TTL_SECONDS
-    } else {
-        parse_ttl(body)?
-    };
+    let ttl_seconds = if options.allow_theme { DEFAULT_TTL_SECONDS } else { parse_ttl(body)? };
     let connectors = match body.get("connectors") {
         Some(value) => parse_connectors(value)?,
         None => Vec::new(),
     };
     let storage = parse_storage(body.get("storage"), options.storage_required)?;
-    let theme = if options.allow_theme {
-        parse_theme(body)?
-    } else {
-        Theme::default()
-    };
-    Ok(SessionRequest {
-        spec: SessionSpec {
-            user,
-            system_prompt,
-            model,
-            connectors,
-            storage,
-            theme,
-        },
-        ttl_seconds,
-    })
+    let theme = if options.allow_theme { parse_theme(body)? } else { Theme::default() };
+    Ok(SessionRequest { spec: SessionSpec { user, system_prompt, model, connectors, storage, theme }, ttl_seconds })
 }
 
 /// `user_id`, missing or not, under its own error code (SPEC §2.1 names `invalid_user_id`).
 fn parse_user_id(body: &Object) -> Result<UserId, FieldError> {
-    let invalid_user_id = || FieldError {
-        code: "invalid_user_id",
-        detail: "user_id must match ^[a-zA-Z0-9._-]{1,100}$".to_owned(),
-    };
-    let raw = body
-        .get("user_id")
-        .and_then(Value::as_str)
-        .ok_or_else(invalid_user_id)?;
+    let invalid_user_id =
+        || FieldError { code: "invalid_user_id", detail: "user_id must match ^[a-zA-Z0-9._-]{1,100}$".to_owned() };
+    let raw = body.get("user_id").and_then(Value::as_str).ok_or_else(invalid_user_id)?;
     UserId::try_from(raw).map_err(|_| invalid_user_id())
 }
 
@@ -77,9 +48,9 @@ fn parse_ttl(body: &Object) -> Result<u64, FieldError> {
     };
     match value.as_u64() {
         Some(seconds) if (1..=MAX_TTL_SECONDS).contains(&seconds) => Ok(seconds),
-        Some(seconds) if seconds > MAX_TTL_SECONDS => Err(invalid(format!(
-            "ttl_seconds must be at most {MAX_TTL_SECONDS} (one year)"
-        ))),
+        Some(seconds) if seconds > MAX_TTL_SECONDS => {
+            Err(invalid(format!("ttl_seconds must be at most {MAX_TTL_SECONDS} (one year)")))
+        }
         _ => Err(invalid("ttl_seconds must be a positive integer")),
     }
 }
@@ -160,14 +131,8 @@ mod tests {
     #[test]
     fn a_missing_user_id_is_an_invalid_user_id() {
         // SPEC §11 #12.
-        assert_eq!(
-            api(&without("user_id")).unwrap_err().code,
-            "invalid_user_id"
-        );
-        assert_eq!(
-            api(&with("user_id", json!(42))).unwrap_err().code,
-            "invalid_user_id"
-        );
+        assert_eq!(api(&without("user_id")).unwrap_err().code, "invalid_user_id");
+        assert_eq!(api(&with("user_id", json!(42))).unwrap_err().code, "invalid_user_id");
     }
 
     #[test]
@@ -185,72 +150,38 @@ mod tests {
         // SPEC §11 #12.
         let expected = "system_prompt must be a non-empty string";
         assert_eq!(api(&without("system_prompt")).unwrap_err().detail, expected);
-        assert_eq!(
-            api(&with("system_prompt", json!(""))).unwrap_err().detail,
-            expected
-        );
-        assert_eq!(
-            api(&with("system_prompt", json!(["x"]))).unwrap_err().code,
-            "invalid_field"
-        );
+        assert_eq!(api(&with("system_prompt", json!(""))).unwrap_err().detail, expected);
+        assert_eq!(api(&with("system_prompt", json!(["x"]))).unwrap_err().code, "invalid_field");
     }
 
     #[test]
     fn a_missing_model_is_rejected() {
         // SPEC §11 #12.
         let err = api(&without("model")).unwrap_err();
-        assert_eq!(
-            (err.code, err.detail.as_str()),
-            ("invalid_field", "model must be an object")
-        );
+        assert_eq!((err.code, err.detail.as_str()), ("invalid_field", "model must be an object"));
     }
 
     #[test]
     fn a_missing_storage_s3_is_rejected_by_the_api() {
         // SPEC §11 #12.
         assert_eq!(api(&without("storage")).unwrap_err().code, "invalid_field");
-        assert_eq!(
-            api(&with("storage", json!({}))).unwrap_err().code,
-            "invalid_field"
-        );
+        assert_eq!(api(&with("storage", json!({}))).unwrap_err().code, "invalid_field");
     }
 
     #[test]
     fn ttl_seconds_is_kept_when_it_is_a_positive_integer() {
         // SPEC §11 #11.
-        assert_eq!(
-            api(&with("ttl_seconds", json!(1800))).unwrap().ttl_seconds,
-            1800
-        );
+        assert_eq!(api(&with("ttl_seconds", json!(1800))).unwrap().ttl_seconds, 1800);
         assert_eq!(api(&with("ttl_seconds", json!(1))).unwrap().ttl_seconds, 1);
-        assert_eq!(
-            api(&with("ttl_seconds", json!(MAX_TTL_SECONDS)))
-                .unwrap()
-                .ttl_seconds,
-            MAX_TTL_SECONDS
-        );
-        assert_eq!(
-            api(&with("ttl_seconds", json!(null))).unwrap().ttl_seconds,
-            60
-        );
+        assert_eq!(api(&with("ttl_seconds", json!(MAX_TTL_SECONDS))).unwrap().ttl_seconds, MAX_TTL_SECONDS);
+        assert_eq!(api(&with("ttl_seconds", json!(null))).unwrap().ttl_seconds, 60);
     }
 
     #[test]
     fn ttl_seconds_must_be_a_positive_integer() {
-        for bad in [
-            json!(0),
-            json!(-5),
-            json!(60.0),
-            json!(1.5),
-            json!("60"),
-            json!(true),
-            json!({}),
-        ] {
+        for bad in [json!(0), json!(-5), json!(60.0), json!(1.5), json!("60"), json!(true), json!({})] {
             let err = api(&with("ttl_seconds", bad.clone())).unwrap_err();
-            assert_eq!(
-                err.detail, "ttl_seconds must be a positive integer",
-                "{bad}"
-            );
+            assert_eq!(err.detail, "ttl_seconds must be a positive integer", "{bad}");
         }
     }
 
@@ -270,24 +201,15 @@ mod tests {
 
     #[test]
     fn the_api_ignores_theme() {
-        assert_eq!(
-            api(&with("theme", json!("dark"))).unwrap().spec.theme,
-            Theme::Light
-        );
+        assert_eq!(api(&with("theme", json!("dark"))).unwrap().spec.theme, Theme::Light);
         assert!(api(&with("theme", json!(7))).is_ok());
     }
 
     #[test]
     fn the_demo_file_reads_theme_in_any_case() {
         // SPEC §11 #145.
-        assert_eq!(
-            demo(&with("theme", json!("DARK"))).unwrap().spec.theme,
-            Theme::Dark
-        );
-        assert_eq!(
-            demo(&with("theme", json!("Light"))).unwrap().spec.theme,
-            Theme::Light
-        );
+        assert_eq!(demo(&with("theme", json!("DARK"))).unwrap().spec.theme, Theme::Dark);
+        assert_eq!(demo(&with("theme", json!("Light"))).unwrap().spec.theme, Theme::Light);
         assert_eq!(demo(&minimal()).unwrap().spec.theme, Theme::Light);
     }
 
@@ -295,25 +217,14 @@ mod tests {
     fn the_demo_file_rejects_any_other_theme() {
         for bad in [json!("blue"), json!(""), json!(1)] {
             let err = demo(&with("theme", bad)).unwrap_err();
-            assert_eq!(
-                (err.code, err.detail.as_str()),
-                ("invalid_field", "theme must be \"light\" or \"dark\"")
-            );
+            assert_eq!((err.code, err.detail.as_str()), ("invalid_field", "theme must be \"light\" or \"dark\""));
         }
     }
 
     #[test]
     fn the_demo_file_ignores_ttl_seconds() {
-        assert_eq!(
-            demo(&with("ttl_seconds", json!("soon")))
-                .unwrap()
-                .ttl_seconds,
-            DEFAULT_TTL_SECONDS
-        );
-        assert_eq!(
-            demo(&with("ttl_seconds", json!(900))).unwrap().ttl_seconds,
-            DEFAULT_TTL_SECONDS
-        );
+        assert_eq!(demo(&with("ttl_seconds", json!("soon"))).unwrap().ttl_seconds, DEFAULT_TTL_SECONDS);
+        assert_eq!(demo(&with("ttl_seconds", json!(900))).unwrap().ttl_seconds, DEFAULT_TTL_SECONDS);
     }
 
     #[test]
@@ -327,35 +238,15 @@ mod tests {
         // SPEC §11 #141.
         let mut body = minimal();
         body["model"]["api_key"] = json!("sk-replace-me");
-        assert!(
-            demo(&body)
-                .unwrap_err()
-                .detail
-                .contains("model.api_key still has the template placeholder")
-        );
+        assert!(demo(&body).unwrap_err().detail.contains("model.api_key still has the template placeholder"));
         assert!(api(&body).is_ok());
     }
 
     #[test]
     fn connectors_absent_null_or_empty_mean_plain_chat() {
-        assert!(
-            api(&with("connectors", json!(null)))
-                .unwrap()
-                .spec
-                .connectors
-                .is_empty()
-        );
-        assert!(
-            api(&with("connectors", json!([])))
-                .unwrap()
-                .spec
-                .connectors
-                .is_empty()
-        );
-        assert_eq!(
-            api(&with("connectors", json!({}))).unwrap_err().detail,
-            "connectors must be an array"
-        );
+        assert!(api(&with("connectors", json!(null))).unwrap().spec.connectors.is_empty());
+        assert!(api(&with("connectors", json!([]))).unwrap().spec.connectors.is_empty());
+        assert_eq!(api(&with("connectors", json!({}))).unwrap_err().detail, "connectors must be an array");
     }
 
     #[test]
@@ -364,9 +255,6 @@ mod tests {
         let mut body = minimal();
         body["system_prompt"] = json!("");
         body["model"] = json!(null);
-        assert_eq!(
-            api(&body).unwrap_err().detail,
-            "system_prompt must be a non-empty string"
-        );
+        assert_eq!(api(&body).unwrap_err().detail, "system_prompt must be a non-empty string");
     }
 }

@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::FieldError;
 use super::auth::{parse_mcp_auth, parse_rag_auth};
 use super::fields::{
-    Object, Query, as_filled_string, http_url, invalid, optional_bool, optional_string, present,
-    quoted, required_bool, required_string, without_trailing_slash,
+    Object, Query, as_filled_string, http_url, invalid, optional_bool, optional_string, present, quoted, required_bool,
+    required_string, without_trailing_slash,
 };
 
 /// The longest `descriptive_id`. Providers cap tool names at 64 characters; 48 + `__` leaves 14 for
@@ -29,19 +29,14 @@ pub fn parse_connectors(value: &Value) -> Result<Vec<Connector>, FieldError> {
     if value.is_null() {
         return Ok(Vec::new());
     }
-    let entries = value
-        .as_array()
-        .ok_or_else(|| invalid("connectors must be an array"))?;
+    let entries = value.as_array().ok_or_else(|| invalid("connectors must be an array"))?;
     let mut seen = HashSet::new();
     let mut connectors = Vec::with_capacity(entries.len());
     for (position, entry) in entries.iter().enumerate() {
         let at = format!("connectors[{position}]");
         let connector = parse_connector(entry, &at)?;
         if !seen.insert(connector.descriptive_id.clone()) {
-            return Err(invalid(format!(
-                "{at}: duplicate descriptive_id {}",
-                quoted(&connector.descriptive_id)
-            )));
+            return Err(invalid(format!("{at}: duplicate descriptive_id {}", quoted(&connector.descriptive_id))));
         }
         connectors.push(connector);
     }
@@ -50,9 +45,7 @@ pub fn parse_connectors(value: &Value) -> Result<Vec<Connector>, FieldError> {
 
 /// One connector; `at` is its path, `connectors[i]`.
 fn parse_connector(entry: &Value, at: &str) -> Result<Connector, FieldError> {
-    let entry = entry
-        .as_object()
-        .ok_or_else(|| invalid(format!("{at}: must be an object")))?;
+    let entry = entry.as_object().ok_or_else(|| invalid(format!("{at}: must be an object")))?;
     let descriptive_id = parse_descriptive_id(entry, at)?;
     let name = required_string(entry, "name", at)?.to_owned();
     let type_name = required_string(entry, "type", at)?;
@@ -63,36 +56,21 @@ fn parse_connector(entry: &Value, at: &str) -> Result<Connector, FieldError> {
         "rag" => parse_rag(entry, at)?,
         other => return Err(invalid(format!("{at}: unknown type {}", quoted(other)))),
     };
-    Ok(Connector {
-        descriptive_id,
-        name,
-        description,
-        default_active,
-        kind,
-    })
+    Ok(Connector { descriptive_id, name, description, default_active, kind })
 }
 
 /// `descriptive_id`: the tool-name prefix, so it obeys the provider tool-name alphabet, and the UI
 /// splits tool names on the first `__`, so it must not contain one.
 fn parse_descriptive_id(entry: &Object, at: &str) -> Result<String, FieldError> {
     let id = required_string(entry, "descriptive_id", at)?;
-    if !id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err(invalid(format!(
-            "{at}.descriptive_id may contain only letters, digits, '_' and '-'"
-        )));
+    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(invalid(format!("{at}.descriptive_id may contain only letters, digits, '_' and '-'")));
     }
     if id.contains("__") {
-        return Err(invalid(format!(
-            "{at}.descriptive_id must not contain \"__\""
-        )));
+        return Err(invalid(format!("{at}.descriptive_id must not contain \"__\"")));
     }
     if id.len() > MAX_DESCRIPTIVE_ID_LEN {
-        return Err(invalid(format!(
-            "{at}.descriptive_id must be at most {MAX_DESCRIPTIVE_ID_LEN} characters"
-        )));
+        return Err(invalid(format!("{at}.descriptive_id must be at most {MAX_DESCRIPTIVE_ID_LEN} characters")));
     }
     Ok(id.to_owned())
 }
@@ -100,18 +78,10 @@ fn parse_descriptive_id(entry: &Object, at: &str) -> Result<String, FieldError> 
 /// The MCP specifics: `url`, `auth`, `read_only` (default true: only read-only tools unless told otherwise).
 fn parse_mcp(entry: &Object, at: &str) -> Result<ConnectorKind, FieldError> {
     let url_field = format!("{at}.url");
-    let url = http_url(
-        as_filled_string(present(entry, "url"), &url_field)?,
-        &url_field,
-        Query::Allowed,
-    )?;
+    let url = http_url(as_filled_string(present(entry, "url"), &url_field)?, &url_field, Query::Allowed)?;
     let auth = parse_mcp_auth(present(entry, "auth"), &format!("{at}.auth"))?;
     let read_only = optional_bool(entry, "read_only", at, true)?;
-    Ok(ConnectorKind::Mcp {
-        url,
-        auth,
-        read_only,
-    })
+    Ok(ConnectorKind::Mcp { url, auth, read_only })
 }
 
 /// The RAG specifics: `backend`, `cluster`, `auth`, `indexes`, `language`.
@@ -119,10 +89,7 @@ fn parse_rag(entry: &Object, at: &str) -> Result<ConnectorKind, FieldError> {
     match present(entry, "backend").map(|backend| backend.as_str()) {
         Some(Some(RAG_BACKEND)) => {}
         Some(Some(other)) => {
-            return Err(invalid(format!(
-                "{at}: backend {} not supported (only \"opensearch\")",
-                quoted(other)
-            )));
+            return Err(invalid(format!("{at}: backend {} not supported (only \"opensearch\")", quoted(other))));
         }
         _ => return Err(invalid(format!("{at}.backend must be \"opensearch\""))),
     }
@@ -132,12 +99,7 @@ fn parse_rag(entry: &Object, at: &str) -> Result<ConnectorKind, FieldError> {
     let auth = parse_rag_auth(present(entry, "auth"), &format!("{at}.auth"))?;
     let indexes = parse_indexes(present(entry, "indexes"), &format!("{at}.indexes"))?;
     let language = optional_string(entry, "language", at)?.map(str::to_owned);
-    Ok(ConnectorKind::Rag {
-        cluster,
-        auth,
-        indexes,
-        language,
-    })
+    Ok(ConnectorKind::Rag { cluster, auth, indexes, language })
 }
 
 /// `indexes`: the complete list a query may touch. Each name becomes one element of the
@@ -145,30 +107,18 @@ fn parse_rag(entry: &Object, at: &str) -> Result<ConnectorKind, FieldError> {
 /// wildcard, `_all`, a leading `-` or `_`) or leave the path segment (`/`, `?`, `#`) is refused.
 fn parse_indexes(value: Option<&Value>, field: &str) -> Result<Vec<String>, FieldError> {
     let not_array = || invalid(format!("{field} must be a non-empty array of strings"));
-    let names = value
-        .and_then(Value::as_array)
-        .filter(|names| !names.is_empty())
-        .ok_or_else(not_array)?;
+    let names = value.and_then(Value::as_array).filter(|names| !names.is_empty()).ok_or_else(not_array)?;
     let mut indexes = Vec::with_capacity(names.len());
     for (position, name) in names.iter().enumerate() {
         let at = format!("{field}[{position}]");
         let name = as_filled_string(Some(name), &at)?;
-        if name
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || ",*/\\?#\"<>|:".contains(c))
-        {
+        if name.chars().any(|c| c.is_whitespace() || c.is_control() || ",*/\\?#\"<>|:".contains(c)) {
             return Err(invalid(format!(
                 "{at} must not contain ',', '*', '/', whitespace or other reserved characters"
             )));
         }
-        if name.eq_ignore_ascii_case("_all")
-            || name.starts_with(['-', '_', '+'])
-            || name == "."
-            || name == ".."
-        {
-            return Err(invalid(format!(
-                "{at} must name a single index (no _all, no leading '-', '_' or '+')"
-            )));
+        if name.eq_ignore_ascii_case("_all") || name.starts_with(['-', '_', '+']) || name == "." || name == ".." {
+            return Err(invalid(format!("{at} must name a single index (no _all, no leading '-', '_' or '+')")));
         }
         indexes.push(name.to_owned());
     }
@@ -224,9 +174,7 @@ mod tests {
         assert_eq!(connector.type_name(), "mcp");
         assert!(connector.default_active);
         assert_eq!(connector.description, None);
-        let ConnectorKind::Mcp { url, read_only, .. } = connector.kind else {
-            unreachable!()
-        };
+        let ConnectorKind::Mcp { url, read_only, .. } = connector.kind else { unreachable!() };
         assert_eq!(url, "https://mcp.example.com/mcp");
         assert!(read_only);
     }
@@ -234,32 +182,15 @@ mod tests {
     #[test]
     fn read_only_false_is_kept() {
         let connector = one(set(mcp(), "read_only", json!(false))).unwrap();
-        assert!(matches!(
-            connector.kind,
-            ConnectorKind::Mcp {
-                read_only: false,
-                ..
-            }
-        ));
-        assert_eq!(
-            detail(set(mcp(), "read_only", json!("no"))),
-            "connectors[0].read_only must be a boolean"
-        );
+        assert!(matches!(connector.kind, ConnectorKind::Mcp { read_only: false, .. }));
+        assert_eq!(detail(set(mcp(), "read_only", json!("no"))), "connectors[0].read_only must be a boolean");
     }
 
     #[test]
     fn a_rag_connector_parses_with_the_cluster_slash_stripped() {
         let connector = one(set(rag(), "language", json!("fr"))).unwrap();
         assert_eq!(connector.type_name(), "rag");
-        let ConnectorKind::Rag {
-            cluster,
-            auth,
-            indexes,
-            language,
-        } = connector.kind
-        else {
-            unreachable!()
-        };
+        let ConnectorKind::Rag { cluster, auth, indexes, language } = connector.kind else { unreachable!() };
         assert_eq!(cluster, "https://os.example.com:9200");
         assert!(matches!(auth, RagAuth::None));
         assert_eq!(indexes, ["docs", "faq"]);
@@ -270,14 +201,8 @@ mod tests {
     fn absent_connectors_mean_none_but_other_shapes_are_rejected() {
         assert!(parse_connectors(&json!(null)).unwrap().is_empty());
         assert!(parse_connectors(&json!([])).unwrap().is_empty());
-        assert_eq!(
-            parse_connectors(&json!("[]")).unwrap_err().detail,
-            "connectors must be an array"
-        );
-        assert_eq!(
-            parse_connectors(&json!([1])).unwrap_err().detail,
-            "connectors[0]: must be an object"
-        );
+        assert_eq!(parse_connectors(&json!("[]")).unwrap_err().detail, "connectors must be an array");
+        assert_eq!(parse_connectors(&json!([1])).unwrap_err().detail, "connectors[0]: must be an object");
     }
 
     #[test]
@@ -291,29 +216,15 @@ mod tests {
     fn an_unknown_type_is_rejected() {
         // SPEC §11 #15.
         let err = one(set(mcp(), "type", json!("ftp"))).unwrap_err();
-        assert_eq!(
-            (err.code, err.detail.as_str()),
-            ("invalid_field", "connectors[0]: unknown type \"ftp\"")
-        );
-        assert_eq!(
-            detail(unset(mcp(), "type")),
-            "connectors[0].type must be a non-empty string"
-        );
+        assert_eq!((err.code, err.detail.as_str()), ("invalid_field", "connectors[0]: unknown type \"ftp\""));
+        assert_eq!(detail(unset(mcp(), "type")), "connectors[0].type must be a non-empty string");
     }
 
     #[test]
     fn a_duplicate_descriptive_id_is_rejected() {
         // SPEC §11 #16.
-        let err = parse_connectors(&json!([
-            mcp(),
-            rag(),
-            set(rag(), "descriptive_id", json!("crm"))
-        ]))
-        .unwrap_err();
-        assert_eq!(
-            err.detail,
-            "connectors[2]: duplicate descriptive_id \"crm\""
-        );
+        let err = parse_connectors(&json!([mcp(), rag(), set(rag(), "descriptive_id", json!("crm"))])).unwrap_err();
+        assert_eq!(err.detail, "connectors[2]: duplicate descriptive_id \"crm\"");
     }
 
     #[test]
@@ -323,72 +234,37 @@ mod tests {
             detail(set(rag(), "backend", json!("pgvector"))),
             "connectors[0]: backend \"pgvector\" not supported (only \"opensearch\")"
         );
-        assert_eq!(
-            detail(unset(rag(), "backend")),
-            "connectors[0].backend must be \"opensearch\""
-        );
-        assert_eq!(
-            detail(set(rag(), "backend", json!(1))),
-            "connectors[0].backend must be \"opensearch\""
-        );
+        assert_eq!(detail(unset(rag(), "backend")), "connectors[0].backend must be \"opensearch\"");
+        assert_eq!(detail(set(rag(), "backend", json!(1))), "connectors[0].backend must be \"opensearch\"");
     }
 
     #[test]
     fn an_mcp_connector_without_url_is_rejected() {
         // SPEC §11 #18.
-        assert_eq!(
-            detail(unset(mcp(), "url")),
-            "connectors[0].url must be a non-empty string"
-        );
-        assert_eq!(
-            detail(set(mcp(), "url", json!(""))),
-            "connectors[0].url must be a non-empty string"
-        );
+        assert_eq!(detail(unset(mcp(), "url")), "connectors[0].url must be a non-empty string");
+        assert_eq!(detail(set(mcp(), "url", json!(""))), "connectors[0].url must be a non-empty string");
     }
 
     #[test]
     fn a_rag_connector_without_indexes_cluster_or_auth_is_rejected() {
         // SPEC §11 #18.
-        assert_eq!(
-            detail(unset(rag(), "indexes")),
-            "connectors[0].indexes must be a non-empty array of strings"
-        );
-        assert_eq!(
-            detail(unset(rag(), "cluster")),
-            "connectors[0].cluster must be a non-empty string"
-        );
-        assert_eq!(
-            detail(unset(rag(), "auth")),
-            "connectors[0].auth must be an object"
-        );
+        assert_eq!(detail(unset(rag(), "indexes")), "connectors[0].indexes must be a non-empty array of strings");
+        assert_eq!(detail(unset(rag(), "cluster")), "connectors[0].cluster must be a non-empty string");
+        assert_eq!(detail(unset(rag(), "auth")), "connectors[0].auth must be an object");
     }
 
     #[test]
     fn an_mcp_connector_without_auth_is_rejected() {
-        assert_eq!(
-            detail(unset(mcp(), "auth")),
-            "connectors[0].auth must be an object"
-        );
-        assert_eq!(
-            detail(set(mcp(), "auth", json!("token"))),
-            "connectors[0].auth must be an object"
-        );
+        assert_eq!(detail(unset(mcp(), "auth")), "connectors[0].auth must be an object");
+        assert_eq!(detail(set(mcp(), "auth", json!("token"))), "connectors[0].auth must be an object");
     }
 
     #[test]
     fn a_non_http_mcp_url_is_rejected() {
         // SPEC §11 #19: no stdio connector can be described.
-        for bad in [
-            "stdio:./server.js",
-            "file:///usr/bin/mcp",
-            "ws://h/mcp",
-            "npx @mcp/server",
-        ] {
+        for bad in ["stdio:./server.js", "file:///usr/bin/mcp", "ws://h/mcp", "npx @mcp/server"] {
             let err = one(set(mcp(), "url", json!(bad))).unwrap_err();
-            assert_eq!(
-                err.detail, "connectors[0].url must be an absolute http:// or https:// URL",
-                "{bad}"
-            );
+            assert_eq!(err.detail, "connectors[0].url must be an absolute http:// or https:// URL", "{bad}");
         }
         assert!(one(set(mcp(), "url", json!("http://localhost:3001/mcp"))).is_ok());
     }
@@ -415,11 +291,7 @@ mod tests {
     fn descriptive_id_must_use_the_tool_name_alphabet() {
         for bad in ["a.b", "a b", "a/b", "é", "a:b"] {
             let err = one(set(mcp(), "descriptive_id", json!(bad))).unwrap_err();
-            assert!(
-                err.detail
-                    .starts_with("connectors[0].descriptive_id may contain only"),
-                "{bad}"
-            );
+            assert!(err.detail.starts_with("connectors[0].descriptive_id may contain only"), "{bad}");
         }
         assert!(one(set(mcp(), "descriptive_id", json!("Rag_internal-2"))).is_ok());
     }
@@ -443,22 +315,13 @@ mod tests {
 
     #[test]
     fn name_must_be_a_non_empty_string() {
-        assert_eq!(
-            detail(unset(mcp(), "name")),
-            "connectors[0].name must be a non-empty string"
-        );
-        assert_eq!(
-            detail(set(rag(), "name", json!(""))),
-            "connectors[0].name must be a non-empty string"
-        );
+        assert_eq!(detail(unset(mcp(), "name")), "connectors[0].name must be a non-empty string");
+        assert_eq!(detail(set(rag(), "name", json!(""))), "connectors[0].name must be a non-empty string");
     }
 
     #[test]
     fn default_active_is_a_required_boolean() {
-        assert_eq!(
-            detail(unset(mcp(), "default_active")),
-            "connectors[0].default_active must be a boolean"
-        );
+        assert_eq!(detail(unset(mcp(), "default_active")), "connectors[0].default_active must be a boolean");
         assert_eq!(
             detail(set(mcp(), "default_active", json!("true"))),
             "connectors[0].default_active must be a boolean"
@@ -468,18 +331,10 @@ mod tests {
     #[test]
     fn description_is_optional_but_non_empty_when_present() {
         assert_eq!(
-            one(set(mcp(), "description", json!("Customer data")))
-                .unwrap()
-                .description
-                .as_deref(),
+            one(set(mcp(), "description", json!("Customer data"))).unwrap().description.as_deref(),
             Some("Customer data")
         );
-        assert_eq!(
-            one(set(mcp(), "description", json!(null)))
-                .unwrap()
-                .description,
-            None
-        );
+        assert_eq!(one(set(mcp(), "description", json!(null))).unwrap().description, None);
         assert_eq!(
             detail(set(mcp(), "description", json!(""))),
             "connectors[0].description must be a non-empty string"
@@ -488,10 +343,7 @@ mod tests {
 
     #[test]
     fn language_is_optional_but_non_empty_when_present() {
-        assert_eq!(
-            detail(set(rag(), "language", json!(""))),
-            "connectors[0].language must be a non-empty string"
-        );
+        assert_eq!(detail(set(rag(), "language", json!(""))), "connectors[0].language must be a non-empty string");
     }
 
     #[test]
@@ -503,35 +355,16 @@ mod tests {
             detail(set(rag(), "indexes", json!(["docs", ""]))),
             "connectors[0].indexes[1] must be a non-empty string"
         );
-        assert_eq!(
-            detail(set(rag(), "indexes", json!([7]))),
-            "connectors[0].indexes[0] must be a non-empty string"
-        );
+        assert_eq!(detail(set(rag(), "indexes", json!([7]))), "connectors[0].indexes[0] must be a non-empty string");
     }
 
     #[test]
     fn indexes_cannot_widen_the_search_scope() {
-        for bad in [
-            "a,b",
-            "docs*",
-            "*",
-            "a/b",
-            "a b",
-            "a\tb",
-            "_all",
-            "_ALL",
-            "-docs",
-            "_cat",
-            "a?b",
-            "a#b",
-            "remote:docs",
-        ] {
+        for bad in
+            ["a,b", "docs*", "*", "a/b", "a b", "a\tb", "_all", "_ALL", "-docs", "_cat", "a?b", "a#b", "remote:docs"]
+        {
             let err = one(set(rag(), "indexes", json!(["ok", bad]))).unwrap_err();
-            assert!(
-                err.detail.starts_with("connectors[0].indexes[1] must"),
-                "{bad}: {}",
-                err.detail
-            );
+            assert!(err.detail.starts_with("connectors[0].indexes[1] must"), "{bad}: {}", err.detail);
         }
         assert!(one(set(rag(), "indexes", json!(["logs-2024.01", "kb_v2"]))).is_ok());
     }

@@ -15,19 +15,12 @@ const QUOTE_LIMIT: usize = 40;
 
 /// An `invalid_field` error with this detail.
 pub(super) fn invalid(detail: impl Into<String>) -> FieldError {
-    FieldError {
-        code: "invalid_field",
-        detail: detail.into(),
-    }
+    FieldError { code: "invalid_field", detail: detail.into() }
 }
 
 /// `parent.key`, or `key` at the top level (empty parent).
 pub(super) fn path(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{parent}.{key}")
-    }
+    if parent.is_empty() { key.to_owned() } else { format!("{parent}.{key}") }
 }
 
 /// A non-secret value quoted for a detail: escaped so it cannot forge a log line, and shortened.
@@ -50,20 +43,12 @@ pub(super) fn is_filled(value: &str) -> bool {
 }
 
 /// `value` as an object, or `<field> must be an object`.
-pub(super) fn as_object<'a>(
-    value: Option<&'a Value>,
-    field: &str,
-) -> Result<&'a Object, FieldError> {
-    value
-        .and_then(Value::as_object)
-        .ok_or_else(|| invalid(format!("{field} must be an object")))
+pub(super) fn as_object<'a>(value: Option<&'a Value>, field: &str) -> Result<&'a Object, FieldError> {
+    value.and_then(Value::as_object).ok_or_else(|| invalid(format!("{field} must be an object")))
 }
 
 /// `value` as a non-blank string, or `<field> must be a non-empty string`.
-pub(super) fn as_filled_string<'a>(
-    value: Option<&'a Value>,
-    field: &str,
-) -> Result<&'a str, FieldError> {
+pub(super) fn as_filled_string<'a>(value: Option<&'a Value>, field: &str) -> Result<&'a str, FieldError> {
     value
         .and_then(Value::as_str)
         .filter(|text| is_filled(text))
@@ -71,20 +56,12 @@ pub(super) fn as_filled_string<'a>(
 }
 
 /// The required non-blank string under `key`.
-pub(super) fn required_string<'a>(
-    object: &'a Object,
-    key: &str,
-    parent: &str,
-) -> Result<&'a str, FieldError> {
+pub(super) fn required_string<'a>(object: &'a Object, key: &str, parent: &str) -> Result<&'a str, FieldError> {
     as_filled_string(present(object, key), &path(parent, key))
 }
 
 /// The optional string under `key`: absent or `null` gives `None`, otherwise it must be non-blank.
-pub(super) fn optional_string<'a>(
-    object: &'a Object,
-    key: &str,
-    parent: &str,
-) -> Result<Option<&'a str>, FieldError> {
+pub(super) fn optional_string<'a>(object: &'a Object, key: &str, parent: &str) -> Result<Option<&'a str>, FieldError> {
     match present(object, key) {
         None => Ok(None),
         value => as_filled_string(value, &path(parent, key)).map(Some),
@@ -99,12 +76,7 @@ pub(super) fn required_bool(object: &Object, key: &str, parent: &str) -> Result<
 }
 
 /// The optional boolean under `key`, `default` when absent or `null`.
-pub(super) fn optional_bool(
-    object: &Object,
-    key: &str,
-    parent: &str,
-    default: bool,
-) -> Result<bool, FieldError> {
+pub(super) fn optional_bool(object: &Object, key: &str, parent: &str, default: bool) -> Result<bool, FieldError> {
     match present(object, key) {
         None => Ok(default),
         Some(_) => required_bool(object, key, parent),
@@ -124,15 +96,8 @@ pub(super) enum Query {
 /// returns it as written. `url` alone is too lenient (`http:host` parses), so the scheme is checked
 /// on the raw text. Credentials in a URL would be printed by `Debug`; they belong in `auth`.
 pub(super) fn http_url(raw: &str, field: &str, query: Query) -> Result<String, FieldError> {
-    let not_http = || {
-        invalid(format!(
-            "{field} must be an absolute http:// or https:// URL"
-        ))
-    };
-    if raw
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
-    {
+    let not_http = || invalid(format!("{field} must be an absolute http:// or https:// URL"));
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\') {
         return Err(not_http());
     }
     let lower = raw.to_ascii_lowercase();
@@ -144,14 +109,10 @@ pub(super) fn http_url(raw: &str, field: &str, query: Query) -> Result<String, F
         return Err(not_http());
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(invalid(format!(
-            "{field} must not contain credentials; put them in auth"
-        )));
+        return Err(invalid(format!("{field} must not contain credentials; put them in auth")));
     }
     if query == Query::Forbidden && (parsed.query().is_some() || parsed.fragment().is_some()) {
-        return Err(invalid(format!(
-            "{field} must not have a query or fragment"
-        )));
+        return Err(invalid(format!("{field} must not have a query or fragment")));
     }
     Ok(raw.to_owned())
 }
@@ -181,10 +142,7 @@ mod tests {
         let body = object(json!({"a": "  ", "b": "", "c": 3, "d": "x"}));
         for key in ["a", "b", "c", "missing"] {
             let err = required_string(&body, key, "model").unwrap_err();
-            assert_eq!(
-                err.detail,
-                format!("model.{key} must be a non-empty string")
-            );
+            assert_eq!(err.detail, format!("model.{key} must be a non-empty string"));
         }
         assert_eq!(required_string(&body, "d", "").unwrap(), "x");
     }
@@ -199,50 +157,25 @@ mod tests {
     #[test]
     fn an_optional_field_of_the_wrong_type_is_rejected() {
         let body = object(json!({"s": 1, "b": "true"}));
-        assert_eq!(
-            optional_string(&body, "s", "x").unwrap_err().detail,
-            "x.s must be a non-empty string"
-        );
-        assert_eq!(
-            optional_bool(&body, "b", "x", true).unwrap_err().detail,
-            "x.b must be a boolean"
-        );
+        assert_eq!(optional_string(&body, "s", "x").unwrap_err().detail, "x.s must be a non-empty string");
+        assert_eq!(optional_bool(&body, "b", "x", true).unwrap_err().detail, "x.b must be a boolean");
     }
 
     #[test]
     fn http_urls_must_be_absolute_http_or_https_with_a_host() {
-        for good in [
-            "http://localhost:9000",
-            "https://api.example.com/v1/",
-            "HTTPS://x.example",
-        ] {
+        for good in ["http://localhost:9000", "https://api.example.com/v1/", "HTTPS://x.example"] {
             assert_eq!(http_url(good, "f", Query::Forbidden).unwrap(), good);
         }
-        for bad in [
-            "",
-            "stdio:./server",
-            "file:///tmp/x",
-            "http:host",
-            "ftp://h/",
-            "https:// h",
-            "https://",
-            "//h/x",
-        ] {
+        for bad in ["", "stdio:./server", "file:///tmp/x", "http:host", "ftp://h/", "https:// h", "https://", "//h/x"] {
             let err = http_url(bad, "f", Query::Allowed).unwrap_err();
-            assert_eq!(
-                err.detail, "f must be an absolute http:// or https:// URL",
-                "{bad:?}"
-            );
+            assert_eq!(err.detail, "f must be an absolute http:// or https:// URL", "{bad:?}");
         }
     }
 
     #[test]
     fn http_urls_must_not_carry_credentials() {
         let err = http_url("https://u:p@h.example/", "f", Query::Allowed).unwrap_err();
-        assert_eq!(
-            err.detail,
-            "f must not contain credentials; put them in auth"
-        );
+        assert_eq!(err.detail, "f must not contain credentials; put them in auth");
     }
 
     #[test]
@@ -254,10 +187,7 @@ mod tests {
     #[test]
     fn only_one_trailing_slash_is_removed() {
         assert_eq!(without_trailing_slash("https://h/".to_owned()), "https://h");
-        assert_eq!(
-            without_trailing_slash("https://h//".to_owned()),
-            "https://h/"
-        );
+        assert_eq!(without_trailing_slash("https://h//".to_owned()), "https://h/");
         assert_eq!(without_trailing_slash("https://h".to_owned()), "https://h");
     }
 
@@ -265,9 +195,6 @@ mod tests {
     fn quoted_values_are_escaped_and_shortened() {
         assert_eq!(quoted("ftp"), "\"ftp\"");
         assert_eq!(quoted("a\nb"), "\"a\\nb\"");
-        assert_eq!(
-            quoted(&"x".repeat(100)),
-            format!("{:?}", format!("{}…", "x".repeat(40)))
-        );
+        assert_eq!(quoted(&"x".repeat(100)), format!("{:?}", format!("{}…", "x".repeat(40))));
     }
 }

@@ -67,18 +67,11 @@ pub struct Options {
 
 impl Options {
     /// The rules of `POST /sessions`.
-    pub const API: Options = Options {
-        storage_required: true,
-        allow_theme: false,
-        reject_placeholder_keys: false,
-    };
+    pub const API: Options = Options { storage_required: true, allow_theme: false, reject_placeholder_keys: false };
 
     /// The rules of `local/demo_session.json` (SPEC §7.3).
-    pub const DEMO_FILE: Options = Options {
-        storage_required: false,
-        allow_theme: true,
-        reject_placeholder_keys: true,
-    };
+    pub const DEMO_FILE: Options =
+        Options { storage_required: false, allow_theme: true, reject_placeholder_keys: true };
 }
 
 /// A validated session request: the session itself and how long its JWT lives.
@@ -166,29 +159,15 @@ mod tests {
         edit(&|b| b["model"]["model_id"] = json!(""));
         edit(&|b| b["connectors"][0]["auth"]["bearer"] = json!(format!("{}\r\nX: y", MARKERS[1])));
         edit(&|b| b["connectors"][0]["auth"]["bearer"] = json!({"token": MARKERS[1]}));
-        edit(&|b| {
-            b["connectors"][0]["auth"]["basic"]["username"] = json!(format!("{}:x", MARKERS[2]))
-        });
+        edit(&|b| b["connectors"][0]["auth"]["basic"]["username"] = json!(format!("{}:x", MARKERS[2])));
         edit(&|b| b["connectors"][0]["auth"]["basic"]["password"] = json!(7));
-        edit(&|b| {
-            b["connectors"][0]["auth"]["headers"]["X-Client-Id"] =
-                json!(format!("{}\n", MARKERS[4]))
-        });
+        edit(&|b| b["connectors"][0]["auth"]["headers"]["X-Client-Id"] = json!(format!("{}\n", MARKERS[4])));
         edit(&|b| b["connectors"][0]["auth"]["headers"] = json!({"bad name": MARKERS[4]}));
-        edit(&|b| {
-            b["connectors"][0]["auth"]["headers"] =
-                json!({format!("Authorization: Bearer {}", MARKERS[4]): ""})
-        });
-        edit(&|b| {
-            b["connectors"][0]["auth"]["headers"] = json!({"X-A": MARKERS[4], "x-a": MARKERS[4]})
-        });
+        edit(&|b| b["connectors"][0]["auth"]["headers"] = json!({format!("Authorization: Bearer {}", MARKERS[4]): ""}));
+        edit(&|b| b["connectors"][0]["auth"]["headers"] = json!({"X-A": MARKERS[4], "x-a": MARKERS[4]}));
         edit(&|b| b["connectors"][0]["url"] = json!(format!("stdio:{}", MARKERS[1])));
-        edit(&|b| {
-            b["connectors"][0]["url"] = json!(format!("https://{}:{}@h/", MARKERS[2], MARKERS[3]))
-        });
-        edit(&|b| {
-            b["connectors"][1]["auth"]["basic"] = json!({"username": "x", "password": MARKERS[5]})
-        });
+        edit(&|b| b["connectors"][0]["url"] = json!(format!("https://{}:{}@h/", MARKERS[2], MARKERS[3])));
+        edit(&|b| b["connectors"][1]["auth"]["basic"] = json!({"username": "x", "password": MARKERS[5]}));
         edit(&|b| b["connectors"][1]["auth"]["headers"] = json!({"X-A": MARKERS[5]}));
         edit(&|b| b["connectors"][2]["auth"]["basic"]["username"] = json!(""));
         edit(&|b| b["storage"]["s3"]["region"] = json!(""));
@@ -197,17 +176,10 @@ mod tests {
         edit(&|b| b["storage"]["s3"]["endpoint"] = json!(MARKERS[8]));
         edit(&|b| b["storage"]["s3"] = json!(format!("s3://{}@cold/", MARKERS[7])));
         edit(&|b| b["storage"]["s3"] = json!(format!("s3://{}:{}@Cold/", MARKERS[7], MARKERS[8])));
+        edit(&|b| b["storage"]["s3"] = json!(format!("s3://{}:{}@cold/?x=1", MARKERS[7], MARKERS[8])));
+        edit(&|b| b["storage"]["s3"] = json!(format!("s3://{}:{}%ff@cold/", MARKERS[7], MARKERS[8])));
         edit(&|b| {
-            b["storage"]["s3"] = json!(format!("s3://{}:{}@cold/?x=1", MARKERS[7], MARKERS[8]))
-        });
-        edit(&|b| {
-            b["storage"]["s3"] = json!(format!("s3://{}:{}%ff@cold/", MARKERS[7], MARKERS[8]))
-        });
-        edit(&|b| {
-            b["storage"]["s3"] = json!(format!(
-                "s3://{}:{}@cold/?endpoint={}",
-                MARKERS[7], MARKERS[8], MARKERS[8]
-            ))
+            b["storage"]["s3"] = json!(format!("s3://{}:{}@cold/?endpoint={}", MARKERS[7], MARKERS[8], MARKERS[8]))
         });
         edit(&|b| b["user_id"] = json!(format!("{}/", MARKERS[0])));
         variants
@@ -240,33 +212,21 @@ mod tests {
 
     #[test]
     fn the_uri_form_parse_result_debug_output_contains_no_secret_value() {
-        let location =
-            parse_s3_uri(&format!("s3://{}:{}@cold/p/", MARKERS[7], MARKERS[8])).unwrap();
+        let location = parse_s3_uri(&format!("s3://{}:{}@cold/p/", MARKERS[7], MARKERS[8])).unwrap();
         assert_no_marker(&format!("{location:?}"));
         assert_eq!(location.access_key_id.expose(), MARKERS[7]);
     }
 
     #[test]
     fn display_prints_the_detail_alone() {
-        let err = FieldError {
-            code: "invalid_field",
-            detail: "x must be y".to_owned(),
-        };
+        let err = FieldError { code: "invalid_field", detail: "x must be y".to_owned() };
         assert_eq!(err.to_string(), "x must be y");
     }
 
     #[test]
     fn the_option_presets_match_the_api_and_the_demo_file() {
-        let api = Options {
-            storage_required: true,
-            allow_theme: false,
-            reject_placeholder_keys: false,
-        };
-        let demo = Options {
-            storage_required: false,
-            allow_theme: true,
-            reject_placeholder_keys: true,
-        };
+        let api = Options { storage_required: true, allow_theme: false, reject_placeholder_keys: false };
+        let demo = Options { storage_required: false, allow_theme: true, reject_placeholder_keys: true };
         assert_eq!((Options::API, Options::DEMO_FILE), (api, demo));
     }
 }

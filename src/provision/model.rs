@@ -7,42 +7,26 @@ use augchatd_actors::secret::Secret;
 use serde_json::Value;
 
 use super::FieldError;
-use super::fields::{
-    Query, as_object, http_url, invalid, optional_string, required_string, without_trailing_slash,
-};
+use super::fields::{Query, as_object, http_url, invalid, optional_string, required_string, without_trailing_slash};
 
 /// Values of `api_key` in `local/demo_session.json.example` and the README: a file still holding one
 /// was copied but never edited, and probing the provider with it would only give a confusing 401.
 const PLACEHOLDER_KEYS: [&str; 2] = ["sk-replace-me", "REPLACE_ME"];
 
 /// Validates `model`. `reject_placeholder_keys` is the demo file's extra rule.
-pub(super) fn parse_model(
-    value: Option<&Value>,
-    reject_placeholder_keys: bool,
-) -> Result<ModelConfig, FieldError> {
+pub(super) fn parse_model(value: Option<&Value>, reject_placeholder_keys: bool) -> Result<ModelConfig, FieldError> {
     let model = as_object(value, "model")?;
     let provider = parse_provider(required_string(model, "provider", "model")?)?;
     let model_id = required_string(model, "model_id", "model")?.to_owned();
     let api_key = required_string(model, "api_key", "model")?;
     if reject_placeholder_keys && PLACEHOLDER_KEYS.contains(&api_key.trim()) {
-        return Err(invalid(
-            "model.api_key still has the template placeholder; put a real provider key there",
-        ));
+        return Err(invalid("model.api_key still has the template placeholder; put a real provider key there"));
     }
     let base_url = match optional_string(model, "base_url", "model")? {
-        Some(raw) => Some(without_trailing_slash(http_url(
-            raw,
-            "model.base_url",
-            Query::Forbidden,
-        )?)),
+        Some(raw) => Some(without_trailing_slash(http_url(raw, "model.base_url", Query::Forbidden)?)),
         None => None,
     };
-    Ok(ModelConfig {
-        provider,
-        model_id,
-        api_key: Secret::new(api_key),
-        base_url,
-    })
+    Ok(ModelConfig { provider, model_id, api_key: Secret::new(api_key), base_url })
 }
 
 /// The provider by its API name. Anything else is `unsupported_provider`, a code of its own so an
@@ -73,9 +57,7 @@ mod tests {
 
     #[test]
     fn a_complete_model_parses_with_its_key_kept_secret() {
-        let parsed =
-            model(json!({"provider": "anthropic", "model_id": "claude-opus-4-7", "api_key": "k"}))
-                .unwrap();
+        let parsed = model(json!({"provider": "anthropic", "model_id": "claude-opus-4-7", "api_key": "k"})).unwrap();
         assert_eq!(parsed.provider, Provider::Anthropic);
         assert_eq!(parsed.model_id, "claude-opus-4-7");
         assert_eq!(parsed.api_key.expose(), "k");
@@ -85,10 +67,7 @@ mod tests {
     #[test]
     fn model_must_be_an_object() {
         // SPEC §11 #12: a missing model is a 4xx.
-        assert_eq!(
-            parse_model(None, false).unwrap_err().detail,
-            "model must be an object"
-        );
+        assert_eq!(parse_model(None, false).unwrap_err().detail, "model must be an object");
         assert_eq!(model(json!("openai")).unwrap_err().code, "invalid_field");
     }
 
@@ -101,10 +80,7 @@ mod tests {
                 body[key] = bad;
                 let err = model(body).unwrap_err();
                 assert_eq!(err.code, "invalid_field");
-                assert_eq!(
-                    err.detail,
-                    format!("model.{key} must be a non-empty string")
-                );
+                assert_eq!(err.detail, format!("model.{key} must be a non-empty string"));
             }
         }
     }
@@ -112,27 +88,20 @@ mod tests {
     #[test]
     fn offline_and_unknown_providers_are_unsupported() {
         for name in ["offline", "gemini", "OpenAI"] {
-            let err =
-                model(json!({"provider": name, "model_id": "m", "api_key": "k"})).unwrap_err();
+            let err = model(json!({"provider": name, "model_id": "m", "api_key": "k"})).unwrap_err();
             assert_eq!(err.code, "unsupported_provider", "{name}");
-            assert_eq!(
-                err.detail,
-                "model.provider is not supported (only \"anthropic\" or \"openai\")"
-            );
+            assert_eq!(err.detail, "model.provider is not supported (only \"anthropic\" or \"openai\")");
         }
     }
 
     #[test]
     fn base_url_must_be_an_http_url_and_loses_one_trailing_slash() {
-        let ok = model(
-            json!({"provider": "openai", "model_id": "m", "api_key": "k", "base_url": "http://llm:8000/v1/"}),
-        );
+        let ok =
+            model(json!({"provider": "openai", "model_id": "m", "api_key": "k", "base_url": "http://llm:8000/v1/"}));
         assert_eq!(ok.unwrap().base_url.as_deref(), Some("http://llm:8000/v1"));
         for bad in [json!("llm:8000"), json!(""), json!(true)] {
-            let err = model(
-                json!({"provider": "openai", "model_id": "m", "api_key": "k", "base_url": bad}),
-            )
-            .unwrap_err();
+            let err =
+                model(json!({"provider": "openai", "model_id": "m", "api_key": "k", "base_url": bad})).unwrap_err();
             assert_eq!(err.code, "invalid_field");
             assert!(err.detail.starts_with("model.base_url "), "{}", err.detail);
         }
@@ -145,10 +114,7 @@ mod tests {
             let body = json!({"provider": "openai", "model_id": "m", "api_key": placeholder});
             let err = parse_model(Some(&body), true).unwrap_err();
             assert_eq!(err.code, "invalid_field");
-            assert!(
-                err.detail
-                    .contains("model.api_key still has the template placeholder")
-            );
+            assert!(err.detail.contains("model.api_key still has the template placeholder"));
             assert!(parse_model(Some(&body), false).is_ok());
         }
     }

@@ -37,13 +37,8 @@ pub(super) fn parse_s3_uri_at(uri: &str, field: &str) -> Result<S3Location, Fiel
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("s3://") => rest,
         _ => return Err(shape()),
     };
-    if uri
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '#')
-    {
-        return Err(invalid(format!(
-            "{field} must not contain whitespace or '#' (percent-encode them)"
-        )));
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control() || c == '#') {
+        return Err(invalid(format!("{field} must not contain whitespace or '#' (percent-encode them)")));
     }
     let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
     let (authority, path) = location.split_once('/').unwrap_or((location, ""));
@@ -59,11 +54,7 @@ pub(super) fn parse_s3_uri_at(uri: &str, field: &str) -> Result<S3Location, Fiel
         None => DEFAULT_REGION.to_owned(),
     };
     let endpoint = match endpoint {
-        Some(endpoint) => without_trailing_slash(http_url(
-            &endpoint,
-            &format!("{field} endpoint"),
-            Query::Forbidden,
-        )?),
+        Some(endpoint) => without_trailing_slash(http_url(&endpoint, &format!("{field} endpoint"), Query::Forbidden)?),
         None => format!("https://s3.{region}.amazonaws.com"),
     };
     Ok(S3Location {
@@ -78,9 +69,7 @@ pub(super) fn parse_s3_uri_at(uri: &str, field: &str) -> Result<S3Location, Fiel
 
 /// The seed README's `s3://AKIA...@bucket/` carries no secret; say so without echoing anything.
 fn missing_key(field: &str) -> FieldError {
-    invalid(format!(
-        "{field} must include both the access key id and the secret access key (s3://KEY:SECRET@bucket/)"
-    ))
+    invalid(format!("{field} must include both the access key id and the secret access key (s3://KEY:SECRET@bucket/)"))
 }
 
 /// One percent-decoded, non-empty key.
@@ -165,10 +154,7 @@ mod tests {
         assert_eq!(parse_s3_uri("s3://k:s@cold/").unwrap().prefix, "");
         assert_eq!(parse_s3_uri("s3://k:s@cold").unwrap().prefix, "");
         assert_eq!(parse_s3_uri("s3://k:s@cold/a/b").unwrap().prefix, "a/b");
-        assert_eq!(
-            parse_s3_uri("s3://k:s@cold/ai%20chat/").unwrap().prefix,
-            "ai%20chat/"
-        );
+        assert_eq!(parse_s3_uri("s3://k:s@cold/ai%20chat/").unwrap().prefix, "ai%20chat/");
     }
 
     #[test]
@@ -181,34 +167,17 @@ mod tests {
     #[test]
     fn a_uri_without_a_secret_is_rejected() {
         // SPEC §6.3: the seed README's own example has no secret.
-        for uri in [
-            "s3://AKIA...@your-bucket/",
-            "s3://AKIA:@bucket/",
-            "s3://:secret@bucket/",
-        ] {
+        for uri in ["s3://AKIA...@your-bucket/", "s3://AKIA:@bucket/", "s3://:secret@bucket/"] {
             let err = parse_s3_uri(uri).unwrap_err();
             assert_eq!(err.code, "invalid_field");
-            assert!(
-                err.detail
-                    .contains("both the access key id and the secret access key"),
-                "{uri}"
-            );
+            assert!(err.detail.contains("both the access key id and the secret access key"), "{uri}");
         }
     }
 
     #[test]
     fn a_uri_without_credentials_or_scheme_is_rejected() {
-        for uri in [
-            "s3://bucket/prefix",
-            "https://k:s@bucket/",
-            "bucket",
-            "",
-            "s3:/k:s@bucket",
-        ] {
-            assert!(
-                detail(uri).starts_with("s3 URI must look like s3://"),
-                "{uri}"
-            );
+        for uri in ["s3://bucket/prefix", "https://k:s@bucket/", "bucket", "", "s3:/k:s@bucket"] {
+            assert!(detail(uri).starts_with("s3 URI must look like s3://"), "{uri}");
         }
     }
 
@@ -223,10 +192,7 @@ mod tests {
             detail("s3://k:s@cold/?acl=private"),
             "s3 URI has an unknown query key \"acl\" (only endpoint and region)"
         );
-        assert_eq!(
-            detail("s3://k:s@cold/?region=a&region=b"),
-            "s3 URI has the query key region twice"
-        );
+        assert_eq!(detail("s3://k:s@cold/?region=a&region=b"), "s3 URI has the query key region twice");
     }
 
     #[test]
@@ -241,27 +207,14 @@ mod tests {
     #[test]
     fn the_region_must_be_region_characters() {
         assert!(detail("s3://k:s@cold/?region=").starts_with("s3 URI region may contain only"));
-        assert!(
-            detail("s3://k:s@cold/?region=a%2Fb").starts_with("s3 URI region may contain only")
-        );
+        assert!(detail("s3://k:s@cold/?region=a%2Fb").starts_with("s3 URI region may contain only"));
     }
 
     #[test]
     fn the_bucket_is_the_host_and_must_be_a_valid_bucket_name() {
-        assert_eq!(
-            parse_s3_uri("s3://k:s@my-bucket/x").unwrap().bucket,
-            "my-bucket"
-        );
-        for uri in [
-            "s3://k:s@Bucket/",
-            "s3://k:s@/",
-            "s3://k:s@b:9000/",
-            "s3://k:s@ab/",
-        ] {
-            assert!(
-                detail(uri).starts_with("s3 URI bucket must be a valid S3 bucket name"),
-                "{uri}"
-            );
+        assert_eq!(parse_s3_uri("s3://k:s@my-bucket/x").unwrap().bucket, "my-bucket");
+        for uri in ["s3://k:s@Bucket/", "s3://k:s@/", "s3://k:s@b:9000/", "s3://k:s@ab/"] {
+            assert!(detail(uri).starts_with("s3 URI bucket must be a valid S3 bucket name"), "{uri}");
         }
     }
 

@@ -8,31 +8,22 @@ use augchatd_actors::secret::Secret;
 use serde_json::Value;
 
 use super::FieldError;
-use super::fields::{
-    Object, Query, http_url, invalid, present, required_string, without_trailing_slash,
-};
+use super::fields::{Object, Query, http_url, invalid, present, required_string, without_trailing_slash};
 use super::s3_uri::parse_s3_uri_at;
 
 /// Validates `storage`. `required` is the API rule: `storage.s3` must be there.
-pub(super) fn parse_storage(
-    value: Option<&Value>,
-    required: bool,
-) -> Result<Option<S3Location>, FieldError> {
+pub(super) fn parse_storage(value: Option<&Value>, required: bool) -> Result<Option<S3Location>, FieldError> {
     let storage = match value.filter(|value| !value.is_null()) {
         None if required => return Err(invalid("storage must be an object with an \"s3\" key")),
         None => return Ok(None),
-        Some(value) => value
-            .as_object()
-            .ok_or_else(|| invalid("storage must be an object"))?,
+        Some(value) => value.as_object().ok_or_else(|| invalid("storage must be an object"))?,
     };
     match present(storage, "s3") {
         None if required => Err(invalid("storage.s3 is required")),
         None => Ok(None),
         Some(Value::String(uri)) => parse_s3_uri_at(uri, "storage.s3").map(Some),
         Some(Value::Object(s3)) => parse_s3_object(s3).map(Some),
-        Some(_) => Err(invalid(
-            "storage.s3 must be an object or an s3:// URI string",
-        )),
+        Some(_) => Err(invalid("storage.s3 must be an object or an s3:// URI string")),
     }
 }
 
@@ -41,40 +32,23 @@ pub(super) fn parse_storage(
 fn parse_s3_object(s3: &Object) -> Result<S3Location, FieldError> {
     const AT: &str = "storage.s3";
     let endpoint = required_string(s3, "endpoint", AT)?;
-    let endpoint =
-        without_trailing_slash(http_url(endpoint, "storage.s3.endpoint", Query::Forbidden)?);
+    let endpoint = without_trailing_slash(http_url(endpoint, "storage.s3.endpoint", Query::Forbidden)?);
     let region = check_region(required_string(s3, "region", AT)?, "storage.s3.region")?;
     let bucket = check_bucket(required_string(s3, "bucket", AT)?, "storage.s3.bucket")?;
     let prefix = match present(s3, "prefix") {
         None => String::new(),
-        Some(value) => value
-            .as_str()
-            .ok_or_else(|| invalid("storage.s3.prefix must be a string"))?
-            .to_owned(),
+        Some(value) => value.as_str().ok_or_else(|| invalid("storage.s3.prefix must be a string"))?.to_owned(),
     };
     let access_key_id = Secret::new(required_string(s3, "access_key_id", AT)?);
     let secret_access_key = Secret::new(required_string(s3, "secret_access_key", AT)?);
-    Ok(S3Location {
-        endpoint,
-        region,
-        bucket,
-        prefix,
-        access_key_id,
-        secret_access_key,
-    })
+    Ok(S3Location { endpoint, region, bucket, prefix, access_key_id, secret_access_key })
 }
 
 /// A region is signed into every request and, in the URI form, placed in the default endpoint's host
 /// name, so it is limited to the characters regions use (`us-east-1`, `fra1`, `auto`).
 pub(super) fn check_region(region: &str, field: &str) -> Result<String, FieldError> {
-    if region.is_empty()
-        || !region
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    {
-        return Err(invalid(format!(
-            "{field} may contain only letters, digits, '-', '_' and '.'"
-        )));
+    if region.is_empty() || !region.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        return Err(invalid(format!("{field} may contain only letters, digits, '-', '_' and '.'")));
     }
     Ok(region.to_owned())
 }
@@ -82,9 +56,7 @@ pub(super) fn check_region(region: &str, field: &str) -> Result<String, FieldErr
 /// A bucket name as S3 defines it: 3 to 63 characters of `[a-z0-9.-]`, starting and ending with a
 /// letter or digit. It is a path segment of every request (path-style addressing), so nothing else passes.
 pub(super) fn check_bucket(bucket: &str, field: &str) -> Result<String, FieldError> {
-    let alphabet = bucket
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let alphabet = bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
     let edges = bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
         && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
     if !(3..=63).contains(&bucket.len()) || !alphabet || !edges {
@@ -145,41 +117,17 @@ mod tests {
     #[test]
     fn prefix_defaults_to_empty_and_must_be_a_string() {
         assert_eq!(storage(unset("prefix")).unwrap().unwrap().prefix, "");
-        assert_eq!(
-            storage(set("prefix", json!(null))).unwrap().unwrap().prefix,
-            ""
-        );
-        assert_eq!(
-            storage(set("prefix", json!(""))).unwrap().unwrap().prefix,
-            ""
-        );
-        assert_eq!(
-            detail(set("prefix", json!(1))),
-            "storage.s3.prefix must be a string"
-        );
+        assert_eq!(storage(set("prefix", json!(null))).unwrap().unwrap().prefix, "");
+        assert_eq!(storage(set("prefix", json!(""))).unwrap().unwrap().prefix, "");
+        assert_eq!(detail(set("prefix", json!(1))), "storage.s3.prefix must be a string");
     }
 
     #[test]
     fn the_five_required_fields_must_be_non_empty_strings() {
-        for key in [
-            "endpoint",
-            "region",
-            "bucket",
-            "access_key_id",
-            "secret_access_key",
-        ] {
-            assert_eq!(
-                detail(unset(key)),
-                format!("storage.s3.{key} must be a non-empty string")
-            );
-            assert_eq!(
-                detail(set(key, json!(""))),
-                format!("storage.s3.{key} must be a non-empty string")
-            );
-            assert_eq!(
-                detail(set(key, json!(5))),
-                format!("storage.s3.{key} must be a non-empty string")
-            );
+        for key in ["endpoint", "region", "bucket", "access_key_id", "secret_access_key"] {
+            assert_eq!(detail(unset(key)), format!("storage.s3.{key} must be a non-empty string"));
+            assert_eq!(detail(set(key, json!(""))), format!("storage.s3.{key} must be a non-empty string"));
+            assert_eq!(detail(set(key, json!(5))), format!("storage.s3.{key} must be a non-empty string"));
         }
     }
 
@@ -194,14 +142,8 @@ mod tests {
 
     #[test]
     fn the_region_is_limited_to_region_characters() {
-        assert!(
-            detail(set("region", json!("us east")))
-                .starts_with("storage.s3.region may contain only")
-        );
-        assert!(
-            detail(set("region", json!("x/../y")))
-                .starts_with("storage.s3.region may contain only")
-        );
+        assert!(detail(set("region", json!("us east"))).starts_with("storage.s3.region may contain only"));
+        assert!(detail(set("region", json!("x/../y"))).starts_with("storage.s3.region may contain only"));
     }
 
     #[test]
@@ -209,39 +151,17 @@ mod tests {
         for good in ["cold", "my-bucket", "a.b.c", "abc", &"a".repeat(63)] {
             assert!(storage(set("bucket", json!(good))).is_ok(), "{good}");
         }
-        for bad in [
-            "ab",
-            "My-Bucket",
-            "a_b",
-            "-ab",
-            "ab-",
-            "a/b",
-            &"a".repeat(64),
-        ] {
-            assert!(
-                detail(set("bucket", json!(bad)))
-                    .starts_with("storage.s3.bucket must be a valid S3 bucket name")
-            );
+        for bad in ["ab", "My-Bucket", "a_b", "-ab", "ab-", "a/b", &"a".repeat(64)] {
+            assert!(detail(set("bucket", json!(bad))).starts_with("storage.s3.bucket must be a valid S3 bucket name"));
         }
     }
 
     #[test]
     fn the_api_requires_storage_s3() {
         // SPEC §11 #12.
-        assert_eq!(
-            parse_storage(None, true).unwrap_err().detail,
-            "storage must be an object with an \"s3\" key"
-        );
-        assert_eq!(
-            parse_storage(Some(&json!({})), true).unwrap_err().detail,
-            "storage.s3 is required"
-        );
-        assert_eq!(
-            parse_storage(Some(&json!({"s3": null})), true)
-                .unwrap_err()
-                .detail,
-            "storage.s3 is required"
-        );
+        assert_eq!(parse_storage(None, true).unwrap_err().detail, "storage must be an object with an \"s3\" key");
+        assert_eq!(parse_storage(Some(&json!({})), true).unwrap_err().detail, "storage.s3 is required");
+        assert_eq!(parse_storage(Some(&json!({"s3": null})), true).unwrap_err().detail, "storage.s3 is required");
     }
 
     #[test]
@@ -250,29 +170,17 @@ mod tests {
         assert!(parse_storage(None, false).unwrap().is_none());
         assert!(parse_storage(Some(&json!(null)), false).unwrap().is_none());
         assert!(parse_storage(Some(&json!({})), false).unwrap().is_none());
-        assert!(
-            parse_storage(Some(&json!({"s3": object_form()})), false)
-                .unwrap()
-                .is_some()
-        );
+        assert!(parse_storage(Some(&json!({"s3": object_form()})), false).unwrap().is_some());
     }
 
     #[test]
     fn storage_must_be_an_object() {
-        assert_eq!(
-            parse_storage(Some(&json!("s3://k:s@b/")), false)
-                .unwrap_err()
-                .detail,
-            "storage must be an object"
-        );
+        assert_eq!(parse_storage(Some(&json!("s3://k:s@b/")), false).unwrap_err().detail, "storage must be an object");
     }
 
     #[test]
     fn storage_s3_must_be_an_object_or_a_uri_string() {
-        assert_eq!(
-            detail(json!(["x"])),
-            "storage.s3 must be an object or an s3:// URI string"
-        );
+        assert_eq!(detail(json!(["x"])), "storage.s3 must be an object or an s3:// URI string");
     }
 
     #[test]

@@ -121,50 +121,22 @@ mod tests {
 
     #[test]
     fn chunks_serialize_to_the_documented_shapes() {
-        let meta = MessageMetadata {
-            augchatd: ModelTag {
-                model_id: "m".into(),
-                provider: "p".into(),
-            },
-        };
+        let meta = MessageMetadata { augchatd: ModelTag { model_id: "m".into(), provider: "p".into() } };
         let cases: Vec<(Chunk<'_>, &str)> = vec![
             (
-                Chunk::Start {
-                    message_id: "a1",
-                    message_metadata: &meta,
-                },
+                Chunk::Start { message_id: "a1", message_metadata: &meta },
                 r#"{"type":"start","messageId":"a1","messageMetadata":{"augchatd":{"model_id":"m","provider":"p"}}}"#,
             ),
             (Chunk::StartStep, r#"{"type":"start-step"}"#),
-            (
-                Chunk::TextStart { id: "t" },
-                r#"{"type":"text-start","id":"t"}"#,
-            ),
-            (
-                Chunk::TextDelta {
-                    id: "t",
-                    delta: "hi \"x\"",
-                },
-                r#"{"type":"text-delta","id":"t","delta":"hi \"x\""}"#,
-            ),
-            (
-                Chunk::TextEnd { id: "t" },
-                r#"{"type":"text-end","id":"t"}"#,
-            ),
+            (Chunk::TextStart { id: "t" }, r#"{"type":"text-start","id":"t"}"#),
+            (Chunk::TextDelta { id: "t", delta: "hi \"x\"" }, r#"{"type":"text-delta","id":"t","delta":"hi \"x\""}"#),
+            (Chunk::TextEnd { id: "t" }, r#"{"type":"text-end","id":"t"}"#),
             (Chunk::FinishStep, r#"{"type":"finish-step"}"#),
             (
-                Chunk::Finish {
-                    finish_reason: FinishReason::ToolCalls,
-                    message_metadata: &meta,
-                },
+                Chunk::Finish { finish_reason: FinishReason::ToolCalls, message_metadata: &meta },
                 r#"{"type":"finish","finishReason":"tool-calls","messageMetadata":{"augchatd":{"model_id":"m","provider":"p"}}}"#,
             ),
-            (
-                Chunk::Error {
-                    error_text: "An error occurred.",
-                },
-                r#"{"type":"error","errorText":"An error occurred."}"#,
-            ),
+            (Chunk::Error { error_text: "An error occurred." }, r#"{"type":"error","errorText":"An error occurred."}"#),
         ];
         for (chunk, json) in cases {
             assert_eq!(chunk.to_event(), Bytes::from(format!("data: {json}\n\n")));

@@ -18,14 +18,8 @@ pub struct Finished {
 
 fn command(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_augchatd"));
-    cmd.args(args)
-        .env_clear()
-        .envs(env.iter().copied())
-        .current_dir(dir);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    cmd.args(args).env_clear().envs(env.iter().copied()).current_dir(dir);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     cmd
 }
 
@@ -44,11 +38,7 @@ pub async fn run_to_exit(dir: &std::path::Path, args: &[&str], env: &[(&str, &st
 
 /// A free loopback port (bound and released; the daemon binds it right after).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A running daemon whose output is being collected.
@@ -78,11 +68,7 @@ impl Daemon {
         let mut child = command(dir, args, env).spawn().unwrap();
         let stdout = collect(child.stdout.take().unwrap());
         let stderr = collect(child.stderr.take().unwrap());
-        let mut daemon = Self {
-            child,
-            stdout,
-            stderr,
-        };
+        let mut daemon = Self { child, stdout, stderr };
         for _ in 0..200 {
             if daemon.stdout().contains("augchatd up on :") {
                 return daemon;
@@ -106,22 +92,11 @@ impl Daemon {
     /// Sends SIGTERM and waits for a graceful exit; returns everything printed.
     pub async fn stop(mut self) -> Finished {
         let pid = self.child.id().unwrap().to_string();
-        let killed = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .await
-            .unwrap();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
         assert!(killed.success());
-        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait())
-            .await
-            .unwrap()
-            .unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.unwrap().unwrap();
         // Let the readers drain what the process wrote last.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        Finished {
-            code: status.code(),
-            stdout: self.stdout(),
-            stderr: self.stderr(),
-        }
+        Finished { code: status.code(), stdout: self.stdout(), stderr: self.stderr() }
     }
 }

@@ -10,15 +10,8 @@ use crate::peers::s3::{BUCKET, S3_KEY_ID, S3_SECRET, S3Peer};
 use crate::server::install_crypto;
 
 fn one_line(stderr: &str) -> &str {
-    assert_eq!(
-        stderr.lines().count(),
-        1,
-        "expected exactly one line, got: {stderr:?}"
-    );
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "{stderr}"
-    );
+    assert_eq!(stderr.lines().count(), 1, "expected exactly one line, got: {stderr:?}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
     stderr.trim_end()
 }
 
@@ -37,11 +30,7 @@ async fn production_without_tls_files_exits_1_naming_them() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_to_exit(dir.path(), &[], &[]).await;
     assert_eq!(out.code, Some(1));
-    assert!(
-        one_line(&out.stderr).contains("AUGCHATD_TLS_CERT"),
-        "{}",
-        out.stderr
-    );
+    assert!(one_line(&out.stderr).contains("AUGCHATD_TLS_CERT"), "{}", out.stderr);
     let out = run_to_exit(dir.path(), &["serve"], &[]).await;
     assert_eq!(out.code, Some(1));
     assert!(one_line(&out.stderr).starts_with("unknown argument: serve"));
@@ -63,30 +52,16 @@ async fn production_boots_with_tls_and_healthz_needs_no_certificate() {
         ("AUGCHATD_MODE", "demmo"),
     ];
     let daemon = Daemon::start(dir.path(), &[], &env).await;
-    assert_eq!(
-        daemon.stdout().lines().next().unwrap(),
-        format!("augchatd up on :{port} (mode=prod)")
-    );
+    assert_eq!(daemon.stdout().lines().next().unwrap(), format!("augchatd up on :{port} (mode=prod)"));
     let browser = reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap()])
         .build()
         .unwrap();
-    let res = browser
-        .get(format!("https://127.0.0.1:{port}/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let res = browser.get(format!("https://127.0.0.1:{port}/healthz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        res.json::<Value>().await.unwrap(),
-        json!({"mode": "prod", "status": "ok"})
-    );
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"mode": "prod", "status": "ok"}));
     let out = daemon.stop().await;
-    assert!(
-        out.stderr.contains("AUGCHATD_JWT_SECRET is not set"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("AUGCHATD_JWT_SECRET is not set"), "{}", out.stderr);
 }
 
 #[actix_web::test]
@@ -97,32 +72,13 @@ async fn the_demo_subcommand_serves_the_builtin_model_with_no_config() {
     let port = free_port().to_string();
     let daemon = Daemon::start(dir.path(), &["demo"], &[("PORT", port.as_str())]).await;
     let banner = daemon.stdout();
-    assert!(
-        banner.starts_with(&format!("augchatd up on :{port} (mode=demo)\n")),
-        "{banner}"
-    );
-    assert!(
-        banner.contains(&format!("  demo: open http://localhost:{port}/demo/")),
-        "{banner}"
-    );
+    assert!(banner.starts_with(&format!("augchatd up on :{port} (mode=demo)\n")), "{banner}");
+    assert!(banner.contains(&format!("  demo: open http://localhost:{port}/demo/")), "{banner}");
     assert!(banner.contains("  demo: cold storage=hot-only"), "{banner}");
-    assert!(
-        banner.contains("  demo: model=offline/augchatd-offline-demo"),
-        "{banner}"
-    );
-    let health: Value = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert!(banner.contains("  demo: model=offline/augchatd-offline-demo"), "{banner}");
+    let health: Value = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.unwrap().json().await.unwrap();
     assert_eq!(health, json!({"mode": "demo", "status": "ok"}));
-    let page = reqwest::get(format!("http://127.0.0.1:{port}/demo/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = reqwest::get(format!("http://127.0.0.1:{port}/demo/")).await.unwrap().text().await.unwrap();
     assert!(page.contains(r#"<iframe id="app""#));
     daemon.stop().await;
 }
@@ -134,8 +90,7 @@ async fn demo_mode_without_a_model_exits_1_with_the_copy_hint() {
     let out = run_to_exit(dir.path(), &[], &[("AUGCHATD_MODE", "demo")]).await;
     assert_eq!(out.code, Some(1));
     assert!(
-        one_line(&out.stderr)
-            .contains("cp local/demo_session.json.example local/demo_session.json"),
+        one_line(&out.stderr).contains("cp local/demo_session.json.example local/demo_session.json"),
         "{}",
         out.stderr
     );
@@ -165,52 +120,26 @@ async fn a_malformed_demo_file_exits_1_naming_the_field() {
         (with(&["user_id"], json!("a/b")), "user_id"),
         (with(&["system_prompt"], json!("")), "system_prompt"),
         (with(&["theme"], json!("blue")), "theme"),
-        (
-            with(&["model", "api_key"], json!("sk-replace-me")),
-            "placeholder",
-        ),
-        (
-            with(&["model", "api_key"], json!("REPLACE_ME")),
-            "placeholder",
-        ),
-        (
-            with(
-                &["connectors"],
-                json!([{"descriptive_id": "x", "type": "ftp"}]),
-            ),
-            "connectors[0]",
-        ),
+        (with(&["model", "api_key"], json!("sk-replace-me")), "placeholder"),
+        (with(&["model", "api_key"], json!("REPLACE_ME")), "placeholder"),
+        (with(&["connectors"], json!([{"descriptive_id": "x", "type": "ftp"}])), "connectors[0]"),
     ];
     let base = llm.base.clone();
     for (body, needle) in cases {
         let dir = tempfile::tempdir().unwrap();
         write_demo_file(dir.path(), &body);
-        let out = run_to_exit(
-            dir.path(),
-            &[],
-            &[
-                ("AUGCHATD_MODE", "demo"),
-                ("AUGCHATD_ANTHROPIC_BASE_URL", &base),
-            ],
-        )
-        .await;
+        let out =
+            run_to_exit(dir.path(), &[], &[("AUGCHATD_MODE", "demo"), ("AUGCHATD_ANTHROPIC_BASE_URL", &base)]).await;
         assert_eq!(out.code, Some(1), "{needle}: {}", out.stderr);
         let line = one_line(&out.stderr);
-        assert!(
-            line.contains("local/demo_session.json") && line.contains(needle),
-            "{needle}: {line}"
-        );
+        assert!(line.contains("local/demo_session.json") && line.contains(needle), "{needle}: {line}");
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("local")).unwrap();
     std::fs::write(dir.path().join("local/demo_session.json"), "{ nope").unwrap();
     let out = run_to_exit(dir.path(), &[], &[("AUGCHATD_MODE", "demo")]).await;
     assert_eq!(out.code, Some(1));
-    assert!(
-        one_line(&out.stderr).starts_with("local/demo_session.json: not valid JSON"),
-        "{}",
-        out.stderr
-    );
+    assert!(one_line(&out.stderr).starts_with("local/demo_session.json: not valid JSON"), "{}", out.stderr);
 }
 
 #[actix_web::test]
@@ -220,22 +149,12 @@ async fn demo_probes_refuse_a_bad_key_or_bucket_at_boot() {
     let s3_dir = tempfile::tempdir().unwrap();
     let s3 = S3Peer::start(s3_dir.path(), S3_KEY_ID, S3_SECRET).await;
     let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("AUGCHATD_MODE", "demo"),
-        ("AUGCHATD_ANTHROPIC_BASE_URL", llm.base.as_str()),
-    ];
+    let env = [("AUGCHATD_MODE", "demo"), ("AUGCHATD_ANTHROPIC_BASE_URL", llm.base.as_str())];
     let model = |key: &str| json!({"provider": "anthropic", "model_id": "claude-sonnet-4-5", "api_key": key});
-    write_demo_file(
-        dir.path(),
-        &json!({"user_id": "u", "system_prompt": "s", "model": model("sk-bad")}),
-    );
+    write_demo_file(dir.path(), &json!({"user_id": "u", "system_prompt": "s", "model": model("sk-bad")}));
     let out = run_to_exit(dir.path(), &[], &env).await;
     assert_eq!(out.code, Some(1));
-    assert!(
-        one_line(&out.stderr).starts_with("LLM credential probe failed for anthropic: "),
-        "{}",
-        out.stderr
-    );
+    assert!(one_line(&out.stderr).starts_with("LLM credential probe failed for anthropic: "), "{}", out.stderr);
     assert!(!out.stderr.contains("sk-bad"));
 
     let storage = json!({"s3": {"endpoint": s3.endpoint(), "region": "us-east-1", "bucket": BUCKET,
@@ -247,14 +166,8 @@ async fn demo_probes_refuse_a_bad_key_or_bucket_at_boot() {
     let out = run_to_exit(dir.path(), &[], &env).await;
     assert_eq!(out.code, Some(1));
     let line = one_line(&out.stderr);
-    assert!(
-        line.starts_with("S3 writability probe failed for bucket \"cold\""),
-        "{line}"
-    );
-    assert!(
-        !line.contains("WRONG-SECRET") && !line.contains("127.0.0.1"),
-        "{line}"
-    );
+    assert!(line.starts_with("S3 writability probe failed for bucket \"cold\""), "{line}");
+    assert!(!line.contains("WRONG-SECRET") && !line.contains("127.0.0.1"), "{line}");
 }
 
 #[actix_web::test]
@@ -274,40 +187,22 @@ async fn design_a_variables_boot_the_demo_and_conflicts_are_refused() {
         ("DEMO_THEME", "Dark"),
     ];
     let daemon = Daemon::start(dir.path(), &[], &base).await;
-    assert!(
-        daemon
-            .stdout()
-            .contains("  demo: model=anthropic/claude-sonnet-4-5")
-    );
+    assert!(daemon.stdout().contains("  demo: model=anthropic/claude-sonnet-4-5"));
     assert!(daemon.stdout().contains("  demo: theme=dark"));
     daemon.stop().await;
 
     let connectors = r#"[{"descriptive_id":"gh","name":"GitHub","type":"mcp","default_active":true,"url":"https://mcp.example/","auth":{}}]"#;
     let file = dir.path().join("connectors.json");
     std::fs::write(&file, connectors).unwrap();
-    let both = [
-        &base[..],
-        &[
-            ("DEMO_CONNECTORS", connectors),
-            ("DEMO_CONNECTORS_FILE", file.to_str().unwrap()),
-        ],
-    ]
-    .concat();
+    let both =
+        [&base[..], &[("DEMO_CONNECTORS", connectors), ("DEMO_CONNECTORS_FILE", file.to_str().unwrap())]].concat();
     let out = run_to_exit(dir.path(), &[], &both).await;
     assert_eq!(out.code, Some(1));
-    assert!(
-        one_line(&out.stderr).contains("DEMO_CONNECTORS and DEMO_CONNECTORS_FILE"),
-        "{}",
-        out.stderr
-    );
+    assert!(one_line(&out.stderr).contains("DEMO_CONNECTORS and DEMO_CONNECTORS_FILE"), "{}", out.stderr);
     let malformed = [&base[..], &[("DEMO_CONNECTORS", "[{")]].concat();
     let out = run_to_exit(dir.path(), &[], &malformed).await;
     assert_eq!(out.code, Some(1));
-    assert!(
-        one_line(&out.stderr).starts_with("DEMO_CONNECTORS: not valid JSON"),
-        "{}",
-        out.stderr
-    );
+    assert!(one_line(&out.stderr).starts_with("DEMO_CONNECTORS: not valid JSON"), "{}", out.stderr);
 }
 
 #[actix_web::test]
@@ -317,18 +212,9 @@ async fn an_uncreatable_trace_dir_exits_1_with_one_line() {
     let blocker = dir.path().join("a-file");
     std::fs::write(&blocker, "").unwrap();
     let trace = blocker.join("traces");
-    let out = run_to_exit(
-        dir.path(),
-        &["demo"],
-        &[("AUGCHATD_TRACE_DIR", trace.to_str().unwrap())],
-    )
-    .await;
+    let out = run_to_exit(dir.path(), &["demo"], &[("AUGCHATD_TRACE_DIR", trace.to_str().unwrap())]).await;
     assert_eq!(out.code, Some(1));
-    assert!(
-        one_line(&out.stderr).starts_with("AUGCHATD_TRACE_DIR could not be created at"),
-        "{}",
-        out.stderr
-    );
+    assert!(one_line(&out.stderr).starts_with("AUGCHATD_TRACE_DIR could not be created at"), "{}", out.stderr);
 }
 
 #[actix_web::test]
@@ -337,52 +223,23 @@ async fn json_logs_are_one_object_per_line_with_lifecycle_events() {
     // Issue 3 item 7
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
-    let env = [
-        ("AUGCHATD_PORT", port.as_str()),
-        ("AUGCHATD_LOG_FORMAT", "json"),
-        ("AUGCHATD_HEALTH_LOG_MS", "200"),
-    ];
+    let env = [("AUGCHATD_PORT", port.as_str()), ("AUGCHATD_LOG_FORMAT", "json"), ("AUGCHATD_HEALTH_LOG_MS", "200")];
     let daemon = Daemon::start(dir.path(), &["demo"], &env).await;
     let http = reqwest::Client::new();
-    let minted: Value = http
-        .post(format!("http://127.0.0.1:{port}/demo/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let minted: Value =
+        http.post(format!("http://127.0.0.1:{port}/demo/sessions")).send().await.unwrap().json().await.unwrap();
     assert_eq!(minted["theme"], "light");
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     let out = daemon.stop().await;
-    let events: Vec<Value> = out
-        .stderr
-        .lines()
-        .map(|l| serde_json::from_str(l).expect(l))
-        .collect();
-    let messages: Vec<&str> = events
-        .iter()
-        .filter_map(|e| e["message"].as_str())
-        .collect();
+    let events: Vec<Value> = out.stderr.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    let messages: Vec<&str> = events.iter().filter_map(|e| e["message"].as_str()).collect();
     for expected in ["session minted", "actor started", "health summary"] {
-        assert!(
-            messages.contains(&expected),
-            "{expected} missing from {messages:?}"
-        );
+        assert!(messages.contains(&expected), "{expected} missing from {messages:?}");
     }
-    let started = events
-        .iter()
-        .find(|e| e["message"] == "actor started")
-        .unwrap();
+    let started = events.iter().find(|e| e["message"] == "actor started").unwrap();
     assert_eq!(started["actor"], "session");
     assert_eq!(started["restart_count"], 0);
     assert_eq!(started["id"], minted["session_id"]);
-    let summary = events
-        .iter()
-        .find(|e| e["message"] == "health summary")
-        .unwrap();
-    assert!(
-        summary["sessions"].is_u64() && summary["actor_restarts"].is_u64(),
-        "{summary}"
-    );
+    let summary = events.iter().find(|e| e["message"] == "health summary").unwrap();
+    assert!(summary["sessions"].is_u64() && summary["actor_restarts"].is_u64(), "{summary}");
 }

@@ -18,58 +18,25 @@ async fn the_offline_model_streams_a_reply_the_ai_sdk_client_accepts() {
     // SPEC §11 #41, #42, #43, #47; issue 3 item 9
     let srv = TestServer::offline_demo().await;
     let jwt = srv.demo_jwt().await;
-    let (status, headers, body) = srv
-        .chat(
-            &jwt,
-            &turn("new-conversation", json!([user("u1", "hello")])),
-        )
-        .await;
+    let (status, headers, body) = srv.chat(&jwt, &turn("new-conversation", json!([user("u1", "hello")]))).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "text/event-stream");
     assert_eq!(headers["x-vercel-ai-ui-message-stream"], "v1");
     assert_eq!(headers["cache-control"], "no-cache");
-    assert!(
-        body.starts_with(r#"data: {"type":"start","messageId":"#),
-        "{body}"
-    );
+    assert!(body.starts_with(r#"data: {"type":"start","messageId":"#), "{body}");
     assert!(body.ends_with("data: [DONE]\n\n"));
 
     let checked = check_ui_stream(&body);
     assert_eq!(checked["ok"], true, "{checked}");
     let message = &checked["message"];
     assert_eq!(message["role"], "assistant");
-    assert_eq!(
-        message["metadata"],
-        json!({"augchatd": {"model_id": "augchatd-offline-demo", "provider": "offline"}})
-    );
-    let text = message["parts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["type"] == "text")
-        .unwrap();
-    assert!(
-        text["text"]
-            .as_str()
-            .unwrap()
-            .contains("built-in offline demo model"),
-        "{text}"
-    );
-    assert!(
-        text["text"]
-            .as_str()
-            .unwrap()
-            .contains("local/demo_session.json"),
-        "it says how to configure a provider"
-    );
+    assert_eq!(message["metadata"], json!({"augchatd": {"model_id": "augchatd-offline-demo", "provider": "offline"}}));
+    let text = message["parts"].as_array().unwrap().iter().find(|p| p["type"] == "text").unwrap();
+    assert!(text["text"].as_str().unwrap().contains("built-in offline demo model"), "{text}");
+    assert!(text["text"].as_str().unwrap().contains("local/demo_session.json"), "it says how to configure a provider");
     assert_eq!(text["state"], "done");
     // The conversation was created on the fly.
-    assert_eq!(
-        srv.get_with_jwt("/conversations/new-conversation/messages", &jwt)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(srv.get_with_jwt("/conversations/new-conversation/messages", &jwt).await.0, 200);
 }
 
 #[actix_web::test]
@@ -77,34 +44,16 @@ async fn bad_chat_bodies_get_400s_in_spec_order() {
     // SPEC §11 #44, #45, #46
     let srv = TestServer::offline_demo().await;
     let jwt = srv.demo_jwt().await;
-    let post = |body: Vec<u8>| {
-        srv.browser
-            .post(srv.url("/chat"))
-            .bearer_auth(&jwt)
-            .body(body)
-            .send()
-    };
+    let post = |body: Vec<u8>| srv.browser.post(srv.url("/chat")).bearer_auth(&jwt).body(body).send();
     let cases: [(&str, &str); 8] = [
         ("{not json", "invalid_json"),
         (r#"{"id":"c"}"#, "missing_messages"),
         (r#"{"id":"c","messages":[]}"#, "missing_messages"),
         (r#"{"id":"c","messages":"hi"}"#, "missing_messages"),
-        (
-            r#"{"messages":[{"id":"u","role":"user","parts":[]}]}"#,
-            "missing_conversation_id",
-        ),
-        (
-            r#"{"id":"","messages":[{"id":"u","role":"user","parts":[]}]}"#,
-            "missing_conversation_id",
-        ),
-        (
-            r#"{"id":"a/b","messages":[{"id":"u","role":"user","parts":[]}]}"#,
-            "invalid_conversation_id",
-        ),
-        (
-            r#"{"id":"c","messages":[{"id":"u","role":"robot","parts":[]}]}"#,
-            "invalid_messages",
-        ),
+        (r#"{"messages":[{"id":"u","role":"user","parts":[]}]}"#, "missing_conversation_id"),
+        (r#"{"id":"","messages":[{"id":"u","role":"user","parts":[]}]}"#, "missing_conversation_id"),
+        (r#"{"id":"a/b","messages":[{"id":"u","role":"user","parts":[]}]}"#, "invalid_conversation_id"),
+        (r#"{"id":"c","messages":[{"id":"u","role":"robot","parts":[]}]}"#, "invalid_messages"),
     ];
     for (body, code) in cases {
         let res = post(body.as_bytes().to_vec()).await.unwrap();
@@ -113,11 +62,7 @@ async fn bad_chat_bodies_get_400s_in_spec_order() {
     }
     let res = post(vec![b' '; 9 * 1024 * 1024]).await.unwrap();
     assert_eq!(res.status(), 413);
-    assert_eq!(
-        srv.get_with_jwt("/conversations", &jwt).await.1,
-        json!({"conversations": []}),
-        "nothing was created"
-    );
+    assert_eq!(srv.get_with_jwt("/conversations", &jwt).await.1, json!({"conversations": []}), "nothing was created");
 }
 
 #[actix_web::test]
@@ -125,22 +70,12 @@ async fn a_regenerated_reply_replaces_the_old_one() {
     // SPEC §12 decision 16: the stored thread becomes the incoming one plus the new reply.
     let srv = TestServer::offline_demo().await;
     let jwt = srv.demo_jwt().await;
-    srv.chat(&jwt, &turn("c", json!([user("u1", "hello")])))
-        .await;
+    srv.chat(&jwt, &turn("c", json!([user("u1", "hello")]))).await;
     let (_, first) = srv.get_with_jwt("/conversations/c/messages", &jwt).await;
     let first_reply = first["messages"][1]["message_id"].clone();
-    srv.chat(
-        &jwt,
-        &json!({"id": "c", "messages": [user("u1", "hello")], "trigger": "regenerate-message"}),
-    )
-    .await;
+    srv.chat(&jwt, &json!({"id": "c", "messages": [user("u1", "hello")], "trigger": "regenerate-message"})).await;
     let (_, second) = srv.get_with_jwt("/conversations/c/messages", &jwt).await;
-    let ids: Vec<&Value> = second["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| &m["message_id"])
-        .collect();
+    let ids: Vec<&Value> = second["messages"].as_array().unwrap().iter().map(|m| &m["message_id"]).collect();
     assert_eq!(ids.len(), 2);
     assert_ne!(ids[1], &first_reply);
 }
@@ -160,9 +95,7 @@ async fn a_client_that_disconnects_mid_reply_leaves_the_partial_reply_stored() {
         .unwrap();
     let mut seen = String::new();
     while !seen.contains("text-delta") {
-        seen.push_str(&String::from_utf8_lossy(
-            &res.chunk().await.unwrap().unwrap(),
-        ));
+        seen.push_str(&String::from_utf8_lossy(&res.chunk().await.unwrap().unwrap()));
     }
     drop(res);
     let mut stored = Value::Null;
@@ -176,10 +109,7 @@ async fn a_client_that_disconnects_mid_reply_leaves_the_partial_reply_stored() {
     let reply = &stored["messages"][1];
     assert_eq!(reply["role"], "assistant", "{stored}");
     let text = reply["parts"][1]["text"].as_str().unwrap_or_default();
-    assert!(
-        text.starts_with("Hello") && !text.contains("cargo run"),
-        "a partial reply: {text:?}"
-    );
+    assert!(text.starts_with("Hello") && !text.contains("cargo run"), "a partial reply: {text:?}");
 }
 
 #[actix_web::test]
@@ -187,9 +117,7 @@ async fn a_provider_without_a_streaming_adapter_fails_in_band_with_a_masked_erro
     // SPEC §4.5: after the 200, failures are error chunks whose text carries no upstream detail.
     let srv = TestServer::start(|_, _| {}).await;
     let (_, jwt) = srv.mint("u").await;
-    let (status, _, body) = srv
-        .chat(&jwt, &turn("c", json!([user("u1", "hello")])))
-        .await;
+    let (status, _, body) = srv.chat(&jwt, &turn("c", json!([user("u1", "hello")]))).await;
     assert_eq!(status, 200);
     let checked = check_ui_stream(&body);
     assert_eq!(checked["ok"], true, "{checked}");

@@ -13,34 +13,18 @@ async fn creating_conversations_mints_or_adopts_ids_idempotently() {
     // SPEC §11 #101, #102, #103
     let srv = TestServer::start(|_, _| {}).await;
     let (_, jwt) = srv.mint("u").await;
-    let res = srv
-        .browser
-        .post(srv.url("/conversations"))
-        .bearer_auth(&jwt)
-        .send()
-        .await
-        .unwrap();
+    let res = srv.browser.post(srv.url("/conversations")).bearer_auth(&jwt).send().await.unwrap();
     assert_eq!(res.status(), 201);
     let minted: Value = res.json().await.unwrap();
     let id = minted["conversation_id"].as_str().unwrap();
     assert_eq!(id.len(), 36, "a UUID: {id}");
     for _ in 0..2 {
-        let got = srv
-            .post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "abc"}))
-            .await;
+        let got = srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "abc"})).await;
         assert_eq!(got, (201, json!({"conversation_id": "abc"})));
     }
-    for bad in [
-        json!({"conversation_id": ""}),
-        json!({"conversation_id": 5}),
-        json!({"conversation_id": "../x"}),
-    ] {
+    for bad in [json!({"conversation_id": ""}), json!({"conversation_id": 5}), json!({"conversation_id": "../x"})] {
         let got = srv.post_with_jwt("/conversations", &jwt, &bad).await;
-        assert_eq!(
-            got,
-            (400, json!({"error": "invalid_conversation_id"})),
-            "{bad}"
-        );
+        assert_eq!(got, (400, json!({"error": "invalid_conversation_id"})), "{bad}");
     }
     // A JSON body that does not parse is ignored, like no body (SPEC §2.5).
     let res = srv
@@ -60,12 +44,8 @@ async fn the_list_shows_titles_counts_and_newest_first() {
     // SPEC §11 #104, #105, #106
     let srv = TestServer::offline_demo().await;
     let jwt = srv.demo_jwt().await;
-    assert_eq!(
-        srv.get_with_jwt("/conversations", &jwt).await,
-        (200, json!({"conversations": []}))
-    );
-    srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "empty"}))
-        .await;
+    assert_eq!(srv.get_with_jwt("/conversations", &jwt).await, (200, json!({"conversations": []})));
+    srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "empty"})).await;
     let long = "x".repeat(70);
     let (status, _, _) = srv.chat(&jwt, &user_turn("talk", &long)).await;
     assert_eq!(status, 200);
@@ -96,12 +76,8 @@ async fn messages_come_back_in_order_with_metadata() {
     // SPEC §11 #107, #51
     let srv = TestServer::offline_demo().await;
     let jwt = srv.demo_jwt().await;
-    srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "c1"}))
-        .await;
-    assert_eq!(
-        srv.get_with_jwt("/conversations/c1/messages", &jwt).await,
-        (200, json!({"messages": []}))
-    );
+    srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "c1"})).await;
+    assert_eq!(srv.get_with_jwt("/conversations/c1/messages", &jwt).await, (200, json!({"messages": []})));
     srv.chat(&jwt, &user_turn("c1", "hello")).await;
     let (status, body) = srv.get_with_jwt("/conversations/c1/messages", &jwt).await;
     assert_eq!(status, 200);
@@ -127,17 +103,10 @@ async fn another_users_conversations_are_not_found_and_not_listed() {
     let (_, alice) = srv.mint("alice").await;
     let (_, alice_again) = srv.mint("alice").await;
     let (_, bob) = srv.mint("bob").await;
-    let (status, globex_alice) = srv
-        .post_session(&srv.globex, &srv.session_body("alice"))
-        .await;
+    let (status, globex_alice) = srv.post_session(&srv.globex, &srv.session_body("alice")).await;
     assert_eq!(status, 200);
     let globex_alice = globex_alice["jwt"].as_str().unwrap();
-    srv.post_with_jwt(
-        "/conversations",
-        &alice,
-        &json!({"conversation_id": "secret-plans"}),
-    )
-    .await;
+    srv.post_with_jwt("/conversations", &alice, &json!({"conversation_id": "secret-plans"})).await;
 
     assert_eq!(
         srv.get_with_jwt("/conversations", &alice_again).await.1["conversations"][0]["conversation_id"],
@@ -145,33 +114,13 @@ async fn another_users_conversations_are_not_found_and_not_listed() {
     );
     let not_found = (404, json!({"error": "conversation_not_found"}));
     for other in [bob.as_str(), globex_alice] {
-        assert_eq!(
-            srv.get_with_jwt("/conversations/secret-plans/messages", other)
-                .await,
-            not_found
-        );
-        assert_eq!(
-            srv.get_with_jwt("/conversations", other).await.1,
-            json!({"conversations": []})
-        );
-        assert_eq!(
-            srv.delete_with_jwt("/conversations/secret-plans", other)
-                .await,
-            404
-        );
+        assert_eq!(srv.get_with_jwt("/conversations/secret-plans/messages", other).await, not_found);
+        assert_eq!(srv.get_with_jwt("/conversations", other).await.1, json!({"conversations": []}));
+        assert_eq!(srv.delete_with_jwt("/conversations/secret-plans", other).await, 404);
     }
-    assert_eq!(
-        srv.get_with_jwt("/conversations/secret-plans/messages", &alice)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(srv.get_with_jwt("/conversations/secret-plans/messages", &alice).await.0, 200);
     let data = srv.dir.path().join("data");
-    for file in [
-        "acme/alice.sqlite",
-        "acme/bob.sqlite",
-        "globex/alice.sqlite",
-    ] {
+    for file in ["acme/alice.sqlite", "acme/bob.sqlite", "globex/alice.sqlite"] {
         assert!(data.join(file).exists(), "{file}");
     }
 }
@@ -183,29 +132,12 @@ async fn a_deleted_conversation_is_gone_and_chat_recreates_it_empty() {
     let jwt = srv.demo_jwt().await;
     srv.chat(&jwt, &user_turn("c1", "first")).await;
     assert_eq!(srv.delete_with_jwt("/conversations/c1", &jwt).await, 204);
-    assert_eq!(
-        srv.get_with_jwt("/conversations/c1/messages", &jwt).await.0,
-        404
-    );
-    assert_eq!(
-        srv.get_with_jwt("/conversations", &jwt).await.1,
-        json!({"conversations": []})
-    );
+    assert_eq!(srv.get_with_jwt("/conversations/c1/messages", &jwt).await.0, 404);
+    assert_eq!(srv.get_with_jwt("/conversations", &jwt).await.1, json!({"conversations": []}));
     assert_eq!(srv.delete_with_jwt("/conversations/c1", &jwt).await, 404);
     for odd in ["a%00b", "x%2Fy", "a%20b", &"z".repeat(201)] {
-        assert_eq!(
-            srv.delete_with_jwt(&format!("/conversations/{odd}"), &jwt)
-                .await,
-            404,
-            "{odd}"
-        );
-        assert_eq!(
-            srv.get_with_jwt(&format!("/conversations/{odd}/messages"), &jwt)
-                .await
-                .0,
-            404,
-            "{odd}"
-        );
+        assert_eq!(srv.delete_with_jwt(&format!("/conversations/{odd}"), &jwt).await, 404, "{odd}");
+        assert_eq!(srv.get_with_jwt(&format!("/conversations/{odd}/messages"), &jwt).await.0, 404, "{odd}");
     }
     let (status, _, _) = srv.chat(&jwt, &user_turn("c1", "again")).await;
     assert_eq!(status, 200);
@@ -229,40 +161,17 @@ async fn the_hot_file_is_created_with_the_first_session_in_wal_mode() {
     let header = std::fs::read(&file).unwrap();
 
     assert!(header.starts_with(b"SQLite format 3\0"));
-    assert_eq!(
-        header[18..20],
-        [2, 2],
-        "WAL mode is recorded in the file header"
-    );
+    assert_eq!(header[18..20], [2, 2], "WAL mode is recorded in the file header");
 }
 
 #[actix_web::test]
 async fn auth_runs_before_body_validation() {
     // SPEC §11 #40
     let srv = TestServer::offline_demo().await;
-    let res = srv
-        .browser
-        .post(srv.url("/chat"))
-        .bearer_auth("not-a-jwt")
-        .body("{bad")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        (res.status().as_u16(), res.json::<Value>().await.unwrap()),
-        (401, json!({"error": "invalid_jwt"}))
-    );
-    let res = srv
-        .browser
-        .post(srv.url("/conversations"))
-        .json(&json!({"conversation_id": 5}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        (res.status().as_u16(), res.json::<Value>().await.unwrap()),
-        (401, json!({"error": "missing_jwt"}))
-    );
+    let res = srv.browser.post(srv.url("/chat")).bearer_auth("not-a-jwt").body("{bad").send().await.unwrap();
+    assert_eq!((res.status().as_u16(), res.json::<Value>().await.unwrap()), (401, json!({"error": "invalid_jwt"})));
+    let res = srv.browser.post(srv.url("/conversations")).json(&json!({"conversation_id": 5})).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), res.json::<Value>().await.unwrap()), (401, json!({"error": "missing_jwt"})));
 }
 
 #[actix_web::test]
@@ -274,27 +183,11 @@ async fn an_unwritable_hot_store_answers_503_with_the_reason_header() {
     })
     .await;
     let (_, jwt) = srv.mint("broken").await;
-    let res = srv
-        .browser
-        .post(srv.url("/conversations"))
-        .bearer_auth(&jwt)
-        .send()
-        .await
-        .unwrap();
+    let res = srv.browser.post(srv.url("/conversations")).bearer_auth(&jwt).send().await.unwrap();
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["x-augchatd-reason"], "hot-write-failed");
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"],
-        "hot_write_failed"
-    );
-    let res = srv
-        .browser
-        .post(srv.url("/chat"))
-        .bearer_auth(&jwt)
-        .json(&user_turn("c", "hi"))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "hot_write_failed");
+    let res = srv.browser.post(srv.url("/chat")).bearer_auth(&jwt).json(&user_turn("c", "hi")).send().await.unwrap();
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["x-augchatd-reason"], "hot-write-failed");
 }

@@ -29,17 +29,9 @@ async fn the_wrapper_page_embeds_the_ui_for_every_demo_path() {
     for path in ["/demo", "/demo/", "/demo/c/abc"] {
         let res = srv.browser.get(srv.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
-        assert!(
-            res.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
         let page = res.text().await.unwrap();
-        assert!(
-            page.contains(r#"<iframe id="app""#) && page.contains("<title>augchatd — demo</title>"),
-            "{path}"
-        );
+        assert!(page.contains(r#"<iframe id="app""#) && page.contains("<title>augchatd — demo</title>"), "{path}");
         // The iframe source is the path without /demo (computed in the page from location.pathname).
         assert!(page.contains(r"location.pathname.replace(/^\/demo/, '') || '/'"));
     }
@@ -52,20 +44,10 @@ async fn each_demo_session_call_mints_a_new_working_session() {
     let mut jwts = Vec::new();
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let res = srv
-            .browser
-            .post(srv.url("/demo/sessions"))
-            .send()
-            .await
-            .unwrap();
+        let res = srv.browser.post(srv.url("/demo/sessions")).send().await.unwrap();
         assert_eq!(res.status(), 200);
         let body: Value = res.json().await.unwrap();
-        let mut keys: Vec<&str> = body
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort();
         assert_eq!(keys, ["expires_at", "jwt", "session_id", "theme"]);
         assert_eq!(body["theme"], "light");
@@ -82,32 +64,11 @@ async fn each_demo_session_call_mints_a_new_working_session() {
 async fn the_demo_jwt_alias_returns_a_working_token_and_the_theme() {
     // SPEC §11 #145, #147
     let srv = demo("dark").await;
-    let body: Value = srv
-        .browser
-        .get(srv.url("/demo/jwt"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = srv.browser.get(srv.url("/demo/jwt")).send().await.unwrap().json().await.unwrap();
     assert_eq!(body.as_object().unwrap().len(), 2);
     assert_eq!(body["theme"], "dark");
-    assert_eq!(
-        srv.get_with_jwt("/session/models", body["jwt"].as_str().unwrap())
-            .await
-            .0,
-        200
-    );
-    let body: Value = srv
-        .browser
-        .post(srv.url("/demo/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(srv.get_with_jwt("/session/models", body["jwt"].as_str().unwrap()).await.0, 200);
+    let body: Value = srv.browser.post(srv.url("/demo/sessions")).send().await.unwrap().json().await.unwrap();
     assert_eq!(body["theme"], "dark");
 }
 
@@ -116,36 +77,11 @@ async fn integrator_routes_do_not_exist_in_demo_mode() {
     // SPEC §11 #25, #32
     let srv = demo("light").await;
     let not_found = json!({"error": "not_found"});
-    let res = srv
-        .browser
-        .post(srv.url("/sessions"))
-        .json(&srv.session_body("u"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        (res.status().as_u16(), res.json::<Value>().await.unwrap()),
-        (404, not_found.clone())
-    );
-    let res = srv
-        .browser
-        .delete(srv.url("/sessions/x"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        (res.status().as_u16(), res.json::<Value>().await.unwrap()),
-        (404, not_found)
-    );
-    let health: Value = srv
-        .browser
-        .get(srv.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let res = srv.browser.post(srv.url("/sessions")).json(&srv.session_body("u")).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), res.json::<Value>().await.unwrap()), (404, not_found.clone()));
+    let res = srv.browser.delete(srv.url("/sessions/x")).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), res.json::<Value>().await.unwrap()), (404, not_found));
+    let health: Value = srv.browser.get(srv.url("/healthz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health, json!({"mode": "demo", "status": "ok"}));
 }
 
@@ -153,28 +89,11 @@ async fn integrator_routes_do_not_exist_in_demo_mode() {
 async fn demo_routes_do_not_exist_in_production() {
     // SPEC §11 #138
     let srv = TestServer::start(|_, _| {}).await;
-    let res = srv
-        .browser
-        .post(srv.url("/demo/sessions"))
-        .send()
-        .await
-        .unwrap();
+    let res = srv.browser.post(srv.url("/demo/sessions")).send().await.unwrap();
     assert_eq!(res.status(), 404);
-    assert_eq!(
-        res.json::<Value>().await.unwrap(),
-        json!({"error": "not_found"})
-    );
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"error": "not_found"}));
     for path in ["/demo/", "/demo/x", "/demo/jwt", "/demo"] {
-        assert_eq!(
-            srv.browser
-                .get(srv.url(path))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            404,
-            "{path}"
-        );
+        assert_eq!(srv.browser.get(srv.url(path)).send().await.unwrap().status(), 404, "{path}");
     }
 }
 
@@ -185,12 +104,7 @@ async fn ui_paths_fall_back_to_the_app_and_unknown_api_paths_are_404() {
         let res = srv.browser.get(srv.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
         assert_eq!(res.headers()["cache-control"], "no-cache");
-        assert!(
-            res.headers()["content-security-policy"]
-                .to_str()
-                .unwrap()
-                .contains("frame-ancestors 'self'")
-        );
+        assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'self'"));
     }
     // API paths never fall back to the UI: an unknown one is 404, a known one with the wrong method 405.
     for (path, status) in [("/session/nope", 404), ("/healthz/x", 404), ("/conversations/x", 405), ("/chat", 405)] {
@@ -199,11 +113,6 @@ async fn ui_paths_fall_back_to_the_app_and_unknown_api_paths_are_404() {
         assert!(res.json::<Value>().await.unwrap()["error"].is_string(), "{path}");
     }
 
-    let res = srv
-        .browser
-        .get(srv.url("/../../etc/passwd"))
-        .send()
-        .await
-        .unwrap();
+    let res = srv.browser.get(srv.url("/../../etc/passwd")).send().await.unwrap();
     assert!(!res.text().await.unwrap().contains("root:"));
 }

@@ -1,12 +1,6 @@
 //! Integration tests: the real daemon on 127.0.0.1 against real protocol peers (see `peers`).
 //! One test binary, so the peers compile once.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::print_stderr
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, clippy::print_stderr)]
 
 mod binary;
 mod peers;

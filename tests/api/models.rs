@@ -48,10 +48,7 @@ async fn a_provider_failure_is_502_and_never_cached() {
     let (_, jwt) = srv.mint("u").await;
     srv.llm.fail_with(Some(503));
     let (status, body) = srv.get_with_jwt("/session/models", &jwt).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (502, Some("provider_list_failed"))
-    );
+    assert_eq!((status, body["error"].as_str()), (502, Some("provider_list_failed")));
     assert!(!body.to_string().contains("internal.example"), "{body}");
     srv.llm.fail_with(None);
     let (status, body) = srv.get_with_jwt("/session/models", &jwt).await;

@@ -53,10 +53,7 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
         .identity(reqwest::Identity::from_pem(pki.integrator("acme").as_bytes()).unwrap())
         .build()
         .unwrap();
-    let browser = reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .build()
-        .unwrap();
+    let browser = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
     let url = |path: &str| format!("https://127.0.0.1:{port}{path}");
 
     let storage = |secret: &str| {
@@ -83,88 +80,60 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
     let mut record = |text: String| bodies.push(text);
 
     // Refused variants: a wrong S3 secret, a wrong LLM key, a broken connector holding a secret.
-    let res = integrator
-        .post(url("/sessions"))
-        .json(&body(MARKERS[9], LLM_KEY))
-        .send()
-        .await
-        .unwrap();
+    let res = integrator.post(url("/sessions")).json(&body(MARKERS[9], LLM_KEY)).send().await.unwrap();
     assert_eq!(res.status(), 422);
     record(res.text().await.unwrap());
-    let res = integrator
-        .post(url("/sessions"))
-        .json(&body(S3_SECRET, "sk-MARKER-wrong"))
-        .send()
-        .await
-        .unwrap();
+    let res = integrator.post(url("/sessions")).json(&body(S3_SECRET, "sk-MARKER-wrong")).send().await.unwrap();
     assert_eq!(res.status(), 422);
     record(res.text().await.unwrap());
     let mut broken = body(S3_SECRET, LLM_KEY);
     broken["connectors"][1]["auth"] =
         json!({"bearer": MARKERS[7], "basic": {"username": MARKERS[4], "password": MARKERS[5]}});
     broken["model"]["provider"] = json!(LLM_KEY);
-    let res = integrator
-        .post(url("/sessions"))
-        .json(&broken)
-        .send()
-        .await
-        .unwrap();
+    let res = integrator.post(url("/sessions")).json(&broken).send().await.unwrap();
     assert_eq!(res.status(), 400);
     record(res.text().await.unwrap());
 
     // A real session, used on every browser route, then deleted.
-    let res = integrator
-        .post(url("/sessions"))
-        .json(&body(S3_SECRET, LLM_KEY))
-        .send()
-        .await
-        .unwrap();
+    let res = integrator.post(url("/sessions")).json(&body(S3_SECRET, LLM_KEY)).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let minted: Value = res.json().await.unwrap();
     let jwt = minted["jwt"].as_str().unwrap().to_owned();
     let sid = minted["session_id"].as_str().unwrap().to_owned();
     record(json!({"session_id": sid, "expires_at": minted["expires_at"]}).to_string());
     for path in ["/session/models", "/healthz", "/", "/c/x", "/nope"] {
-        let res = browser
-            .get(url(path))
-            .bearer_auth(&jwt)
-            .send()
-            .await
-            .unwrap();
+        let res = browser.get(url(path)).bearer_auth(&jwt).send().await.unwrap();
         record(res.text().await.unwrap());
     }
-    let res = integrator
-        .delete(url(&format!("/sessions/{sid}")))
-        .send()
-        .await
-        .unwrap();
+    let res = browser.post(url("/conversations")).bearer_auth(&jwt).json(&json!({"conversation_id": "c1"})).send();
+    record(res.await.unwrap().text().await.unwrap());
+    let turn =
+        json!({"id": "c1", "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]});
+    let res = browser.post(url("/chat")).bearer_auth(&jwt).json(&turn).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    record(res.text().await.unwrap());
+    for path in ["/conversations", "/conversations/c1/messages"] {
+        let res = browser.get(url(path)).bearer_auth(&jwt).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        record(res.text().await.unwrap());
+    }
+    let res = browser.delete(url("/conversations/c1")).bearer_auth(&jwt).send().await.unwrap();
     assert_eq!(res.status(), 204);
-    let res = browser
-        .get(url("/session/models"))
-        .bearer_auth(&jwt)
-        .send()
-        .await
-        .unwrap();
+    let res = integrator.delete(url(&format!("/sessions/{sid}"))).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let res = browser.get(url("/session/models")).bearer_auth(&jwt).send().await.unwrap();
     assert_eq!(res.status(), 401);
     record(res.text().await.unwrap());
 
     let out = daemon.stop().await;
-    assert!(
-        out.stderr.contains("session minted") && out.stderr.contains("session ended"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("session minted") && out.stderr.contains("session ended"), "{}", out.stderr);
     let everything = [out.stdout.as_str(), out.stderr.as_str(), &bodies.join("\n")].join("\n");
     for marker in MARKERS {
         assert!(!everything.contains(marker), "secret {marker} leaked");
     }
-    assert!(
-        !out.stderr.contains(&jwt) && !out.stdout.contains(&jwt),
-        "the JWT was logged"
-    );
+    assert!(!out.stderr.contains(&jwt) && !out.stdout.contains(&jwt), "the JWT was logged");
     // Percent- or base64-encoded forms would leak too: Basic auth is base64(user:pass).
     use base64::Engine;
-    let basic =
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", MARKERS[4], MARKERS[5]));
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", MARKERS[4], MARKERS[5]));
     assert!(!everything.contains(&basic));
 }

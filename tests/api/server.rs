@@ -34,20 +34,14 @@ pub fn install_crypto() {
 
 impl TestServer {
     /// Starts a production-mode daemon; `tweak` may change its environment first.
-    pub async fn start(
-        tweak: impl FnOnce(&mut HashMap<String, String>, &tempfile::TempDir),
-    ) -> Self {
+    pub async fn start(tweak: impl FnOnce(&mut HashMap<String, String>, &tempfile::TempDir)) -> Self {
         Self::boot(&[], tweak).await
     }
 
     /// `augchatd demo` over plain HTTP with no model configured: the built-in offline model answers.
     pub async fn offline_demo() -> Self {
         Self::boot(&["demo"], |env, _| {
-            for tls in [
-                "AUGCHATD_TLS_CERT",
-                "AUGCHATD_TLS_KEY",
-                "AUGCHATD_CLIENT_CA",
-            ] {
+            for tls in ["AUGCHATD_TLS_CERT", "AUGCHATD_TLS_KEY", "AUGCHATD_CLIENT_CA"] {
                 env.remove(tls);
             }
         })
@@ -55,10 +49,7 @@ impl TestServer {
     }
 
     /// Starts the daemon with command-line `args`; `tweak` may change its environment first.
-    pub async fn boot(
-        args: &[&str],
-        tweak: impl FnOnce(&mut HashMap<String, String>, &tempfile::TempDir),
-    ) -> Self {
+    pub async fn boot(args: &[&str], tweak: impl FnOnce(&mut HashMap<String, String>, &tempfile::TempDir)) -> Self {
         install_crypto();
         let dir = tempfile::tempdir().unwrap();
         let pki = Pki::create(dir.path());
@@ -69,17 +60,11 @@ impl TestServer {
             ("AUGCHATD_TLS_KEY", pki.server_key.to_str().unwrap()),
             ("AUGCHATD_CLIENT_CA", pki.client_ca.to_str().unwrap()),
             ("AUGCHATD_JWT_SECRET", JWT_SECRET),
-            (
-                "AUGCHATD_DATA_DIR",
-                dir.path().join("data").to_str().unwrap(),
-            ),
+            ("AUGCHATD_DATA_DIR", dir.path().join("data").to_str().unwrap()),
             ("AUGCHATD_ANTHROPIC_BASE_URL", &llm.base),
             ("AUGCHATD_OPENAI_BASE_URL", &format!("{}/v1", llm.base)),
             // Never the developer's own local/demo_session.json.
-            (
-                "AUGCHATD_DEMO_SESSION_FILE",
-                dir.path().join("no-demo-session.json").to_str().unwrap(),
-            ),
+            ("AUGCHATD_DEMO_SESSION_FILE", dir.path().join("no-demo-session.json").to_str().unwrap()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -87,14 +72,8 @@ impl TestServer {
         tweak(&mut env, &dir);
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let config = Config::load(&args, env).unwrap();
-        let scheme = if config.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        let app = Application::build(config, |_| std::net::TcpListener::bind("127.0.0.1:0"))
-            .await
-            .unwrap();
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
+        let app = Application::build(config, |_| std::net::TcpListener::bind("127.0.0.1:0")).await.unwrap();
         let base = format!("{scheme}://127.0.0.1:{}", app.port());
         let server = app.into_server();
         let handle = server.handle();
@@ -103,27 +82,13 @@ impl TestServer {
             let mut builder = reqwest::Client::builder()
                 .tls_certs_only([reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap()]);
             if let Some(identity) = identity {
-                builder =
-                    builder.identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap());
+                builder = builder.identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap());
             }
             builder.build().unwrap()
         };
-        let (browser, acme, globex) = (
-            client(None),
-            client(Some(pki.integrator("acme"))),
-            client(Some(pki.integrator("globex"))),
-        );
-        Self {
-            base,
-            pki,
-            s3,
-            llm,
-            dir,
-            browser,
-            acme,
-            globex,
-            handle,
-        }
+        let (browser, acme, globex) =
+            (client(None), client(Some(pki.integrator("acme"))), client(Some(pki.integrator("globex"))));
+        Self { base, pki, s3, llm, dir, browser, acme, globex, handle }
     }
 
     /// A client presenting `identity` (cert + key PEM).
@@ -159,78 +124,39 @@ impl TestServer {
 
     /// Mints a session as `client`, returning status and body.
     pub async fn post_session(&self, client: &reqwest::Client, body: &Value) -> (u16, Value) {
-        let res = client
-            .post(self.url("/sessions"))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let res = client.post(self.url("/sessions")).json(body).send().await.unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
     /// Mints a session for `user` as tenant acme and returns (session_id, jwt).
     pub async fn mint(&self, user: &str) -> (String, String) {
-        let (status, body) = self
-            .post_session(&self.acme, &self.session_body(user))
-            .await;
+        let (status, body) = self.post_session(&self.acme, &self.session_body(user)).await;
         assert_eq!(status, 200, "{body}");
-        (
-            body["session_id"].as_str().unwrap().to_owned(),
-            body["jwt"].as_str().unwrap().to_owned(),
-        )
+        (body["session_id"].as_str().unwrap().to_owned(), body["jwt"].as_str().unwrap().to_owned())
     }
 
     /// A fresh demo session's JWT.
     pub async fn demo_jwt(&self) -> String {
-        let body: Value = self
-            .browser
-            .post(self.url("/demo/sessions"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body: Value = self.browser.post(self.url("/demo/sessions")).send().await.unwrap().json().await.unwrap();
         body["jwt"].as_str().unwrap().to_owned()
     }
 
     /// `POST path` with a JSON body and the JWT; returns status and body.
     pub async fn post_with_jwt(&self, path: &str, jwt: &str, body: &Value) -> (u16, Value) {
-        let res = self
-            .browser
-            .post(self.url(path))
-            .bearer_auth(jwt)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let res = self.browser.post(self.url(path)).bearer_auth(jwt).json(body).send().await.unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
     /// `DELETE path` with the JWT; returns the status.
     pub async fn delete_with_jwt(&self, path: &str, jwt: &str) -> u16 {
-        self.browser
-            .delete(self.url(path))
-            .bearer_auth(jwt)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        self.browser.delete(self.url(path)).bearer_auth(jwt).send().await.unwrap().status().as_u16()
     }
 
     /// Sends one chat turn and reads the whole stream; returns status, headers and body.
     pub async fn chat(&self, jwt: &str, body: &Value) -> (u16, reqwest::header::HeaderMap, String) {
-        let res = self
-            .browser
-            .post(self.url("/chat"))
-            .bearer_auth(jwt)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let res = self.browser.post(self.url("/chat")).bearer_auth(jwt).json(body).send().await.unwrap();
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         (status, headers, res.text().await.unwrap())
@@ -238,13 +164,7 @@ impl TestServer {
 
     /// `GET path` with `Authorization: Bearer <jwt>` from the browser client.
     pub async fn get_with_jwt(&self, path: &str, jwt: &str) -> (u16, Value) {
-        let res = self
-            .browser
-            .get(self.url(path))
-            .bearer_auth(jwt)
-            .send()
-            .await
-            .unwrap();
+        let res = self.browser.get(self.url(path)).bearer_auth(jwt).send().await.unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }

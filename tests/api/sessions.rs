@@ -9,20 +9,11 @@ use crate::server::TestServer;
 async fn a_minimal_body_with_a_client_certificate_mints_a_session() {
     // SPEC §11 #9, #10
     let srv = TestServer::start(|_, _| {}).await;
-    let (status, body) = srv
-        .post_session(&srv.acme, &srv.session_body("user_42"))
-        .await;
+    let (status, body) = srv.post_session(&srv.acme, &srv.session_body("user_42")).await;
     assert_eq!(status, 200, "{body}");
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["expires_at", "jwt", "session_id"]);
-    let (status, models) = srv
-        .get_with_jwt("/session/models", body["jwt"].as_str().unwrap())
-        .await;
+    let (status, models) = srv.get_with_jwt("/session/models", body["jwt"].as_str().unwrap()).await;
     assert_eq!(status, 200, "{models}");
     assert_eq!(models["current_model_id"], "claude-sonnet-4-5");
 }
@@ -32,14 +23,8 @@ async fn without_a_client_certificate_no_session_is_created() {
     // SPEC §11 #7
     let srv = TestServer::start(|_, _| {}).await;
     let (status, body) = srv.post_session(&srv.browser, &srv.session_body("u")).await;
-    assert_eq!(
-        (status, body),
-        (401, json!({"error": "client_certificate_required"}))
-    );
-    assert!(
-        srv.llm.seen().is_empty(),
-        "no probe may run before the certificate check"
-    );
+    assert_eq!((status, body), (401, json!({"error": "client_certificate_required"})));
+    assert!(srv.llm.seen().is_empty(), "no probe may run before the certificate check");
 }
 
 #[actix_web::test]
@@ -55,10 +40,7 @@ async fn the_llm_probe_uses_the_sessions_key() {
 
 fn no_session_was_made(srv: &TestServer) {
     // A refused body never reaches the probes, so nothing upstream was asked and nothing minted.
-    assert!(
-        srv.llm.seen().is_empty(),
-        "the LLM probe ran for a refused body"
-    );
+    assert!(srv.llm.seen().is_empty(), "the LLM probe ran for a refused body");
 }
 
 async fn refused(srv: &TestServer, body: Value) -> (u16, String, String) {
@@ -86,10 +68,7 @@ async fn ttl_seconds_sets_the_lifetime_and_defaults_to_60() {
         )
         .unwrap();
         let secs = (expires - now).whole_seconds();
-        assert!(
-            (expected - 2..=expected + 2).contains(&secs),
-            "ttl {ttl:?}: {secs}"
-        );
+        assert!((expected - 2..=expected + 2).contains(&secs), "ttl {ttl:?}: {secs}");
     }
 }
 
@@ -102,10 +81,7 @@ async fn each_required_field_is_checked_before_any_probe() {
         body.as_object_mut().unwrap().remove(field);
         let (status, code, detail) = refused(&srv, body).await;
         assert_eq!(status, 400, "{field}");
-        assert!(
-            code == "invalid_field" || code == "invalid_user_id",
-            "{field}: {code}"
-        );
+        assert!(code == "invalid_field" || code == "invalid_user_id", "{field}: {code}");
         assert!(detail.contains(field), "{field}: {detail}");
     }
     let mut body = srv.session_body("u");
@@ -122,11 +98,7 @@ async fn user_ids_outside_the_alphabet_are_refused() {
     let srv = TestServer::start(|_, _| {}).await;
     for user in ["a/b", "..", ".", "a\u{0}b", "../etc/passwd", "", "é"] {
         let (status, code, _) = refused(&srv, srv.session_body(user)).await;
-        assert_eq!(
-            (status, code.as_str()),
-            (400, "invalid_user_id"),
-            "{user:?}"
-        );
+        assert_eq!((status, code.as_str()), (400, "invalid_user_id"), "{user:?}");
     }
     let (status, code, _) = refused(&srv, srv.session_body(&"x".repeat(101))).await;
     assert_eq!((status, code.as_str()), (400, "invalid_user_id"));
@@ -143,11 +115,7 @@ async fn a_certificate_whose_name_is_not_a_tenant_id_is_refused() {
     for cn in ["bad tenant", "..", "a/b", "acme\u{e9}"] {
         let client = srv.client_with(&srv.pki.integrator(cn));
         let (status, body) = srv.post_session(&client, &srv.session_body("u")).await;
-        assert_eq!(
-            (status, body),
-            (400, json!({"error": "invalid_tenant_id"})),
-            "{cn:?}"
-        );
+        assert_eq!((status, body), (400, json!({"error": "invalid_tenant_id"})), "{cn:?}");
     }
     no_session_was_made(&srv);
 }
@@ -157,15 +125,8 @@ async fn a_certificate_from_an_untrusted_ca_is_refused_at_the_handshake() {
     // SPEC §11 #8
     let srv = TestServer::start(|_, _| {}).await;
     let rogue = srv.client_with(&srv.pki.rogue());
-    let outcome = rogue
-        .post(srv.url("/sessions"))
-        .json(&srv.session_body("u"))
-        .send()
-        .await;
-    assert!(
-        outcome.is_err(),
-        "a rogue certificate reached a handler: {outcome:?}"
-    );
+    let outcome = rogue.post(srv.url("/sessions")).json(&srv.session_body("u")).send().await;
+    assert!(outcome.is_err(), "a rogue certificate reached a handler: {outcome:?}");
     no_session_was_made(&srv);
 }
 
@@ -190,45 +151,23 @@ async fn malformed_connectors_are_refused() {
     };
     let cases = [
         ("unknown type", json!([with(&mcp, "type", json!("ftp"))])),
-        (
-            "duplicate id",
-            json!([mcp.clone(), with(&rag, "descriptive_id", json!("gh"))]),
-        ),
-        (
-            "pgvector",
-            json!([with(&rag, "backend", json!("pgvector"))]),
-        ),
+        ("duplicate id", json!([mcp.clone(), with(&rag, "descriptive_id", json!("gh"))])),
+        ("pgvector", json!([with(&rag, "backend", json!("pgvector"))])),
         ("mcp without url", json!([without(&mcp, "url")])),
         ("rag without indexes", json!([without(&rag, "indexes")])),
         ("rag without cluster", json!([without(&rag, "cluster")])),
         ("rag without auth", json!([without(&rag, "auth")])),
-        (
-            "stdio url",
-            json!([with(&mcp, "url", json!("stdio:///usr/bin/mcp-server"))]),
-        ),
-        (
-            "file url",
-            json!([with(&mcp, "url", json!("file:///etc/passwd"))]),
-        ),
-        (
-            "wildcard index",
-            json!([with(&rag, "indexes", json!(["*"]))]),
-        ),
+        ("stdio url", json!([with(&mcp, "url", json!("stdio:///usr/bin/mcp-server"))])),
+        ("file url", json!([with(&mcp, "url", json!("file:///etc/passwd"))])),
+        ("wildcard index", json!([with(&rag, "indexes", json!(["*"]))])),
         ("not an array", json!({"gh": mcp.clone()})),
-        (
-            "id with __",
-            json!([with(&mcp, "descriptive_id", json!("a__b"))]),
-        ),
+        ("id with __", json!([with(&mcp, "descriptive_id", json!("a__b"))])),
     ];
     for (case, connectors) in cases {
         let mut body = srv.session_body("u");
         body["connectors"] = connectors;
         let (status, code, detail) = refused(&srv, body).await;
-        assert_eq!(
-            (status, code.as_str()),
-            (400, "invalid_field"),
-            "{case}: {detail}"
-        );
+        assert_eq!((status, code.as_str()), (400, "invalid_field"), "{case}: {detail}");
         assert!(detail.contains("connectors"), "{case}: {detail}");
     }
     no_session_was_made(&srv);
@@ -241,38 +180,22 @@ async fn malformed_connectors_are_refused() {
 async fn bodies_that_are_not_a_json_object_get_clear_errors() {
     let srv = TestServer::start(|_, _| {}).await;
     let send = |body: Vec<u8>| {
-        srv.acme
-            .post(srv.url("/sessions"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+        srv.acme.post(srv.url("/sessions")).header("content-type", "application/json").body(body).send()
     };
     let res = send(b"{not json".to_vec()).await.unwrap();
     assert_eq!(res.status(), 400);
-    assert_eq!(
-        res.json::<Value>().await.unwrap(),
-        json!({"error": "invalid_json"})
-    );
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"error": "invalid_json"}));
     for body in ["[]", "null", "42", "\"s\""] {
         let res = send(body.as_bytes().to_vec()).await.unwrap();
         assert_eq!(res.status(), 400, "{body}");
-        assert_eq!(
-            res.json::<Value>().await.unwrap()["error"],
-            "body_must_be_object"
-        );
+        assert_eq!(res.json::<Value>().await.unwrap()["error"], "body_must_be_object");
     }
     let res = send(vec![b' '; 2 * 1024 * 1024]).await.unwrap();
     assert_eq!(res.status(), 413);
-    assert_eq!(
-        res.json::<Value>().await.unwrap(),
-        json!({"error": "body_too_large"})
-    );
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"error": "body_too_large"}));
     let res = srv.acme.get(srv.url("/sessions")).send().await.unwrap();
     assert_eq!(res.status(), 405);
-    assert_eq!(
-        res.json::<Value>().await.unwrap(),
-        json!({"error": "method_not_allowed"})
-    );
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"error": "method_not_allowed"}));
     no_session_was_made(&srv);
 }
 
@@ -284,10 +207,7 @@ async fn an_unknown_provider_is_refused() {
         body["model"]["provider"] = json!(provider);
         let (status, code, _) = refused(&srv, body).await;
         assert_eq!(status, 400, "{provider}");
-        assert!(
-            code == "unsupported_provider" || code == "invalid_field",
-            "{provider}: {code}"
-        );
+        assert!(code == "unsupported_provider" || code == "invalid_field", "{provider}: {code}");
     }
     no_session_was_made(&srv);
 }
@@ -301,29 +221,17 @@ async fn an_unwritable_bucket_refuses_the_session_and_a_retry_gets_a_new_id() {
     let (status, answer) = srv.post_session(&srv.acme, &body).await;
     assert_eq!(status, 422, "{answer}");
     assert_eq!(answer["error"], "s3_write_test_failed");
-    assert!(
-        !answer.to_string().contains("WRONG-SECRET") && !answer.to_string().contains("127.0.0.1"),
-        "{answer}"
-    );
-    assert!(
-        srv.llm.seen().is_empty(),
-        "the LLM probe runs only after the S3 probe passed"
-    );
+    assert!(!answer.to_string().contains("WRONG-SECRET") && !answer.to_string().contains("127.0.0.1"), "{answer}");
+    assert!(srv.llm.seen().is_empty(), "the LLM probe runs only after the S3 probe passed");
 
     body["storage"]["s3"]["endpoint"] = json!("http://127.0.0.1:1");
     let (status, answer) = srv.post_session(&srv.acme, &body).await;
-    assert_eq!(
-        (status, answer["error"].as_str()),
-        (422, Some("s3_write_test_failed"))
-    );
+    assert_eq!((status, answer["error"].as_str()), (422, Some("s3_write_test_failed")));
 
     let probe = srv.dir.path().join("s3/cold/chats/.augchatd-probe");
     assert!(!probe.exists());
     let (first, _) = srv.mint("u").await;
-    assert!(
-        probe.exists(),
-        "the probe object is written at <prefix>.augchatd-probe"
-    );
+    assert!(probe.exists(), "the probe object is written at <prefix>.augchatd-probe");
     let (second, _) = srv.mint("u").await;
     assert_ne!(first, second);
 }
@@ -335,19 +243,12 @@ async fn a_rejected_llm_key_refuses_the_session_without_echoing_upstream_text() 
     let mut body = srv.session_body("u");
     body["model"]["api_key"] = json!("sk-wrong-key");
     let (status, answer) = srv.post_session(&srv.acme, &body).await;
-    assert_eq!(
-        (status, answer["error"].as_str()),
-        (422, Some("llm_credential_probe_failed")),
-        "{answer}"
-    );
+    assert_eq!((status, answer["error"].as_str()), (422, Some("llm_credential_probe_failed")), "{answer}");
     assert!(!answer.to_string().contains("sk-wrong-key"));
 
     srv.llm.fail_with(Some(500));
     let (status, answer) = srv.post_session(&srv.acme, &srv.session_body("u")).await;
-    assert_eq!(
-        (status, answer["error"].as_str()),
-        (422, Some("llm_credential_probe_failed"))
-    );
+    assert_eq!((status, answer["error"].as_str()), (422, Some("llm_credential_probe_failed")));
     assert!(!answer.to_string().contains("internal.example"), "{answer}");
 }
 
@@ -361,10 +262,7 @@ async fn openai_sessions_probe_the_openai_models_endpoint() {
     body["model"]["base_url"] = json!(format!("{}/v1", srv.llm.base));
     assert_eq!(srv.post_session(&srv.acme, &body).await.0, 200);
     let seen = srv.llm.seen();
-    assert!(
-        seen.iter()
-            .all(|s| s.path == "/v1/models" && s.credential.as_deref() == Some(GOOD_KEY))
-    );
+    assert!(seen.iter().all(|s| s.path == "/v1/models" && s.credential.as_deref() == Some(GOOD_KEY)));
     assert!(seen.iter().all(|s| s.anthropic_version.is_none()));
 }
 
@@ -373,23 +271,14 @@ async fn storage_as_an_s3_uri_behaves_like_the_object_form() {
     // SPEC §11 #23
     let srv = TestServer::start(|_, _| {}).await;
     let mut body = srv.session_body("u");
-    let endpoint: String =
-        url::form_urlencoded::byte_serialize(srv.s3.endpoint().as_bytes()).collect();
-    body["storage"] = json!({"s3": format!("s3://AKIDTEST:SECRETTEST@cold/uri-prefix/?endpoint={endpoint}&region=us-east-1")});
+    let endpoint: String = url::form_urlencoded::byte_serialize(srv.s3.endpoint().as_bytes()).collect();
+    body["storage"] =
+        json!({"s3": format!("s3://AKIDTEST:SECRETTEST@cold/uri-prefix/?endpoint={endpoint}&region=us-east-1")});
     let (status, answer) = srv.post_session(&srv.acme, &body).await;
     assert_eq!(status, 200, "{answer}");
-    assert!(
-        srv.dir
-            .path()
-            .join("s3/cold/uri-prefix/.augchatd-probe")
-            .exists()
-    );
+    assert!(srv.dir.path().join("s3/cold/uri-prefix/.augchatd-probe").exists());
     body["storage"] = json!({"s3": "s3://AKIA@cold/"});
-    assert_eq!(
-        srv.post_session(&srv.acme, &body).await.0,
-        400,
-        "a URI without a secret is refused"
-    );
+    assert_eq!(srv.post_session(&srv.acme, &body).await.0, 400, "a URI without a secret is refused");
 }
 
 #[actix_web::test]
@@ -397,40 +286,14 @@ async fn a_deleted_session_is_gone_and_a_second_delete_is_not_found() {
     // SPEC §11 #26 (without the final flush, which comes with storage), #27, #28
     let srv = TestServer::start(|_, _| {}).await;
     let (sid, jwt) = srv.mint("u").await;
-    let res = srv
-        .acme
-        .delete(srv.url(&format!("/sessions/{sid}")))
-        .send()
-        .await
-        .unwrap();
+    let res = srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap();
     assert_eq!(res.status(), 204);
-    assert_eq!(
-        srv.get_with_jwt("/session/models", &jwt).await,
-        (401, json!({"error": "session_gone"}))
-    );
-    let res = srv
-        .acme
-        .delete(srv.url(&format!("/sessions/{sid}")))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(srv.get_with_jwt("/session/models", &jwt).await, (401, json!({"error": "session_gone"})));
+    let res = srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap();
     assert_eq!(res.status(), 404);
-    assert_eq!(
-        res.json::<Value>().await.unwrap(),
-        json!({"error": "session_not_found"})
-    );
-    for unknown in [
-        "00000000-0000-0000-0000-000000000000",
-        "..",
-        "%2e%2e%2fetc",
-        "x%00y",
-    ] {
-        let res = srv
-            .acme
-            .delete(srv.url(&format!("/sessions/{unknown}")))
-            .send()
-            .await
-            .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"error": "session_not_found"}));
+    for unknown in ["00000000-0000-0000-0000-000000000000", "..", "%2e%2e%2fetc", "x%00y"] {
+        let res = srv.acme.delete(srv.url(&format!("/sessions/{unknown}"))).send().await.unwrap();
         assert_eq!(res.status(), 404, "{unknown}");
     }
 }
@@ -440,24 +303,10 @@ async fn delete_without_a_certificate_or_from_another_tenant_leaves_the_session_
     // SPEC §11 #29, §2.2 tenant isolation
     let srv = TestServer::start(|_, _| {}).await;
     let (sid, jwt) = srv.mint("u").await;
-    let res = srv
-        .browser
-        .delete(srv.url(&format!("/sessions/{sid}")))
-        .send()
-        .await
-        .unwrap();
+    let res = srv.browser.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap();
     assert_eq!(res.status(), 401);
-    let res = srv
-        .globex
-        .delete(srv.url(&format!("/sessions/{sid}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        404,
-        "another tenant's session id is indistinguishable from a missing one"
-    );
+    let res = srv.globex.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap();
+    assert_eq!(res.status(), 404, "another tenant's session id is indistinguishable from a missing one");
     assert_eq!(srv.get_with_jwt("/session/models", &jwt).await.0, 200);
 }
 
@@ -467,22 +316,10 @@ async fn deleting_one_of_two_sessions_of_a_user_leaves_the_other_working() {
     let srv = TestServer::start(|_, _| {}).await;
     let (first, first_jwt) = srv.mint("u").await;
     let (_, second_jwt) = srv.mint("u").await;
-    let res = srv
-        .acme
-        .delete(srv.url(&format!("/sessions/{first}")))
-        .send()
-        .await
-        .unwrap();
+    let res = srv.acme.delete(srv.url(&format!("/sessions/{first}"))).send().await.unwrap();
     assert_eq!(res.status(), 204);
     assert_eq!(srv.get_with_jwt("/session/models", &first_jwt).await.0, 401);
-    assert_eq!(
-        srv.get_with_jwt("/session/models", &second_jwt).await.0,
-        200
-    );
+    assert_eq!(srv.get_with_jwt("/session/models", &second_jwt).await.0, 200);
     let (_, again) = srv.mint("u").await;
-    assert_eq!(
-        srv.get_with_jwt("/session/models", &again).await.0,
-        200,
-        "re-minting right away works"
-    );
+    assert_eq!(srv.get_with_jwt("/session/models", &again).await.0, 200, "re-minting right away works");
 }

@@ -12,20 +12,12 @@ static NPM_CI: Mutex<()> = Mutex::new(());
 
 /// Installs web/'s packages once if this checkout has none (a fresh clone running `cargo test`).
 fn ensure_node_modules(web: &Path) {
-    let _one_at_a_time = NPM_CI
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one_at_a_time = NPM_CI.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if web.join("node_modules/ai/package.json").exists() {
         return;
     }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(web)
-        .status();
-    assert!(
-        status.is_ok_and(|s| s.success()),
-        "npm ci in web/ failed; Node and npm are needed for the stream checker"
-    );
+    let status = Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(web).status();
+    assert!(status.is_ok_and(|s| s.success()), "npm ci in web/ failed; Node and npm are needed for the stream checker");
 }
 
 /// Runs the checker on a stream body; returns `{ok, problems, inBandErrors, message}`.
@@ -40,10 +32,6 @@ pub fn check_ui_stream(body: &str) -> Value {
         .current_dir(&web)
         .output()
         .unwrap();
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
-        panic!(
-            "checker failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("checker failed: {}", String::from_utf8_lossy(&output.stderr)))
 }

@@ -27,16 +27,12 @@ pub struct LlmPeer {
 }
 
 fn header(req: &HttpRequest, name: &str) -> Option<String> {
-    req.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 async fn models(req: HttpRequest, peer: web::Data<LlmPeer>) -> HttpResponse {
     let anthropic = header(&req, "x-api-key");
-    let bearer =
-        header(&req, "authorization").and_then(|v| v.strip_prefix("Bearer ").map(str::to_owned));
+    let bearer = header(&req, "authorization").and_then(|v| v.strip_prefix("Bearer ").map(str::to_owned));
     let credential = anthropic.clone().or(bearer);
     peer.seen.lock().unwrap().push(Seen {
         path: req.path().to_owned(),
@@ -49,9 +45,8 @@ async fn models(req: HttpRequest, peer: web::Data<LlmPeer>) -> HttpResponse {
     }
     let ok = credential.is_some_and(|k| peer.accepted.lock().unwrap().contains(&k));
     if !ok {
-        return HttpResponse::Unauthorized().json(
-            json!({"error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
-        );
+        return HttpResponse::Unauthorized()
+            .json(json!({"error": {"type": "authentication_error", "message": "invalid x-api-key"}}));
     }
     if anthropic.is_some() {
         HttpResponse::Ok().json(json!({"data": [
@@ -71,21 +66,14 @@ impl LlmPeer {
     pub fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let peer = LlmPeer {
-            base,
-            accepted: Arc::new(Mutex::new(vec![GOOD_KEY.to_owned()])),
-            ..Default::default()
-        };
+        let peer = LlmPeer { base, accepted: Arc::new(Mutex::new(vec![GOOD_KEY.to_owned()])), ..Default::default() };
         let data = web::Data::new(peer.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .route("/v1/models", web::get().to(models))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
+        let server =
+            HttpServer::new(move || App::new().app_data(data.clone()).route("/v1/models", web::get().to(models)))
+                .workers(1)
+                .listen(listener)
+                .unwrap()
+                .run();
         actix_web::rt::spawn(server);
         peer
     }

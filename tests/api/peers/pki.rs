@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose as Eku,
-    IsCa, KeyPair, KeyUsagePurpose as Ku,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose as Eku, IsCa, KeyPair,
+    KeyUsagePurpose as Ku,
 };
 
 /// PEM files on disk for the daemon, and identities for clients.
@@ -26,12 +26,7 @@ fn ca(cn: &str) -> CertifiedIssuer<'static, KeyPair> {
     CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
 }
 
-fn leaf(
-    issuer: &CertifiedIssuer<'static, KeyPair>,
-    sans: Vec<String>,
-    cn: &str,
-    eku: Eku,
-) -> (String, String) {
+fn leaf(issuer: &CertifiedIssuer<'static, KeyPair>, sans: Vec<String>, cn: &str, eku: Eku) -> (String, String) {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(sans).unwrap();
     params.distinguished_name.push(DnType::CommonName, cn);
@@ -44,26 +39,15 @@ impl Pki {
     pub fn create(dir: &Path) -> Self {
         let issuer = ca("augchatd test CA");
         let rogue_issuer = ca("rogue CA");
-        let (server_pem, server_key_pem) = leaf(
-            &issuer,
-            vec!["localhost".into(), "127.0.0.1".into()],
-            "augchatd",
-            Eku::ServerAuth,
-        );
+        let (server_pem, server_key_pem) =
+            leaf(&issuer, vec!["localhost".into(), "127.0.0.1".into()], "augchatd", Eku::ServerAuth);
         let server_cert = dir.join("server.pem");
         let server_key = dir.join("server.key");
         let client_ca = dir.join("client-ca.pem");
         std::fs::write(&server_cert, server_pem).unwrap();
         std::fs::write(&server_key, server_key_pem).unwrap();
         std::fs::write(&client_ca, issuer.pem()).unwrap();
-        Self {
-            ca_pem: issuer.pem(),
-            server_cert,
-            server_key,
-            client_ca,
-            issuer,
-            rogue_issuer,
-        }
+        Self { ca_pem: issuer.pem(), server_cert, server_key, client_ca, issuer, rogue_issuer }
     }
 
     /// A client identity (cert + key PEM) for tenant `cn`, signed by the trusted CA.

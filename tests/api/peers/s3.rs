@@ -31,9 +31,7 @@ impl S3Peer {
                 let Ok((sock, _)) = listener.accept().await else {
                     continue;
                 };
-                let conn = http
-                    .serve_connection(TokioIo::new(sock), service.clone())
-                    .into_owned();
+                let conn = http.serve_connection(TokioIo::new(sock), service.clone()).into_owned();
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });

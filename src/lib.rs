@@ -36,6 +36,7 @@ use std::time::Duration;
 use actix::Arbiter;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
+use augchatd_actors::flusher::{FlushSettings, Flushers};
 use augchatd_actors::session::SessionRegistry;
 use augchatd_actors::supervisor::Health;
 use augchatd_actors::user_db::UserDbs;
@@ -103,13 +104,17 @@ impl Application {
             bind(config.listen).map_err(|e| ConfigError(format!("cannot listen on {}: {e}", config.listen)))?;
         let port = listener.local_addr().map_err(|e| ConfigError(format!("listener has no address: {e}")))?.port();
         let health = Arc::new(Health::default());
-        let registry = SessionRegistry::new(Arc::clone(&health));
         let sessions_arbiter = Arbiter::new();
+        let user_dbs = UserDbs::new(config.data_dir.clone());
+        let flush_settings = FlushSettings { idle: config.flush_idle, stalled: config.flush_stalled };
+        let flushers = Flushers::new(flush_settings, user_dbs.clone(), sessions_arbiter.handle(), Arc::clone(&health));
+        let registry = SessionRegistry::new(Arc::clone(&health), Some(flushers.clone()));
         let banner = banner(&config, port, demo.as_ref());
         let state = web::Data::new(AppState {
             mode: config.mode,
             registry: registry.clone(),
-            user_dbs: UserDbs::new(config.data_dir.clone()),
+            user_dbs,
+            flushers,
             jwt,
             http,
             bases,

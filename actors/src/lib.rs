@@ -9,9 +9,15 @@
 //! - [`record`]: what one minted session holds (model, connectors, storage), credentials as `Secret`.
 //! - [`session`]: `SessionActor` (one per session, owns its TTL) and `SessionRegistry` (sid -> session, user refcount).
 //! - [`user_db`]: `UserDbWriter` (one per (tenant, user), owns its SQLite file) and `UserDbs` (the map of writers).
+//! - [`flusher`]: `ConversationFlusher` (one per dirty conversation) and `Flushers` (per-user cold store and read-only clock).
+//! - [`backoff`]: `FlushBackoff`, the pure retry and read-only rules.
+//! - [`ports`]: `ColdStore`, the bucket as the actors see it.
 //! - [`supervisor`]: panic containment (`guarded`), lifecycle log lines and the health counters.
 
+pub mod backoff;
+pub mod flusher;
 pub mod ids;
+pub mod ports;
 pub mod record;
 pub mod secret;
 pub mod session;

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use actix::prelude::*;
 
+use crate::flusher::Flushers;
 use crate::ids::{SessionId, TenantId, UserId};
 use crate::record::SessionRecord;
 use crate::supervisor::{ActorKind, Health, guarded};
@@ -39,6 +40,7 @@ impl EndReason {
 pub struct SessionRegistry {
     inner: Arc<Mutex<RegistryInner>>,
     health: Arc<Health>,
+    flushers: Option<Flushers>,
 }
 
 #[derive(Default)]
@@ -53,9 +55,9 @@ struct Entry {
 }
 
 impl SessionRegistry {
-    /// An empty registry reporting to `health`.
-    pub fn new(health: Arc<Health>) -> Self {
-        Self { inner: Arc::default(), health }
+    /// An empty registry reporting to `health`; a session's end flushes its user through `flushers`.
+    pub fn new(health: Arc<Health>, flushers: Option<Flushers>) -> Self {
+        Self { inner: Arc::default(), health, flushers }
     }
 
     fn lock(&self) -> MutexGuard<'_, RegistryInner> {
@@ -162,6 +164,19 @@ impl SessionActor {
             EndReason::Expired => self.registry.health.session_expired(),
         }
         let SessionRecord { id, tenant, spec, .. } = &*self.record;
+        // SPEC §6.5: a session end flushes the user's dirty conversations at once. `DELETE` has already
+        // waited for this flush; an expiry starts it here, and failures continue with backoff.
+        if let Some(flushers) = self.registry.flushers.clone() {
+            let (tenant, user) = (tenant.clone(), spec.user.clone());
+            ctx.spawn(
+                async move {
+                    if let Err(e) = flushers.flush_user(&tenant, &user).await {
+                        tracing::warn!(%tenant, %user, error = %e, "end-of-session flush failed; retrying with backoff");
+                    }
+                }
+                .into_actor(self),
+            );
+        }
         let remaining_for_user = self.registry.live_sessions_of(tenant, &spec.user);
         tracing::info!(sid = %id, %tenant, user = %spec.user, reason = reason.as_str(),
             remaining_for_user, "session ended");
@@ -270,7 +285,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn a_panicking_handler_restarts_the_actor_behind_the_same_addr() {
-        let registry = SessionRegistry::new(Arc::default());
+        let registry = SessionRegistry::new(Arc::default(), None);
         let arbiter = Arbiter::current();
         registry.start(record("s1", "u1", 600), &arbiter);
         let sid = SessionId::try_from("s1").unwrap();
@@ -286,7 +301,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn a_session_leaves_the_registry_when_its_ttl_passes() {
-        let registry = SessionRegistry::new(Arc::default());
+        let registry = SessionRegistry::new(Arc::default(), None);
         let arbiter = Arbiter::current();
         registry.start(record("s2", "u2", 1), &arbiter);
         registry.start(record("s3", "u2", 600), &arbiter);
@@ -302,7 +317,7 @@ mod tests {
 
     #[actix_rt::test]
     async fn ending_the_last_session_of_a_user_releases_the_refcount() {
-        let registry = SessionRegistry::new(Arc::default());
+        let registry = SessionRegistry::new(Arc::default(), None);
         let arbiter = Arbiter::current();
         registry.start(record("s4", "u4", 600), &arbiter);
         let addr = registry.addr(&SessionId::try_from("s4").unwrap()).unwrap();

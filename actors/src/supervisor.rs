@@ -18,6 +18,8 @@ pub enum ActorKind {
     Session,
     /// One per (tenant, user): the owner of the hot SQLite file.
     UserDb,
+    /// One per conversation with hot changes: moves them to cold storage.
+    Flusher,
 }
 
 impl ActorKind {
@@ -26,6 +28,7 @@ impl ActorKind {
         match self {
             ActorKind::Session => "session",
             ActorKind::UserDb => "user_db",
+            ActorKind::Flusher => "flusher",
         }
     }
 }

@@ -162,6 +162,11 @@ CREATE TABLE IF NOT EXISTS message (
   role TEXT NOT NULL, parts_json TEXT NOT NULL, updated_at TEXT NOT NULL,
   PRIMARY KEY (conversation_id, message_id));
 CREATE INDEX IF NOT EXISTS message_by_conversation ON message (conversation_id, ordinal);
+-- augchatd's own bookkeeping: every hot write bumps dirty_version in the same transaction; a flush
+-- that uploaded version V records flushed_version = V. Clean means flushed_version >= dirty_version.
+-- Kept on disk so a restarted process knows what cold does not have yet.
+CREATE TABLE IF NOT EXISTS augchatd_flush (
+  conversation_id TEXT PRIMARY KEY, dirty_version INTEGER NOT NULL, flushed_version INTEGER NOT NULL);
 ";
 
 fn open(path: &Path) -> Result<Connection, DbError> {
@@ -226,8 +231,18 @@ impl Actor for UserDbWriter {
     }
 }
 
+/// Marks a conversation as changed in hot storage; part of the writing transaction.
+fn bump(tx: &rusqlite::Transaction<'_>, cid: &ConversationId) -> Result<(), DbError> {
+    tx.prepare_cached(
+        "INSERT INTO augchatd_flush (conversation_id, dirty_version, flushed_version) VALUES (?1, 1, 0)
+         ON CONFLICT (conversation_id) DO UPDATE SET dirty_version = dirty_version + 1",
+    )?
+    .execute([cid.as_str()])?;
+    Ok(())
+}
+
 /// Inserts a conversation row (if absent) and the first-observation flags of every connector in
-/// scope (if absent), in one transaction.
+/// scope (if absent); returns whether anything was written (and so marked dirty).
 fn ensure(
     tx: &rusqlite::Transaction<'_>,
     cid: &ConversationId,
@@ -235,22 +250,30 @@ fn ensure(
     defaults: &[(String, bool)],
 ) -> Result<bool, DbError> {
     let now = now_iso();
-    let created = tx.prepare_cached(
-        "INSERT OR IGNORE INTO conversation (conversation_id, session_id, model_id_override, created_at) VALUES (?1, ?2, NULL, ?3)",
-    )?
-    .execute(params![cid.as_str(), session.as_str(), now])?
+    let created = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO conversation (conversation_id, session_id, model_id_override, created_at) VALUES (?1, ?2, NULL, ?3)",
+        )?
+        .execute(params![cid.as_str(), session.as_str(), now])?
         > 0;
+    let mut snapshots = 0;
     let mut snapshot = tx.prepare_cached(
         "INSERT OR IGNORE INTO connector_state (conversation_id, descriptive_id, active, updated_at) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for (descriptive_id, active) in defaults {
-        snapshot.execute(params![cid.as_str(), descriptive_id, active, now])?;
+        snapshots += snapshot.execute(params![cid.as_str(), descriptive_id, active, now])?;
     }
-    Ok(created)
+    drop(snapshot);
+    let written = created || snapshots > 0;
+    if written {
+        bump(tx, cid)?;
+    }
+    Ok(written)
 }
 
 /// Create a conversation if it does not exist, snapshotting connector defaults. Sent by
-/// `POST /conversations` and by `POST /chat` before it streams; replies `true` when it was created.
+/// `POST /conversations` and by `POST /chat` before it streams; replies `true` when it wrote anything
+/// (so the sender touches the conversation's flusher).
 #[derive(Debug, Message)]
 #[rtype(result = "Result<bool, DbError>")]
 pub struct EnsureConversation {
@@ -268,9 +291,9 @@ impl Handler<EnsureConversation> for UserDbWriter {
     fn handle(&mut self, msg: EnsureConversation, ctx: &mut SyncContext<Self>) -> Self::Result {
         self.run(ctx, |writer| {
             let tx = writer.conn()?.transaction()?;
-            let created = ensure(&tx, &msg.cid, &msg.session, &msg.defaults)?;
+            let written = ensure(&tx, &msg.cid, &msg.session, &msg.defaults)?;
             tx.commit()?;
-            Ok(created)
+            Ok(written)
         })
     }
 }
@@ -328,6 +351,7 @@ impl Handler<ReplaceThread> for UserDbWriter {
                 ])?;
             }
             drop(upsert);
+            bump(&tx, &msg.cid)?;
             tx.commit()?;
             Ok(())
         })
@@ -426,12 +450,143 @@ impl Handler<DeleteConversation> for UserDbWriter {
             let cid = msg.cid.as_str();
             tx.prepare_cached("DELETE FROM message WHERE conversation_id = ?1")?.execute([cid])?;
             tx.prepare_cached("DELETE FROM connector_state WHERE conversation_id = ?1")?.execute([cid])?;
+            tx.prepare_cached("DELETE FROM augchatd_flush WHERE conversation_id = ?1")?.execute([cid])?;
             let removed = tx.prepare_cached("DELETE FROM conversation WHERE conversation_id = ?1")?.execute([cid])?;
             if removed == 0 {
                 return Err(DbError::NotFound);
             }
             tx.commit()?;
             Ok(())
+        })
+    }
+}
+
+/// A conversation as cold storage holds it (SPEC §6.4), with the hot version it reflects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColdSnapshot {
+    /// The `dirty_version` the snapshot was read at; `MarkFlushed` records it once cold has it.
+    pub version: i64,
+    /// The SPEC §6.4 JSON document.
+    pub body: Vec<u8>,
+}
+
+/// Read what a flush uploads: the canonical hot rows, serialized. Sent by the conversation's flusher;
+/// replies `None` when the conversation is clean or gone.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Option<ColdSnapshot>, DbError>")]
+pub struct ExportConversation {
+    /// The conversation.
+    pub cid: ConversationId,
+}
+
+impl Handler<ExportConversation> for UserDbWriter {
+    type Result = Result<Option<ColdSnapshot>, DbError>;
+
+    fn handle(&mut self, msg: ExportConversation, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let tx = writer.conn()?.transaction()?;
+            let cid = msg.cid.as_str();
+            let versions: Option<(i64, i64)> = tx
+                .prepare_cached("SELECT dirty_version, flushed_version FROM augchatd_flush WHERE conversation_id = ?1")?
+                .query_row([cid], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            let Some((version, _)) = versions.filter(|(dirty, flushed)| dirty > flushed) else {
+                return Ok(None);
+            };
+            let override_row: Option<Option<String>> = tx
+                .prepare_cached("SELECT model_id_override FROM conversation WHERE conversation_id = ?1")?
+                .query_row([cid], |row| row.get(0))
+                .optional()?;
+            let Some(model_id_override) = override_row else { return Ok(None) };
+            let messages: Vec<serde_json::Value> = tx
+                .prepare_cached(
+                    "SELECT message_id, ordinal, role, parts_json, metadata_json FROM message
+                     WHERE conversation_id = ?1 ORDER BY ordinal ASC, message_id ASC",
+                )?
+                .query_map([cid], |row| {
+                    let parts: String = row.get(3)?;
+                    let metadata: Option<String> = row.get(4)?;
+                    Ok(serde_json::json!({
+                        "id": row.get::<_, String>(0)?,
+                        "ordinal": row.get::<_, i64>(1)?,
+                        "role": row.get::<_, String>(2)?,
+                        "parts": serde_json::from_str::<serde_json::Value>(&parts).unwrap_or_default(),
+                        "metadata": metadata.and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok()),
+                    }))
+                })?
+                .collect::<Result<_, _>>()?;
+            let connector_state: Vec<serde_json::Value> = tx
+                .prepare_cached(
+                    "SELECT descriptive_id, active FROM connector_state WHERE conversation_id = ?1 ORDER BY descriptive_id",
+                )?
+                .query_map([cid], |row| {
+                    Ok(serde_json::json!({"descriptive_id": row.get::<_, String>(0)?, "active": row.get::<_, bool>(1)?}))
+                })?
+                .collect::<Result<_, _>>()?;
+            let document = serde_json::json!({
+                "schema_version": 1,
+                "messages": messages,
+                "connector_state": connector_state,
+                "model_id_override": model_id_override,
+                "flushed_at": now_iso(),
+            });
+            Ok(Some(ColdSnapshot { version, body: document.to_string().into_bytes() }))
+        })
+    }
+}
+
+/// Record that cold storage has acknowledged `version` of a conversation. Sent by its flusher after
+/// a successful upload; a write that happened during the upload keeps the conversation dirty.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<bool, DbError>")]
+pub struct MarkFlushed {
+    /// The conversation.
+    pub cid: ConversationId,
+    /// The uploaded version.
+    pub version: i64,
+}
+
+impl Handler<MarkFlushed> for UserDbWriter {
+    type Result = Result<bool, DbError>;
+
+    /// Replies whether the conversation is now clean.
+    fn handle(&mut self, msg: MarkFlushed, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let conn = writer.conn()?;
+            conn.prepare_cached(
+                "UPDATE augchatd_flush SET flushed_version = MAX(flushed_version, ?2) WHERE conversation_id = ?1",
+            )?
+            .execute(params![msg.cid.as_str(), msg.version])?;
+            let still_dirty = conn
+                .prepare_cached(
+                    "SELECT 1 FROM augchatd_flush WHERE conversation_id = ?1 AND dirty_version > flushed_version",
+                )?
+                .query_row([msg.cid.as_str()], |_| Ok(()))
+                .optional()?
+                .is_some();
+            Ok(!still_dirty)
+        })
+    }
+}
+
+/// List the conversations cold storage does not have yet. Sent when a session ends (final flush) and
+/// when a user's first session arrives after a restart (crash recovery).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<ConversationId>, DbError>")]
+pub struct DirtyConversations;
+
+impl Handler<DirtyConversations> for UserDbWriter {
+    type Result = Result<Vec<ConversationId>, DbError>;
+
+    fn handle(&mut self, _: DirtyConversations, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let ids: Vec<String> = writer
+                .conn()?
+                .prepare_cached("SELECT conversation_id FROM augchatd_flush WHERE dirty_version > flushed_version")?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            // Rows are written only from validated ids; anything else in the file is skipped, not trusted.
+            Ok(ids.into_iter().filter_map(|id| ConversationId::try_from(id).ok()).collect())
         })
     }
 }

@@ -9,7 +9,8 @@ pub mod thread;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
-use augchatd_actors::ids::{ConversationId, SessionId};
+use augchatd_actors::flusher::Flushers;
+use augchatd_actors::ids::{ConversationId, SessionId, TenantId, UserId};
 use augchatd_actors::record::Provider;
 use augchatd_actors::user_db::{ReplaceThread, Role, StoredMessage, UserDbWriter};
 use futures_util::{Stream, StreamExt};
@@ -30,6 +31,12 @@ const MASKED_ERROR: &str = "An error occurred.";
 pub struct Turn {
     /// The writer of the session's user.
     pub writer: actix::Addr<UserDbWriter>,
+    /// Told when the stored turn makes the conversation dirty.
+    pub flushers: Flushers,
+    /// The session's tenant.
+    pub tenant: TenantId,
+    /// The session's user.
+    pub user: UserId,
     /// The conversation.
     pub cid: ConversationId,
     /// The session running the turn.
@@ -129,11 +136,12 @@ fn persist(turn: Turn, message_id: String, text: String) {
         metadata_json: serde_json::to_string(&turn.metadata).ok(),
     });
     let cid = turn.cid.clone();
+    let (flushers, tenant, user) = (turn.flushers, turn.tenant, turn.user);
     let request =
         turn.writer.send(ReplaceThread { cid: turn.cid, session: turn.session, defaults: turn.defaults, messages });
     actix_web::rt::spawn(async move {
         match request.await {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => flushers.touched(&tenant, &user, &cid),
             Ok(Err(e)) => tracing::error!(%cid, error = %e, "chat turn could not be stored"),
             Err(e) => {
                 tracing::error!(%cid, error = %e, "chat turn could not be stored: writer gone")

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use augchatd_actors::ports::{ColdFailure, ColdStore, PortFuture};
 use augchatd_actors::record::S3Location;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
@@ -34,7 +35,8 @@ pub enum ColdError {
     },
 }
 
-/// One bucket and prefix with the credentials to use it.
+/// One bucket and prefix with the credentials to use it. Cheap to clone (the client is shared).
+#[derive(Clone)]
 pub struct S3Store {
     bucket: Bucket,
     credentials: Credentials,
@@ -74,6 +76,13 @@ impl S3Store {
             .await
             .map_err(|e| ColdError::Transport(e.without_url()))?;
         check(response).await
+    }
+}
+
+impl ColdStore for S3Store {
+    fn put_json(&self, key: String, body: Vec<u8>) -> PortFuture<Result<(), ColdFailure>> {
+        let store = self.clone();
+        Box::pin(async move { store.put(&key, "application/json", body).await.map_err(|e| ColdFailure(e.to_string())) })
     }
 }
 

@@ -7,7 +7,7 @@ use augchatd_actors::user_db::EnsureConversation;
 use super::AppState;
 use super::auth::Authed;
 use super::body::read_limited;
-use super::conversations::{ask, connector_defaults};
+use super::conversations::{ask, connector_defaults, writable};
 use super::error::ApiError;
 use crate::chat::{self, Turn, thread};
 use crate::stream::{MessageMetadata, ModelTag, stream_headers};
@@ -17,16 +17,23 @@ const MAX_CHAT_BODY: usize = 8 * 1024 * 1024;
 
 /// `POST /chat`.
 pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
-    let request = thread::parse(&read_limited(payload, MAX_CHAT_BODY).await?)?;
     let record = &authed.0;
+    // Read-only is checked before the body is read (SPEC §2.4 step 2).
+    writable(&state, record)?;
+    let request = thread::parse(&read_limited(payload, MAX_CHAT_BODY).await?)?;
     let defaults = connector_defaults(record);
     // Auto-create before streaming, so a hot-write failure is still a plain 503 (SPEC §2.4 step 7).
     let ensure =
         EnsureConversation { cid: request.cid.clone(), session: record.id.clone(), defaults: defaults.clone() };
-    ask(&state, record, ensure).await??;
+    if ask(&state, record, ensure).await?? {
+        state.flushers.touched(&record.tenant, &record.spec.user, &request.cid);
+    }
     let model = &record.spec.model;
     let turn = Turn {
         writer: state.user_dbs.writer(&record.tenant, &record.spec.user),
+        flushers: state.flushers.clone(),
+        tenant: record.tenant.clone(),
+        user: record.spec.user.clone(),
         cid: request.cid,
         session: record.id.clone(),
         defaults,

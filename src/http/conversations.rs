@@ -44,6 +44,14 @@ pub fn connector_defaults(record: &SessionRecord) -> Vec<(String, bool)> {
     record.spec.connectors.iter().map(|c| (c.descriptive_id.clone(), c.default_active)).collect()
 }
 
+/// Refuses writes while the user's cold flushes are stalled (SPEC §6.5); reads stay open.
+pub fn writable(state: &AppState, record: &SessionRecord) -> Result<(), ApiError> {
+    if state.flushers.is_read_only(&record.tenant, &record.spec.user) {
+        return Err(ApiError::FlushStalled);
+    }
+    Ok(())
+}
+
 /// Parses a path segment; an id that cannot exist is simply not found.
 fn path_cid(raw: String) -> Result<ConversationId, ApiError> {
     ConversationId::try_from(raw).map_err(|_| ApiError::ConversationNotFound)
@@ -71,8 +79,11 @@ pub async fn create(
         Some(_) => return Err(ApiError::InvalidConversationId),
     };
     let record = &authed.0;
+    writable(&state, record)?;
     let msg = EnsureConversation { cid: cid.clone(), session: record.id.clone(), defaults: connector_defaults(record) };
-    ask(&state, record, msg).await??;
+    if ask(&state, record, msg).await?? {
+        state.flushers.touched(&record.tenant, &record.spec.user, &cid);
+    }
     Ok(HttpResponse::Created().json(json!({"conversation_id": cid.as_str()})))
 }
 
@@ -136,6 +147,7 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let cid = path_cid(path.into_inner())?;
+    writable(&state, &authed.0)?;
     ask(&state, &authed.0, DeleteConversation { cid }).await??;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -66,6 +66,12 @@ pub enum ApiError {
     /// `POST /chat` with a message that is not `{id, role, parts[]}`.
     #[error("invalid_messages")]
     InvalidMessages(String),
+    /// The user's flushes to cold storage have failed for too long: writes wait until one succeeds.
+    #[error("flush_stalled")]
+    FlushStalled,
+    /// `DELETE /sessions/:id` could not confirm the final flush; the session is kept.
+    #[error("final_flush_failed")]
+    FinalFlushFailed,
     /// The user's hot storage could not be written (or read); nothing was changed.
     #[error("hot_write_failed")]
     HotWriteFailed,
@@ -89,6 +95,7 @@ impl ApiError {
     fn reason_header(&self) -> Option<&'static str> {
         match self {
             ApiError::HotWriteFailed => Some("hot-write-failed"),
+            ApiError::FlushStalled => Some("flush-stalled"),
             _ => None,
         }
     }
@@ -100,6 +107,12 @@ impl ApiError {
             | ApiError::LlmProbeFailed(d)
             | ApiError::ProviderListFailed(d)
             | ApiError::InvalidMessages(d) => Some(d),
+            ApiError::FlushStalled => Some(
+                "Cold-storage flush has stalled past the durability threshold; chat is temporarily read-only. The session auto-recovers on the next successful flush.",
+            ),
+            ApiError::FinalFlushFailed => {
+                Some("cold storage did not confirm the final flush; the session is kept, retry the DELETE")
+            }
             ApiError::HotWriteFailed => {
                 Some("the conversation store could not be written; nothing was changed, try again")
             }
@@ -140,7 +153,9 @@ impl ResponseError for ApiError {
             ApiError::S3WriteTestFailed(_) | ApiError::LlmProbeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::ProviderListFailed(_) => StatusCode::BAD_GATEWAY,
             ApiError::SessionNotFound | ApiError::NotFound | ApiError::ConversationNotFound => StatusCode::NOT_FOUND,
-            ApiError::HotWriteFailed => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::HotWriteFailed | ApiError::FlushStalled | ApiError::FinalFlushFailed => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -29,6 +29,7 @@ use std::path::PathBuf;
 
 use actix::ArbiterHandle;
 use actix_web::web;
+use augchatd_actors::flusher::Flushers;
 use augchatd_actors::session::SessionRegistry;
 use augchatd_actors::user_db::UserDbs;
 
@@ -46,6 +47,8 @@ pub struct AppState {
     pub registry: SessionRegistry,
     /// The per-user SQLite writers.
     pub user_dbs: UserDbs,
+    /// The per-conversation flushers and each user's read-only state.
+    pub flushers: Flushers,
     /// Signs and checks browser JWTs.
     pub jwt: JwtKeys,
     /// The one outbound HTTP client (LLM, S3, MCP, OpenSearch).

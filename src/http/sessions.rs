@@ -3,10 +3,12 @@
 //! Order of `POST /sessions`: client certificate, body shape, S3 write probe, LLM credential probe,
 //! then the session exists. A failed probe leaves nothing behind.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use augchatd_actors::ids::{SessionId, TenantId};
+use augchatd_actors::ports::ColdStore;
 use augchatd_actors::record::{SessionRecord, SessionSpec, unix_now};
 use augchatd_actors::session::EndSession;
 use serde::Serialize;
@@ -18,11 +20,26 @@ use super::AppState;
 use super::body::{MAX_JSON_BODY, json_object, read_limited};
 use super::error::ApiError;
 use super::tls::Integrator;
+use crate::cold::s3::S3Store;
 use crate::probes;
 use crate::provision::{Options, parse_session_request};
 
 /// How long `DELETE /sessions/:id` waits for the session actor.
 const END_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `DELETE /sessions/:id` waits for the final flush before answering 503 (session kept).
+const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Crash recovery (SPEC §6.5, issue: hot files left by a previous process): when a user's session
+/// arrives, whatever their hot file holds that cold does not is flushed right away. Versioned dirty
+/// marks make this safe against writes of the new session racing it.
+fn recover_unflushed(state: &AppState, tenant: &TenantId, user: &augchatd_actors::ids::UserId) {
+    let (flushers, tenant, user) = (state.flushers.clone(), tenant.clone(), user.clone());
+    actix_web::rt::spawn(async move {
+        if let Err(e) = flushers.flush_user(&tenant, &user).await {
+            tracing::warn!(%tenant, %user, error = %e, "recovery flush failed; retrying with backoff");
+        }
+    });
+}
 
 /// The answer to a successful mint.
 #[derive(Serialize)]
@@ -46,8 +63,16 @@ pub fn mint(state: &AppState, tenant: TenantId, spec: SessionSpec, ttl_seconds: 
         .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
         .and_then(|t| t.format(&Rfc3339).ok())
         .ok_or(ApiError::Internal)?;
-    // The user's hot file exists from their first session on (SPEC §12 decision 26).
+    // The user's hot file exists from their first session on (SPEC §12 decision 26), and their
+    // conversations flush to the bucket of their latest session.
     state.user_dbs.writer(&tenant, &spec.user);
+    let cold =
+        spec.storage.as_ref().map(|location| S3Store::new(location, state.http.clone())).transpose().map_err(|e| {
+            tracing::error!(%tenant, error = %e, "cold store could not be prepared for a probed bucket");
+            ApiError::Internal
+        })?;
+    state.flushers.set_cold(&tenant, &spec.user, cold.map(|store| Arc::new(store) as Arc<dyn ColdStore>));
+    recover_unflushed(state, &tenant, &spec.user);
     let record = SessionRecord { id: id.clone(), tenant, spec, issued_at, expires_at };
     state.registry.start(record, &state.sessions_arbiter);
     Ok(Minted { session_id: id.to_string(), jwt, expires_at: expires_iso })
@@ -84,6 +109,22 @@ pub async fn delete(
     let sid = SessionId::try_from(path.into_inner()).map_err(|_| ApiError::SessionNotFound)?;
     let owned = state.registry.get(&sid).is_some_and(|record| record.tenant == tenant);
     let addr = state.registry.addr(&sid).filter(|_| owned).ok_or(ApiError::SessionNotFound)?;
+    // SPEC §2.2: the final flush comes first; if cold cannot confirm it, the session stays and the
+    // integrator may retry.
+    if let Some(record) = state.registry.get(&sid) {
+        let flush = state.flushers.flush_user(&record.tenant, &record.spec.user);
+        match tokio::time::timeout(FINAL_FLUSH_TIMEOUT, flush).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(%sid, %tenant, user = %record.spec.user, error = %e, "final flush failed; session kept");
+                return Err(ApiError::FinalFlushFailed);
+            }
+            Err(_) => {
+                tracing::warn!(%sid, %tenant, user = %record.spec.user, "final flush timed out; session kept");
+                return Err(ApiError::FinalFlushFailed);
+            }
+        }
+    }
     match addr.send(EndSession).timeout(END_TIMEOUT).await {
         Ok(true) => Ok(HttpResponse::NoContent().finish()),
         Ok(false) => Err(ApiError::SessionNotFound),

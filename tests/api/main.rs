@@ -8,6 +8,7 @@ mod server;
 
 mod boot;
 mod chat;
+mod cold;
 mod conversations;
 
 mod demo;

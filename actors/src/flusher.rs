@@ -1,0 +1,355 @@
+//! `ConversationFlusher`: one per conversation with hot changes; moves them to cold storage.
+//! `Flushers`: the flushers of every user, the user's cold store, and the user's read-only clock.
+//!
+//! Rules (SPEC §6.5): every hot write re-arms a 5-minute idle timer (`AUGCHATD_FLUSH_IDLE_MS`); a
+//! session end flushes at once; a failed flush retries after 1 s, 2 s, 4 s … capped at 60 s; when a
+//! user's flushes have failed for 15 minutes (`AUGCHATD_FLUSH_STALLED_MS`) the user is read-only
+//! until the next success. Invariant: a conversation counts as clean only after cold acknowledged the
+//! exact version that was uploaded (the writer's `MarkFlushed`); hot rows are never removed here.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use crate::backoff::FlushBackoff;
+use crate::ids::{ConversationId, TenantId, UserId};
+use crate::ports::{ColdFailure, ColdStore};
+use crate::supervisor::{ActorKind, Health, guarded};
+use crate::user_db::{DbError, DirtyConversations, ExportConversation, MarkFlushed, UserDbWriter, UserDbs};
+
+/// How long a flush may wait for the user's writer.
+const WRITER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Daemon-wide flush timers.
+#[derive(Debug, Clone, Copy)]
+pub struct FlushSettings {
+    /// Quiet time after the last hot write before a flush.
+    pub idle: Duration,
+    /// Failure streak after which the user is read-only.
+    pub stalled: Duration,
+}
+
+/// Why a flush did not reach cold storage.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FlushError {
+    /// The hot store could not be read.
+    #[error("hot storage failed: {0}")]
+    Hot(String),
+    /// The bucket refused or did not answer.
+    #[error("cold storage failed: {0}")]
+    Cold(#[from] ColdFailure),
+    /// The flusher restarted or stopped before it could answer.
+    #[error("the flusher stopped before answering")]
+    Gone,
+}
+
+impl From<DbError> for FlushError {
+    fn from(err: DbError) -> Self {
+        FlushError::Hot(err.to_string())
+    }
+}
+
+type UserKey = (TenantId, UserId);
+
+#[derive(Default)]
+struct UserFlush {
+    cold: Option<Arc<dyn ColdStore>>,
+    clock: FlushBackoff,
+    read_only: bool,
+    flushers: HashMap<ConversationId, Addr<ConversationFlusher>>,
+}
+
+/// The flush state of every user of this process.
+#[derive(Clone)]
+pub struct Flushers {
+    users: Arc<Mutex<HashMap<UserKey, UserFlush>>>,
+    settings: FlushSettings,
+    user_dbs: UserDbs,
+    arbiter: ArbiterHandle,
+    health: Arc<Health>,
+}
+
+impl Flushers {
+    /// Flushers run on `arbiter` and read hot data through `user_dbs`.
+    pub fn new(settings: FlushSettings, user_dbs: UserDbs, arbiter: ArbiterHandle, health: Arc<Health>) -> Self {
+        Self { users: Arc::default(), settings, user_dbs, arbiter, health }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<UserKey, UserFlush>> {
+        // Each update is a single field write, so a poisoned map is still consistent.
+        self.users.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets where this user's conversations go: the bucket of their latest session (`None`: hot-only).
+    pub fn set_cold(&self, tenant: &TenantId, user: &UserId, cold: Option<Arc<dyn ColdStore>>) {
+        self.lock().entry((tenant.clone(), user.clone())).or_default().cold = cold;
+    }
+
+    /// True while the user's flushes have failed for longer than the stalled threshold.
+    pub fn is_read_only(&self, tenant: &TenantId, user: &UserId) -> bool {
+        self.lock().get(&(tenant.clone(), user.clone())).is_some_and(|u| u.read_only)
+    }
+
+    /// A hot write to `cid` committed: (re)arm its idle flush.
+    pub fn touched(&self, tenant: &TenantId, user: &UserId, cid: &ConversationId) {
+        self.flusher(tenant, user, cid).do_send(Touch);
+    }
+
+    /// Flushes every conversation of the user that cold does not have yet, and waits for the outcome.
+    /// Used when a session ends (`DELETE /sessions/:id` waits for it) and for crash recovery.
+    pub async fn flush_user(&self, tenant: &TenantId, user: &UserId) -> Result<(), FlushError> {
+        let writer = self.user_dbs.writer(tenant, user);
+        let dirty = writer.send(DirtyConversations).timeout(WRITER_TIMEOUT).await.map_err(|_| FlushError::Gone)??;
+        let flushes: Vec<_> = dirty.iter().map(|cid| self.flusher(tenant, user, cid).send(FlushNow)).collect();
+        for flush in flushes {
+            flush.await.map_err(|_| FlushError::Gone)??;
+        }
+        Ok(())
+    }
+
+    /// The conversation's flusher, started on first use.
+    fn flusher(&self, tenant: &TenantId, user: &UserId, cid: &ConversationId) -> Addr<ConversationFlusher> {
+        let mut users = self.lock();
+        let state = users.entry((tenant.clone(), user.clone())).or_default();
+        if let Some(addr) = state.flushers.get(cid) {
+            return addr.clone();
+        }
+        let flusher = ConversationFlusher {
+            tenant: tenant.clone(),
+            user: user.clone(),
+            cid: cid.clone(),
+            flushers: self.clone(),
+            progress: FlushProgress::default(),
+            idle: None,
+            retry: None,
+            in_flight: false,
+            waiters: Vec::new(),
+            restart_count: 0,
+        };
+        let addr = Supervisor::start_in_arbiter(&self.arbiter, move |_| flusher);
+        state.flushers.insert(cid.clone(), addr.clone());
+        addr
+    }
+
+    fn cold(&self, key: &UserKey) -> Option<Arc<dyn ColdStore>> {
+        self.lock().get(key).and_then(|u| u.cold.clone())
+    }
+
+    /// Advances the user's read-only clock after a failure; logs the transition into read-only once.
+    fn record_failure(&self, key: &UserKey) {
+        let now = tokio::time::Instant::now().into_std();
+        let mut users = self.lock();
+        let state = users.entry(key.clone()).or_default();
+        state.clock.on_failure(now);
+        if !state.read_only && state.clock.is_stalled(now, self.settings.stalled) {
+            state.read_only = true;
+            let failing_for_ms = state.clock.failing_for(now).map_or(0, |d| d.as_millis());
+            tracing::warn!(tenant = %key.0, user = %key.1, failing_for_ms, "user read-only: cold flush stalled");
+        }
+    }
+
+    /// Any successful flush ends the user's failure streak and lifts read-only.
+    fn record_success(&self, key: &UserKey) {
+        let mut users = self.lock();
+        let state = users.entry(key.clone()).or_default();
+        state.clock.on_success();
+        if state.read_only {
+            state.read_only = false;
+            tracing::info!(tenant = %key.0, user = %key.1, "user writable again: cold flush recovered");
+        }
+    }
+}
+
+/// What must survive a restart of the flusher: whether hot has unflushed changes, and the backoff.
+#[derive(Debug, Default, Clone, Copy)]
+struct FlushProgress {
+    dirty: bool,
+    backoff: FlushBackoff,
+}
+
+/// Moves one conversation's hot changes to cold storage.
+pub struct ConversationFlusher {
+    tenant: TenantId,
+    user: UserId,
+    cid: ConversationId,
+    flushers: Flushers,
+    progress: FlushProgress,
+    idle: Option<SpawnHandle>,
+    retry: Option<SpawnHandle>,
+    in_flight: bool,
+    waiters: Vec<oneshot::Sender<Result<(), FlushError>>>,
+    restart_count: u32,
+}
+
+impl ConversationFlusher {
+    fn key(&self) -> UserKey {
+        (self.tenant.clone(), self.user.clone())
+    }
+
+    fn arm_idle(&mut self, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.idle.take() {
+            ctx.cancel_future(handle);
+        }
+        self.idle = Some(ctx.run_later(self.flushers.settings.idle, |act, ctx| {
+            act.idle = None;
+            act.attempt(ctx);
+        }));
+    }
+
+    /// Starts one flush unless one is running; its outcome arrives in `finish`.
+    fn attempt(&mut self, ctx: &mut Context<Self>) {
+        if self.in_flight {
+            return;
+        }
+        for handle in [self.idle.take(), self.retry.take()].into_iter().flatten() {
+            ctx.cancel_future(handle);
+        }
+        let Some(cold) = self.flushers.cold(&self.key()) else {
+            // Hot-only (demo without a bucket): nothing to flush to; the changes stay marked dirty.
+            self.answer(Ok(()));
+            return;
+        };
+        self.in_flight = true;
+        let writer = self.flushers.user_dbs.writer(&self.tenant, &self.user);
+        let object_key = format!("{}/{}/{}.json", self.tenant, self.user, self.cid);
+        let flush = upload(writer, cold, self.cid.clone(), object_key);
+        ctx.spawn(flush.into_actor(self).map(|outcome, act, ctx| {
+            let id = act.cid.to_string();
+            guarded(ctx, ActorKind::Flusher, &id, |ctx| act.finish(outcome, ctx));
+        }));
+    }
+
+    fn finish(&mut self, outcome: Result<bool, FlushError>, ctx: &mut Context<Self>) {
+        self.in_flight = false;
+        let key = self.key();
+        let attempt = self.progress.backoff.failures + 1;
+        match outcome {
+            Ok(clean) => {
+                self.progress.backoff.on_success();
+                self.progress.dirty = !clean;
+                self.flushers.record_success(&key);
+                tracing::info!(actor = ActorKind::Flusher.as_str(), tenant = %self.tenant, user = %self.user,
+                    cid = %self.cid, attempt, clean, "flush succeeded");
+                self.answer(Ok(()));
+            }
+            Err(err) => {
+                let now = tokio::time::Instant::now().into_std();
+                let delay = self.progress.backoff.on_failure(now);
+                self.flushers.record_failure(&key);
+                tracing::warn!(actor = ActorKind::Flusher.as_str(), tenant = %self.tenant, user = %self.user,
+                    cid = %self.cid, attempt, backoff_ms = delay.as_millis() as u64, error = %err, "flush failed");
+                self.answer(Err(err));
+                self.retry = Some(ctx.run_later(delay, |act, ctx| {
+                    act.retry = None;
+                    act.attempt(ctx);
+                }));
+            }
+        }
+    }
+
+    fn answer(&mut self, outcome: Result<(), FlushError>) {
+        for waiter in self.waiters.drain(..) {
+            let _receiver_gone = waiter.send(outcome.clone());
+        }
+    }
+}
+
+/// Reads the snapshot, uploads it, and records the acknowledged version. `Ok(true)`: clean now.
+async fn upload(
+    writer: Addr<UserDbWriter>,
+    cold: Arc<dyn ColdStore>,
+    cid: ConversationId,
+    object_key: String,
+) -> Result<bool, FlushError> {
+    let snapshot = writer
+        .send(ExportConversation { cid: cid.clone() })
+        .timeout(WRITER_TIMEOUT)
+        .await
+        .map_err(|_| FlushError::Gone)??;
+    let Some(snapshot) = snapshot else { return Ok(true) };
+    cold.put_json(object_key, snapshot.body).await?;
+    let clean = writer
+        .send(MarkFlushed { cid, version: snapshot.version })
+        .timeout(WRITER_TIMEOUT)
+        .await
+        .map_err(|_| FlushError::Gone)??;
+    Ok(clean)
+}
+
+impl Actor for ConversationFlusher {
+    type Context = Context<Self>;
+
+    /// Picks up where a restart left off: a dirty conversation gets its idle timer again, or its retry
+    /// if it was backing off.
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        tracing::info!(actor = ActorKind::Flusher.as_str(), id = %self.cid, tenant = %self.tenant, user = %self.user,
+            restart_count = self.restart_count, "actor started");
+        if self.progress.backoff.failures > 0 {
+            self.retry = Some(ctx.run_later(crate::backoff::FIRST_RETRY, |act, ctx| {
+                act.retry = None;
+                act.attempt(ctx);
+            }));
+        } else if self.progress.dirty {
+            self.arm_idle(ctx);
+        }
+    }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        tracing::info!(actor = ActorKind::Flusher.as_str(), id = %self.cid, restart_count = self.restart_count,
+            "actor stopped");
+    }
+}
+
+impl Supervised for ConversationFlusher {
+    /// Timers and the in-flight upload died with the old context; the dirty mark and backoff did not.
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        self.idle = None;
+        self.retry = None;
+        self.in_flight = false;
+        self.answer(Err(FlushError::Gone));
+        self.restart_count += 1;
+        self.flushers.health.actor_restarted();
+        tracing::warn!(actor = ActorKind::Flusher.as_str(), id = %self.cid, restart_count = self.restart_count,
+            dirty = self.progress.dirty, failures = self.progress.backoff.failures, "actor restarting");
+    }
+}
+
+/// A hot write to this conversation committed. Sent by the HTTP layer after each write; loss-tolerant.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Touch;
+
+impl Handler<Touch> for ConversationFlusher {
+    type Result = ();
+
+    fn handle(&mut self, _: Touch, ctx: &mut Context<Self>) {
+        let id = self.cid.to_string();
+        guarded(ctx, ActorKind::Flusher, &id, |ctx| {
+            self.progress.dirty = true;
+            // While backing off, the scheduled retry will carry this change too.
+            if self.retry.is_none() {
+                self.arm_idle(ctx);
+            }
+        });
+    }
+}
+
+/// Flush now and reply with the outcome. Sent when a session ends.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), FlushError>")]
+pub struct FlushNow;
+
+impl Handler<FlushNow> for ConversationFlusher {
+    type Result = ResponseFuture<Result<(), FlushError>>;
+
+    fn handle(&mut self, _: FlushNow, ctx: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.push(tx);
+        let id = self.cid.to_string();
+        guarded(ctx, ActorKind::Flusher, &id, |ctx| self.attempt(ctx));
+        Box::pin(async move { rx.await.unwrap_or(Err(FlushError::Gone)) })
+    }
+}

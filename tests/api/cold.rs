@@ -1,0 +1,197 @@
+//! Flushing hot conversations to the integrator's bucket (SPEC §6.4, §6.5; §11 items 26, 31, 124–129, 133).
+//! Timers are shortened through `AUGCHATD_FLUSH_IDLE_MS` / `AUGCHATD_FLUSH_STALLED_MS`; the backoff
+//! sequence itself is unit-tested in `actors/src/backoff.rs`.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::server::TestServer;
+
+/// A prod daemon with the given flush timers (milliseconds).
+async fn server(idle_ms: u64, stalled_ms: u64) -> TestServer {
+    TestServer::start(move |env, _| {
+        env.insert("AUGCHATD_FLUSH_IDLE_MS".into(), idle_ms.to_string());
+        env.insert("AUGCHATD_FLUSH_STALLED_MS".into(), stalled_ms.to_string());
+    })
+    .await
+}
+
+fn user_turn(cid: &str, text: &str) -> Value {
+    thread(cid, &[text])
+}
+
+/// A client thread of user messages `u1`, `u2`, … (the UI always sends the whole thread).
+fn thread(cid: &str, texts: &[&str]) -> Value {
+    let messages: Vec<Value> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"id": format!("u{}", i + 1), "role": "user", "parts": [{"type": "text", "text": t}]}))
+        .collect();
+    json!({"id": cid, "messages": messages})
+}
+
+/// Polls the bucket for `key` for up to `within`.
+async fn cold_object(srv: &TestServer, key: &str, within: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(bytes) = srv.s3.object(key) {
+            return Some(serde_json::from_slice(&bytes).unwrap());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn an_idle_conversation_is_flushed_in_the_spec_format() {
+    // SPEC §11 #124, §6.4
+    let srv = server(300, 60_000).await;
+    let (_, jwt) = srv.mint("u").await;
+    srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "c1"})).await;
+    let (status, _, _) = srv.chat(&jwt, &user_turn("c1", "hello")).await;
+    assert_eq!(status, 200);
+    let flushed = cold_object(&srv, "chats/acme/u/c1.json", Duration::from_secs(5)).await.expect("flushed");
+    assert_eq!(flushed["schema_version"], 1);
+    assert_eq!(flushed["model_id_override"], Value::Null);
+    assert_eq!(flushed["connector_state"], json!([]));
+    let messages = flushed["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{flushed}");
+    assert_eq!(
+        messages[0],
+        json!({"id": "u1", "ordinal": 0, "role": "user",
+                                   "parts": [{"type": "text", "text": "hello"}], "metadata": null})
+    );
+    assert_eq!(messages[1]["role"], "assistant");
+    assert!(
+        time::OffsetDateTime::parse(
+            flushed["flushed_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok()
+    );
+}
+
+#[actix_web::test]
+async fn connector_flags_are_part_of_the_flushed_object() {
+    // SPEC §11 #125 (snapshots; toggles arrive with the connector routes)
+    let srv = server(200, 60_000).await;
+    let mut body = srv.session_body("u");
+    body["connectors"] = json!([
+        {"descriptive_id": "docs", "name": "Docs", "type": "rag", "default_active": false, "backend": "opensearch",
+         "cluster": "https://os.example", "auth": {}, "indexes": ["docs"]}
+    ]);
+    let (status, minted) = srv.post_session(&srv.acme, &body).await;
+    assert_eq!(status, 200);
+    let jwt = minted["jwt"].as_str().unwrap();
+    srv.post_with_jwt("/conversations", jwt, &json!({"conversation_id": "c2"})).await;
+    let flushed = cold_object(&srv, "chats/acme/u/c2.json", Duration::from_secs(5)).await.expect("flushed");
+    assert_eq!(flushed["connector_state"], json!([{"descriptive_id": "docs", "active": false}]));
+}
+
+#[actix_web::test]
+async fn deleting_a_session_flushes_first_and_fails_cleanly_when_s3_does() {
+    // SPEC §11 #26, #31: 204 only after cold has the data; with S3 down, 5xx and the session is kept.
+    let srv = server(600_000, 900_000).await;
+    let (sid, jwt) = srv.mint("u").await;
+    srv.chat(&jwt, &user_turn("c1", "keep me")).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(srv.s3.object("chats/acme/u/c1.json").is_none(), "not flushed before the idle timer");
+
+    srv.s3.set_failing(true);
+    let res = srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "final_flush_failed");
+    assert_eq!(srv.get_with_jwt("/conversations", &jwt).await.0, 200, "the session is kept");
+
+    srv.s3.set_failing(false);
+    let res = srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let flushed: Value =
+        serde_json::from_slice(&srv.s3.object("chats/acme/u/c1.json").expect("flushed before 204")).unwrap();
+    assert_eq!(flushed["messages"][0]["parts"][0]["text"], "keep me");
+    assert_eq!(srv.get_with_jwt("/conversations", &jwt).await.1, json!({"error": "session_gone"}));
+}
+
+#[actix_web::test]
+async fn a_stalled_flush_makes_the_user_read_only_until_s3_recovers() {
+    // SPEC §11 #126–#129
+    let srv = server(100, 1_500).await;
+    let (_, jwt) = srv.mint("u").await;
+    // A second session of the same user, minted while S3 still accepts the probe.
+    let (_, second) = srv.mint("u").await;
+    srv.s3.set_failing(true);
+    srv.chat(&jwt, &user_turn("c1", "first")).await;
+    // Attempts at ~0.1 s, +1 s, +2 s: the streak passes 1.5 s at the third attempt.
+    let mut answer = (0, reqwest::header::HeaderMap::new(), String::new());
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        answer = srv.chat(&jwt, &thread("c1", &["first", "again"])).await;
+        if answer.0 == 503 {
+            break;
+        }
+    }
+    let (status, headers, body) = answer;
+    assert_eq!(status, 503, "read-only after the stalled threshold");
+    assert_eq!(headers["x-augchatd-reason"], "flush-stalled");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"], "flush_stalled");
+    assert!(
+        body["detail"].as_str().unwrap().starts_with("Cold-storage flush has stalled past the durability threshold")
+    );
+    assert_eq!(srv.post_with_jwt("/conversations", &jwt, &json!({})).await.0, 503, "every write waits");
+    assert_eq!(srv.get_with_jwt("/conversations", &jwt).await.0, 200, "reads keep working");
+    assert_eq!(srv.get_with_jwt("/conversations/c1/messages", &jwt).await.0, 200);
+    assert_eq!(srv.chat(&second, &user_turn("c1", "x")).await.0, 503, "another session of the user does not escape");
+
+    srv.s3.set_failing(false);
+    let mut recovered = false;
+    for _ in 0..120 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if srv.chat(&jwt, &thread("c1", &["first", "again", "back"])).await.0 == 200 {
+            recovered = true;
+            break;
+        }
+    }
+    assert!(recovered, "the next successful flush lifts read-only by itself");
+    // The recovered turn is stored and flushed too: cold ends up with exactly what hot has.
+    let (_, hot) = srv.get_with_jwt("/conversations/c1/messages", &jwt).await;
+    let hot_ids: Vec<Value> = hot["messages"].as_array().unwrap().iter().map(|m| m["message_id"].clone()).collect();
+    let mut cold_ids = Vec::new();
+    for _ in 0..100 {
+        let flushed = cold_object(&srv, "chats/acme/u/c1.json", Duration::from_secs(5)).await.expect("flushed");
+        cold_ids = flushed["messages"].as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+        if cold_ids == hot_ids {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(cold_ids, hot_ids, "nothing was lost while S3 was down");
+    assert_eq!(hot["messages"][0]["parts"][0]["text"], "first");
+}
+
+#[actix_web::test]
+async fn an_expired_session_flushes_its_users_conversations() {
+    // SPEC §11 #133
+    let srv = server(600_000, 900_000).await;
+    let mut body = srv.session_body("u");
+    body["ttl_seconds"] = json!(1);
+    let (_, minted) = srv.post_session(&srv.acme, &body).await;
+    let jwt = minted["jwt"].as_str().unwrap();
+    srv.chat(jwt, &user_turn("c1", "before expiry")).await;
+    let flushed = cold_object(&srv, "chats/acme/u/c1.json", Duration::from_secs(5)).await.expect("flushed at expiry");
+    assert_eq!(flushed["messages"][0]["parts"][0]["text"], "before expiry");
+}
+
+#[actix_web::test]
+async fn a_hot_only_demo_never_calls_s3() {
+    // SPEC §11 #134
+    let srv = TestServer::offline_demo().await;
+    let before = srv.s3.requests();
+    let jwt = srv.demo_jwt().await;
+    srv.chat(&jwt, &user_turn("c1", "hi")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(srv.s3.requests(), before);
+}

@@ -187,13 +187,13 @@ fn open(path: &Path) -> Result<Connection, DbError> {
     Ok(conn)
 }
 
-fn now_iso() -> String {
+pub(crate) fn now_iso() -> String {
     OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
 }
 
 impl UserDbWriter {
     /// The open connection, opening the file if needed (first use, or after a failed open).
-    fn conn(&mut self) -> Result<&mut Connection, DbError> {
+    pub(crate) fn conn(&mut self) -> Result<&mut Connection, DbError> {
         if self.conn.is_none() {
             self.conn = Some(open(&self.path)?);
         }
@@ -201,7 +201,7 @@ impl UserDbWriter {
     }
 
     /// Runs a handler body under `guarded`, turning a contained panic into `DbError::Panicked`.
-    fn run<R>(
+    pub(crate) fn run<R>(
         &mut self,
         ctx: &mut SyncContext<Self>,
         f: impl FnOnce(&mut Self) -> Result<R, DbError>,
@@ -232,7 +232,7 @@ impl Actor for UserDbWriter {
 }
 
 /// Marks a conversation as changed in hot storage; part of the writing transaction.
-fn bump(tx: &rusqlite::Transaction<'_>, cid: &ConversationId) -> Result<(), DbError> {
+pub(crate) fn bump(tx: &rusqlite::Transaction<'_>, cid: &ConversationId) -> Result<(), DbError> {
     tx.prepare_cached(
         "INSERT INTO augchatd_flush (conversation_id, dirty_version, flushed_version) VALUES (?1, 1, 0)
          ON CONFLICT (conversation_id) DO UPDATE SET dirty_version = dirty_version + 1",
@@ -243,7 +243,7 @@ fn bump(tx: &rusqlite::Transaction<'_>, cid: &ConversationId) -> Result<(), DbEr
 
 /// Inserts a conversation row (if absent) and the first-observation flags of every connector in
 /// scope (if absent); returns whether anything was written (and so marked dirty).
-fn ensure(
+pub(crate) fn ensure(
     tx: &rusqlite::Transaction<'_>,
     cid: &ConversationId,
     session: &SessionId,

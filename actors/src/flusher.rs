@@ -18,7 +18,20 @@ use crate::backoff::FlushBackoff;
 use crate::ids::{ConversationId, TenantId, UserId};
 use crate::ports::{ColdFailure, ColdStore};
 use crate::supervisor::{ActorKind, Health, guarded};
-use crate::user_db::{DbError, DirtyConversations, ExportConversation, MarkFlushed, UserDbWriter, UserDbs};
+use crate::user_db::{
+    ColdDeleted, DbError, DirtyConversations, EvictIfClean, ExportConversation, MarkFlushed, Tombstones, UserDbWriter,
+    UserDbs,
+};
+
+/// Where a conversation lives in the bucket, after the session's prefix (SPEC §6.4).
+pub fn cold_key(tenant: &TenantId, user: &UserId, cid: &ConversationId) -> String {
+    format!("{tenant}/{user}/{cid}.json")
+}
+
+/// The folder of a user's conversations in the bucket, after the session's prefix.
+pub fn cold_folder(tenant: &TenantId, user: &UserId) -> String {
+    format!("{tenant}/{user}/")
+}
 
 /// How long a flush may wait for the user's writer.
 const WRITER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -88,6 +101,32 @@ impl Flushers {
         self.lock().entry((tenant.clone(), user.clone())).or_default().cold = cold;
     }
 
+    /// The bucket this user's conversations go to and come from (`None`: hot-only).
+    pub fn cold_store(&self, tenant: &TenantId, user: &UserId) -> Option<Arc<dyn ColdStore>> {
+        self.cold(&(tenant.clone(), user.clone()))
+    }
+
+    /// Deletes a conversation's cold copy; on success clears its tombstone. A failure leaves the
+    /// tombstone, so the next flush of the user retries and hydration never brings it back.
+    pub async fn delete_cold(&self, tenant: &TenantId, user: &UserId, cid: &ConversationId) -> Result<(), FlushError> {
+        let Some(cold) = self.cold_store(tenant, user) else { return Ok(()) };
+        cold.delete(cold_key(tenant, user, cid)).await?;
+        let writer = self.user_dbs.writer(tenant, user);
+        writer.send(ColdDeleted { cid: cid.clone() }).timeout(WRITER_TIMEOUT).await.map_err(|_| FlushError::Gone)??;
+        tracing::info!(%tenant, %user, %cid, "cold copy deleted");
+        Ok(())
+    }
+
+    /// Removes the user's hot file when cold has everything (after their last session ended).
+    pub async fn evict_if_clean(&self, tenant: &TenantId, user: &UserId) -> Result<bool, FlushError> {
+        if self.cold_store(tenant, user).is_none() {
+            // Hot-only users keep their file: it is the only copy.
+            return Ok(false);
+        }
+        let writer = self.user_dbs.writer(tenant, user);
+        Ok(writer.send(EvictIfClean).timeout(WRITER_TIMEOUT).await.map_err(|_| FlushError::Gone)??)
+    }
+
     /// True while the user's flushes have failed for longer than the stalled threshold.
     pub fn is_read_only(&self, tenant: &TenantId, user: &UserId) -> bool {
         self.lock().get(&(tenant.clone(), user.clone())).is_some_and(|u| u.read_only)
@@ -106,6 +145,10 @@ impl Flushers {
         let flushes: Vec<_> = dirty.iter().map(|cid| self.flusher(tenant, user, cid).send(FlushNow)).collect();
         for flush in flushes {
             flush.await.map_err(|_| FlushError::Gone)??;
+        }
+        let tombstones = writer.send(Tombstones).timeout(WRITER_TIMEOUT).await.map_err(|_| FlushError::Gone)??;
+        for cid in tombstones {
+            self.delete_cold(tenant, user, &cid).await?;
         }
         Ok(())
     }
@@ -214,7 +257,7 @@ impl ConversationFlusher {
         };
         self.in_flight = true;
         let writer = self.flushers.user_dbs.writer(&self.tenant, &self.user);
-        let object_key = format!("{}/{}/{}.json", self.tenant, self.user, self.cid);
+        let object_key = cold_key(&self.tenant, &self.user, &self.cid);
         let flush = upload(writer, cold, self.cid.clone(), object_key);
         ctx.spawn(flush.into_actor(self).map(|outcome, act, ctx| {
             let id = act.cid.to_string();

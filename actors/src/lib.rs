@@ -9,12 +9,14 @@
 //! - [`record`]: what one minted session holds (model, connectors, storage), credentials as `Secret`.
 //! - [`session`]: `SessionActor` (one per session, owns its TTL) and `SessionRegistry` (sid -> session, user refcount).
 //! - [`user_db`]: `UserDbWriter` (one per (tenant, user), owns its SQLite file) and `UserDbs` (the map of writers).
+//! - [`connector_state`]: the writer's messages for per-conversation connector flags and the model override.
 //! - [`flusher`]: `ConversationFlusher` (one per dirty conversation) and `Flushers` (per-user cold store and read-only clock).
 //! - [`backoff`]: `FlushBackoff`, the pure retry and read-only rules.
 //! - [`ports`]: `ColdStore`, the bucket as the actors see it.
 //! - [`supervisor`]: panic containment (`guarded`), lifecycle log lines and the health counters.
 
 pub mod backoff;
+pub mod connector_state;
 pub mod flusher;
 pub mod ids;
 pub mod ports;

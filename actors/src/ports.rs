@@ -16,4 +16,10 @@ pub struct ColdFailure(pub String);
 pub trait ColdStore: Send + Sync + 'static {
     /// Writes (overwrites) one JSON object.
     fn put_json(&self, key: String, body: Vec<u8>) -> PortFuture<Result<(), ColdFailure>>;
+    /// Reads one object; `None` when it does not exist (and only then).
+    fn get(&self, key: String) -> PortFuture<Result<Option<Vec<u8>>, ColdFailure>>;
+    /// Deletes one object; deleting a missing object succeeds.
+    fn delete(&self, key: String) -> PortFuture<Result<(), ColdFailure>>;
+    /// Lists the keys under a prefix, relative to the store's own prefix.
+    fn list(&self, prefix: String) -> PortFuture<Result<Vec<String>, ColdFailure>>;
 }

@@ -166,12 +166,21 @@ impl SessionActor {
         let SessionRecord { id, tenant, spec, .. } = &*self.record;
         // SPEC §6.5: a session end flushes the user's dirty conversations at once. `DELETE` has already
         // waited for this flush; an expiry starts it here, and failures continue with backoff.
+        // Once cold has everything and no session of the user is left, the hot file goes (SPEC §6.1).
         if let Some(flushers) = self.registry.flushers.clone() {
-            let (tenant, user) = (tenant.clone(), spec.user.clone());
+            let (tenant, user, registry) = (tenant.clone(), spec.user.clone(), self.registry.clone());
             ctx.spawn(
                 async move {
-                    if let Err(e) = flushers.flush_user(&tenant, &user).await {
-                        tracing::warn!(%tenant, %user, error = %e, "end-of-session flush failed; retrying with backoff");
+                    match flushers.flush_user(&tenant, &user).await {
+                        Err(e) => {
+                            tracing::warn!(%tenant, %user, error = %e, "end-of-session flush failed; retrying with backoff");
+                        }
+                        Ok(()) if registry.live_sessions_of(&tenant, &user) == 0 => {
+                            if let Err(e) = flushers.evict_if_clean(&tenant, &user).await {
+                                tracing::warn!(%tenant, %user, error = %e, "hot file eviction failed");
+                            }
+                        }
+                        Ok(()) => {}
                     }
                 }
                 .into_actor(self),

@@ -167,6 +167,9 @@ CREATE INDEX IF NOT EXISTS message_by_conversation ON message (conversation_id, 
 -- Kept on disk so a restarted process knows what cold does not have yet.
 CREATE TABLE IF NOT EXISTS augchatd_flush (
   conversation_id TEXT PRIMARY KEY, dirty_version INTEGER NOT NULL, flushed_version INTEGER NOT NULL);
+-- Conversations deleted in hot whose cold copy may still exist: never hydrated, deleted from cold
+-- until that succeeds.
+CREATE TABLE IF NOT EXISTS augchatd_tombstone (conversation_id TEXT PRIMARY KEY);
 ";
 
 fn open(path: &Path) -> Result<Connection, DbError> {
@@ -264,6 +267,10 @@ pub(crate) fn ensure(
         snapshots += snapshot.execute(params![cid.as_str(), descriptive_id, active, now])?;
     }
     drop(snapshot);
+    if created {
+        // A conversation re-created after a delete is a new one; its flush overwrites the old cold copy.
+        tx.prepare_cached("DELETE FROM augchatd_tombstone WHERE conversation_id = ?1")?.execute([cid.as_str()])?;
+    }
     let written = created || snapshots > 0;
     if written {
         bump(tx, cid)?;
@@ -451,6 +458,8 @@ impl Handler<DeleteConversation> for UserDbWriter {
             tx.prepare_cached("DELETE FROM message WHERE conversation_id = ?1")?.execute([cid])?;
             tx.prepare_cached("DELETE FROM connector_state WHERE conversation_id = ?1")?.execute([cid])?;
             tx.prepare_cached("DELETE FROM augchatd_flush WHERE conversation_id = ?1")?.execute([cid])?;
+            tx.prepare_cached("INSERT OR IGNORE INTO augchatd_tombstone (conversation_id) VALUES (?1)")?
+                .execute([cid])?;
             let removed = tx.prepare_cached("DELETE FROM conversation WHERE conversation_id = ?1")?.execute([cid])?;
             if removed == 0 {
                 return Err(DbError::NotFound);
@@ -587,6 +596,201 @@ impl Handler<DirtyConversations> for UserDbWriter {
                 .collect::<Result<_, _>>()?;
             // Rows are written only from validated ids; anything else in the file is skipped, not trusted.
             Ok(ids.into_iter().filter_map(|id| ConversationId::try_from(id).ok()).collect())
+        })
+    }
+}
+
+/// Whether hot storage has a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// In hot storage.
+    Present,
+    /// Not here; cold may have it.
+    Absent,
+    /// Deleted by the user; cold must not bring it back.
+    Deleted,
+}
+
+/// Ask whether a conversation is in hot storage. Sent before hydrating from cold.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Presence, DbError>")]
+pub struct Locate {
+    /// The conversation.
+    pub cid: ConversationId,
+}
+
+impl Handler<Locate> for UserDbWriter {
+    type Result = Result<Presence, DbError>;
+
+    fn handle(&mut self, msg: Locate, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let conn = writer.conn()?;
+            let exists = |sql: &str| -> Result<bool, DbError> {
+                Ok(conn.prepare_cached(sql)?.query_row([msg.cid.as_str()], |_| Ok(())).optional()?.is_some())
+            };
+            if exists("SELECT 1 FROM conversation WHERE conversation_id = ?1")? {
+                Ok(Presence::Present)
+            } else if exists("SELECT 1 FROM augchatd_tombstone WHERE conversation_id = ?1")? {
+                Ok(Presence::Deleted)
+            } else {
+                Ok(Presence::Absent)
+            }
+        })
+    }
+}
+
+/// A conversation read back from cold storage.
+#[derive(Debug, Clone)]
+pub struct ColdConversation {
+    /// The override it was flushed with.
+    pub model_id_override: Option<String>,
+    /// Its messages, in order.
+    pub messages: Vec<StoredMessage>,
+    /// Its connector flags.
+    pub connector_state: Vec<(String, bool)>,
+}
+
+/// Insert a conversation hydrated from cold storage, unless hot has it by now. It arrives clean: cold
+/// already holds exactly this. Sent by the hydrate path of `GET …/messages` and `POST /chat`.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), DbError>")]
+pub struct Hydrate {
+    /// The conversation.
+    pub cid: ConversationId,
+    /// The session that resumed it.
+    pub session: SessionId,
+    /// What cold storage held.
+    pub conversation: ColdConversation,
+}
+
+impl Handler<Hydrate> for UserDbWriter {
+    type Result = Result<(), DbError>;
+
+    fn handle(&mut self, msg: Hydrate, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let tx = writer.conn()?.transaction()?;
+            let cid = msg.cid.as_str();
+            let now = now_iso();
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO conversation (conversation_id, session_id, model_id_override, created_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![cid, msg.session.as_str(), msg.conversation.model_id_override, now])?;
+            if inserted == 0 {
+                return Ok(());
+            }
+            // Clean on arrival: cold holds exactly this version.
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO augchatd_flush (conversation_id, dirty_version, flushed_version) VALUES (?1, 0, 0)",
+            )?
+            .execute([cid])?;
+            let mut message = tx.prepare_cached(
+                "INSERT OR REPLACE INTO message (conversation_id, message_id, ordinal, role, parts_json, metadata_json, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for m in &msg.conversation.messages {
+                message.execute(params![cid, m.message_id, m.ordinal, m.role.as_str(), m.parts_json, m.metadata_json, now])?;
+            }
+            drop(message);
+            let mut state = tx.prepare_cached(
+                "INSERT OR REPLACE INTO connector_state (conversation_id, descriptive_id, active, updated_at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (descriptive_id, active) in &msg.conversation.connector_state {
+                state.execute(params![cid, descriptive_id, active, now])?;
+            }
+            drop(state);
+            tx.commit()?;
+            Ok(())
+        })
+    }
+}
+
+/// The conversations deleted in hot whose cold copy has not been confirmed deleted. Sent by the
+/// flush of a user, which retries those deletes.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<ConversationId>, DbError>")]
+pub struct Tombstones;
+
+impl Handler<Tombstones> for UserDbWriter {
+    type Result = Result<Vec<ConversationId>, DbError>;
+
+    fn handle(&mut self, _: Tombstones, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let ids: Vec<String> = writer
+                .conn()?
+                .prepare_cached("SELECT conversation_id FROM augchatd_tombstone")?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(ids.into_iter().filter_map(|id| ConversationId::try_from(id).ok()).collect())
+        })
+    }
+}
+
+/// Cold storage confirmed the delete of a conversation. Sent by the flush that deleted it.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), DbError>")]
+pub struct ColdDeleted {
+    /// The conversation.
+    pub cid: ConversationId,
+}
+
+impl Handler<ColdDeleted> for UserDbWriter {
+    type Result = Result<(), DbError>;
+
+    fn handle(&mut self, msg: ColdDeleted, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let conn = writer.conn()?;
+            // A conversation re-created meanwhile has no tombstone any more; nothing to clear then.
+            conn.prepare_cached("DELETE FROM augchatd_tombstone WHERE conversation_id = ?1")?
+                .execute([msg.cid.as_str()])?;
+            Ok(())
+        })
+    }
+}
+
+/// Delete the user's hot file if cold has everything: no dirty conversation and no pending cold
+/// delete. Sent when the user's last session has ended and its final flush succeeded. The writer
+/// stays; its next message reopens (creates) the file. Replies whether the file was removed.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<bool, DbError>")]
+pub struct EvictIfClean;
+
+impl Handler<EvictIfClean> for UserDbWriter {
+    type Result = Result<bool, DbError>;
+
+    fn handle(&mut self, _: EvictIfClean, ctx: &mut SyncContext<Self>) -> Self::Result {
+        self.run(ctx, |writer| {
+            let conn = writer.conn()?;
+            let pending: i64 = conn
+                .prepare_cached(
+                    "SELECT (SELECT COUNT(*) FROM augchatd_flush WHERE dirty_version > flushed_version)
+                          + (SELECT COUNT(*) FROM augchatd_tombstone)
+                          + (SELECT COUNT(*) FROM conversation c WHERE NOT EXISTS
+                              (SELECT 1 FROM augchatd_flush f WHERE f.conversation_id = c.conversation_id))",
+                )?
+                .query_row([], |row| row.get(0))?;
+            if pending > 0 {
+                return Ok(false);
+            }
+            if let Some(conn) = writer.conn.take() {
+                conn.close().map_err(|(_, e)| DbError::Sqlite(e))?;
+            }
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = writer.path.clone().into_os_string();
+                path.push(suffix);
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(DbError::Open(e)),
+                }
+            }
+            // The tenant directory goes when it is empty; another user's file keeps it.
+            if let Some(dir) = writer.path.parent() {
+                let _not_empty_or_gone = std::fs::remove_dir(dir);
+            }
+            tracing::info!(actor = ActorKind::UserDb.as_str(), id = %writer.id, "hot file removed: cold has everything");
+            Ok(true)
         })
     }
 }

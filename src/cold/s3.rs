@@ -25,6 +25,9 @@ pub enum ColdError {
     /// No HTTP answer: connect failure, TLS failure, timeout.
     #[error("S3 request failed: {0}")]
     Transport(#[source] reqwest::Error),
+    /// A listing that is not S3's XML.
+    #[error("S3 answered with a listing that could not be read")]
+    Malformed,
     /// S3 answered with an error status.
     #[error("S3 answered HTTP {status}{}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
     Status {
@@ -75,22 +78,92 @@ impl S3Store {
             .send()
             .await
             .map_err(|e| ColdError::Transport(e.without_url()))?;
-        check(response).await
+        check(response).await.map(drop)
     }
+}
+
+impl S3Store {
+    /// Reads `<prefix><key>`; `None` for `404 NoSuchKey`.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ColdError> {
+        let url = self.bucket.get_object(Some(&self.credentials), &format!("{}{key}", self.prefix)).sign(PRESIGN_TTL);
+        let response = self.send(self.http.get(url)).await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            let body = response.text().await.unwrap_or_default();
+            return match error_code(&body).as_deref() {
+                Some("NoSuchKey") => Ok(None),
+                code => Err(ColdError::Status { status: 404, code: code.map(str::to_owned) }),
+            };
+        }
+        let response = check(response).await?;
+        Ok(Some(response.bytes().await.map_err(|e| ColdError::Transport(e.without_url()))?.to_vec()))
+    }
+
+    /// Deletes `<prefix><key>`; S3 answers success for a missing key too.
+    pub async fn delete(&self, key: &str) -> Result<(), ColdError> {
+        let url =
+            self.bucket.delete_object(Some(&self.credentials), &format!("{}{key}", self.prefix)).sign(PRESIGN_TTL);
+        check(self.send(self.http.delete(url)).await?).await.map(drop)
+    }
+
+    /// Lists every key under `<prefix><sub_prefix>`, following continuation tokens; keys come back
+    /// without the store's prefix.
+    pub async fn list(&self, sub_prefix: &str) -> Result<Vec<String>, ColdError> {
+        let full = format!("{}{sub_prefix}", self.prefix);
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut action = self.bucket.list_objects_v2(Some(&self.credentials));
+            action.with_prefix(full.as_str());
+            if let Some(token) = &token {
+                action.with_continuation_token(token.as_str());
+            }
+            let response = check(self.send(self.http.get(action.sign(PRESIGN_TTL))).await?).await?;
+            let xml = response.text().await.map_err(|e| ColdError::Transport(e.without_url()))?;
+            let page = rusty_s3::actions::ListObjectsV2::parse_response(&xml).map_err(|_| ColdError::Malformed)?;
+            keys.extend(page.contents.into_iter().filter_map(|o| o.key.strip_prefix(&self.prefix).map(str::to_owned)));
+            match page.next_continuation_token {
+                Some(next) => token = Some(next),
+                None => return Ok(keys),
+            }
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ColdError> {
+        request.timeout(REQUEST_TIMEOUT).send().await.map_err(|e| ColdError::Transport(e.without_url()))
+    }
+}
+
+fn failure(err: ColdError) -> ColdFailure {
+    ColdFailure(err.to_string())
 }
 
 impl ColdStore for S3Store {
     fn put_json(&self, key: String, body: Vec<u8>) -> PortFuture<Result<(), ColdFailure>> {
         let store = self.clone();
-        Box::pin(async move { store.put(&key, "application/json", body).await.map_err(|e| ColdFailure(e.to_string())) })
+        Box::pin(async move { store.put(&key, "application/json", body).await.map_err(failure) })
+    }
+
+    fn get(&self, key: String) -> PortFuture<Result<Option<Vec<u8>>, ColdFailure>> {
+        let store = self.clone();
+        Box::pin(async move { S3Store::get(&store, &key).await.map_err(failure) })
+    }
+
+    fn delete(&self, key: String) -> PortFuture<Result<(), ColdFailure>> {
+        let store = self.clone();
+        Box::pin(async move { S3Store::delete(&store, &key).await.map_err(failure) })
+    }
+
+    fn list(&self, prefix: String) -> PortFuture<Result<Vec<String>, ColdFailure>> {
+        let store = self.clone();
+        Box::pin(async move { S3Store::list(&store, &prefix).await.map_err(failure) })
     }
 }
 
 /// Turns an error status into `ColdError::Status` with S3's error code, read from the XML body.
-async fn check(response: reqwest::Response) -> Result<(), ColdError> {
+async fn check(response: reqwest::Response) -> Result<reqwest::Response, ColdError> {
     let status = response.status();
     if status.is_success() {
-        return Ok(());
+        return Ok(response);
     }
     let body = response.text().await.unwrap_or_default();
     Err(ColdError::Status { status: status.as_u16(), code: error_code(&body) })

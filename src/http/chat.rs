@@ -2,6 +2,7 @@
 //! conversation, then answers 200 with the UI message stream of `chat::start`.
 
 use actix_web::{HttpResponse, web};
+use augchatd_actors::connector_state::ModelOverride;
 use augchatd_actors::user_db::EnsureConversation;
 
 use super::AppState;
@@ -9,6 +10,7 @@ use super::auth::Authed;
 use super::body::read_limited;
 use super::conversations::{ask, connector_defaults, writable};
 use super::error::ApiError;
+use super::hydrate::hydrate_if_missing;
 use crate::chat::{self, Turn, thread};
 use crate::stream::{MessageMetadata, ModelTag, stream_headers};
 
@@ -21,6 +23,7 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
     // Read-only is checked before the body is read (SPEC §2.4 step 2).
     writable(&state, record)?;
     let request = thread::parse(&read_limited(payload, MAX_CHAT_BODY).await?)?;
+    hydrate_if_missing(&state, record, &request.cid).await?;
     let defaults = connector_defaults(record);
     // Auto-create before streaming, so a hot-write failure is still a plain 503 (SPEC §2.4 step 7).
     let ensure =
@@ -29,6 +32,9 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         state.flushers.touched(&record.tenant, &record.spec.user, &request.cid);
     }
     let model = &record.spec.model;
+    // The conversation's override, else the session default, resolved once at turn start (SPEC §2.4 step 8).
+    let model_id =
+        ask(&state, record, ModelOverride { cid: request.cid.clone() }).await??.unwrap_or(model.model_id.clone());
     let turn = Turn {
         writer: state.user_dbs.writer(&record.tenant, &record.spec.user),
         flushers: state.flushers.clone(),
@@ -39,9 +45,7 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         defaults,
         history: request.messages,
         provider: model.provider,
-        metadata: MessageMetadata {
-            augchatd: ModelTag { model_id: model.model_id.clone(), provider: model.provider.as_str().to_owned() },
-        },
+        metadata: MessageMetadata { augchatd: ModelTag { model_id, provider: model.provider.as_str().to_owned() } },
     };
     Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn)))
 }

@@ -19,6 +19,7 @@ use super::AppState;
 use super::auth::Authed;
 use super::body::{MAX_JSON_BODY, read_limited};
 use super::error::ApiError;
+use super::hydrate::{hydrate_cold_only, hydrate_if_missing};
 
 /// How long a route waits for the user's writer.
 const WRITER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,7 +54,7 @@ pub fn writable(state: &AppState, record: &SessionRecord) -> Result<(), ApiError
 }
 
 /// Parses a path segment; an id that cannot exist is simply not found.
-fn path_cid(raw: String) -> Result<ConversationId, ApiError> {
+pub fn path_cid(raw: String) -> Result<ConversationId, ApiError> {
     ConversationId::try_from(raw).map_err(|_| ApiError::ConversationNotFound)
 }
 
@@ -104,6 +105,7 @@ fn title(first_user_parts: Option<&str>) -> Option<String> {
 
 /// `GET /conversations`: the user's conversations, newest first.
 pub async fn list(authed: Authed, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    hydrate_cold_only(&state, &authed.0).await?;
     let rows = ask(&state, &authed.0, ListConversations).await??;
     let conversations: Vec<Value> = rows
         .iter()
@@ -127,6 +129,7 @@ pub async fn messages(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let cid = path_cid(path.into_inner())?;
+    hydrate_if_missing(&state, &authed.0, &cid).await?;
     let stored = ask(&state, &authed.0, GetMessages { cid }).await??;
     let messages: Vec<Value> = stored
         .iter()
@@ -147,8 +150,14 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let cid = path_cid(path.into_inner())?;
-    writable(&state, &authed.0)?;
-    ask(&state, &authed.0, DeleteConversation { cid }).await??;
+    let record = &authed.0;
+    writable(&state, record)?;
+    ask(&state, record, DeleteConversation { cid: cid.clone() }).await??;
+    // SPEC §12 decision 10: the cold copy goes too. A failure is retried by the user's next flush, and
+    // the tombstone keeps hydration from bringing the conversation back meanwhile.
+    if let Err(e) = state.flushers.delete_cold(&record.tenant, &record.spec.user, &cid).await {
+        tracing::warn!(tenant = %record.tenant, user = %record.spec.user, %cid, error = %e, "cold delete failed; will retry");
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -54,6 +54,9 @@ pub enum ApiError {
     /// The conversation is not in this user's storage (another user's id looks the same).
     #[error("conversation_not_found")]
     ConversationNotFound,
+    /// `PUT …/connectors/:descriptive_id` for a connector outside the session's resolved scope.
+    #[error("connector_not_in_scope")]
+    ConnectorNotInScope,
     /// `POST /conversations` with a `conversation_id` that is not a valid id.
     #[error("invalid_conversation_id")]
     InvalidConversationId,
@@ -72,6 +75,10 @@ pub enum ApiError {
     /// `DELETE /sessions/:id` could not confirm the final flush; the session is kept.
     #[error("final_flush_failed")]
     FinalFlushFailed,
+    /// The conversation is not in hot storage and the bucket could not be read: answering would risk
+    /// an empty conversation overwriting the history.
+    #[error("cold_read_failed")]
+    ColdReadFailed,
     /// The user's hot storage could not be written (or read); nothing was changed.
     #[error("hot_write_failed")]
     HotWriteFailed,
@@ -96,6 +103,7 @@ impl ApiError {
         match self {
             ApiError::HotWriteFailed => Some("hot-write-failed"),
             ApiError::FlushStalled => Some("flush-stalled"),
+            ApiError::ColdReadFailed => Some("cold-read-failed"),
             _ => None,
         }
     }
@@ -110,6 +118,7 @@ impl ApiError {
             ApiError::FlushStalled => Some(
                 "Cold-storage flush has stalled past the durability threshold; chat is temporarily read-only. The session auto-recovers on the next successful flush.",
             ),
+            ApiError::ColdReadFailed => Some("the conversation could not be read from cold storage; try again"),
             ApiError::FinalFlushFailed => {
                 Some("cold storage did not confirm the final flush; the session is kept, retry the DELETE")
             }
@@ -152,10 +161,14 @@ impl ResponseError for ApiError {
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::S3WriteTestFailed(_) | ApiError::LlmProbeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::ProviderListFailed(_) => StatusCode::BAD_GATEWAY,
-            ApiError::SessionNotFound | ApiError::NotFound | ApiError::ConversationNotFound => StatusCode::NOT_FOUND,
-            ApiError::HotWriteFailed | ApiError::FlushStalled | ApiError::FinalFlushFailed => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::SessionNotFound
+            | ApiError::NotFound
+            | ApiError::ConversationNotFound
+            | ApiError::ConnectorNotInScope => StatusCode::NOT_FOUND,
+            ApiError::HotWriteFailed
+            | ApiError::FlushStalled
+            | ApiError::FinalFlushFailed
+            | ApiError::ColdReadFailed => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -6,7 +6,9 @@
 //! - `sessions`: `POST /sessions`, `DELETE /sessions/:id` (mTLS) and session minting.
 //! - `demo`: the demo wrapper page and demo session routes.
 //! - `conversations`: conversation list, create, delete and history (JWT).
+//! - `connectors`: per-conversation connector toggles and the model override (JWT).
 //! - `chat`: `POST /chat`, the streamed turn (JWT).
+//! - `hydrate`: reading conversations back from cold storage.
 //! - `models`: `GET /session/models`.
 //! - `health`: `GET /healthz`.
 //! - `static_ui`: the bundled UI and the fallback for unknown paths.
@@ -16,10 +18,12 @@
 pub mod auth;
 pub mod body;
 pub mod chat;
+pub mod connectors;
 pub mod conversations;
 pub mod demo;
 pub mod error;
 pub mod health;
+pub mod hydrate;
 pub mod models;
 pub mod sessions;
 pub mod static_ui;
@@ -88,6 +92,9 @@ pub fn routes(mode: Mode) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .service(resource("/conversations/{cid}").route(web::delete().to(conversations::delete)))
             .service(resource("/conversations/{cid}/messages").route(web::get().to(conversations::messages)))
+            .service(resource("/conversations/{cid}/connectors").route(web::get().to(connectors::list)))
+            .service(resource("/conversations/{cid}/connectors/{did}").route(web::put().to(connectors::set_active)))
+            .service(resource("/conversations/{cid}/model").route(web::put().to(connectors::set_model)))
             .service(resource("/chat").route(web::post().to(chat::chat)));
         match mode {
             Mode::Prod => {

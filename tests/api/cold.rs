@@ -122,7 +122,10 @@ async fn a_stalled_flush_makes_the_user_read_only_until_s3_recovers() {
     let (_, jwt) = srv.mint("u").await;
     // A second session of the same user, minted while S3 still accepts the probe.
     let (_, second) = srv.mint("u").await;
+    // Created while S3 works: a conversation absent from hot cannot be used while cold is unreadable.
+    srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "c1"})).await;
     srv.s3.set_failing(true);
+
     srv.chat(&jwt, &user_turn("c1", "first")).await;
     // Attempts at ~0.1 s, +1 s, +2 s: the streak passes 1.5 s at the third attempt.
     let mut answer = (0, reqwest::header::HeaderMap::new(), String::new());
@@ -194,4 +197,119 @@ async fn a_hot_only_demo_never_calls_s3() {
     srv.chat(&jwt, &user_turn("c1", "hi")).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(srv.s3.requests(), before);
+}
+
+/// Waits until `path` stops existing (up to 5 s).
+async fn gone(path: &std::path::Path) -> bool {
+    for _ in 0..100 {
+        if !path.exists() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[actix_web::test]
+async fn the_hot_file_goes_after_the_last_session_and_history_comes_back_from_cold() {
+    // SPEC §11 #120, #122, #130, #131
+    let srv = server(600_000, 900_000).await;
+    let (first, jwt) = srv.mint("u").await;
+    let (second, other) = srv.mint("u").await;
+    srv.chat(&jwt, &thread("c1", &["remember the tulips"])).await;
+    let hot = srv.dir.path().join("data/acme/u.sqlite");
+    assert!(hot.exists());
+
+    let delete = |sid: String| srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send();
+    assert_eq!(delete(first).await.unwrap().status(), 204);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(hot.exists(), "another session of the user is still live");
+    assert_eq!(srv.get_with_jwt("/conversations", &other).await.0, 200);
+    assert_eq!(delete(second).await.unwrap().status(), 204);
+    assert!(gone(&hot).await, "evicted once every session ended and cold has everything");
+    for suffix in ["-wal", "-shm"] {
+        assert!(!srv.dir.path().join(format!("data/acme/u.sqlite{suffix}")).exists());
+    }
+    assert!(!srv.dir.path().join("data/acme").exists(), "the empty tenant directory goes too");
+
+    let (_, jwt) = srv.mint("u").await;
+    let (_, listed) = srv.get_with_jwt("/conversations", &jwt).await;
+    assert_eq!(listed["conversations"][0]["conversation_id"], "c1", "{listed}");
+    assert_eq!(listed["conversations"][0]["title"], "remember the tulips");
+    let (status, history) = srv.get_with_jwt("/conversations/c1/messages", &jwt).await;
+    assert_eq!(status, 200);
+    assert_eq!(history["messages"][0]["parts"][0]["text"], "remember the tulips");
+    assert_eq!(history["messages"].as_array().unwrap().len(), 2);
+
+    let mut next = thread("c1", &["remember the tulips"]);
+    next["messages"].as_array_mut().unwrap().push(history["messages"][1].clone());
+    next["messages"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "u2", "role": "user", "parts": [{"type": "text", "text": "and now?"}]}));
+    // Stored messages carry message_id; a client thread carries id.
+    next["messages"][1]["id"] = history["messages"][1]["message_id"].clone();
+    assert_eq!(srv.chat(&jwt, &next).await.0, 200);
+    let (_, after) = srv.get_with_jwt("/conversations/c1/messages", &jwt).await;
+    assert_eq!(after["messages"].as_array().unwrap().len(), 4, "the chat continued the cold history: {after}");
+}
+
+#[actix_web::test]
+async fn the_hot_file_stays_while_a_conversation_is_unflushed() {
+    // SPEC §11 #123
+    let srv = server(600_000, 900_000).await;
+    let mut body = srv.session_body("u");
+    body["ttl_seconds"] = json!(1);
+    let (_, minted) = srv.post_session(&srv.acme, &body).await;
+    srv.chat(minted["jwt"].as_str().unwrap(), &thread("c1", &["hi"])).await;
+    srv.s3.set_failing(true);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(srv.dir.path().join("data/acme/u.sqlite").exists(), "expired, but cold does not have it");
+}
+
+#[actix_web::test]
+async fn a_cold_read_failure_never_becomes_an_empty_conversation() {
+    // SPEC §11 #132, §12 decision 11
+    let srv = server(600_000, 900_000).await;
+    let (sid, jwt) = srv.mint("u").await;
+    srv.chat(&jwt, &thread("c1", &["precious"])).await;
+    srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap();
+    assert!(gone(&srv.dir.path().join("data/acme/u.sqlite")).await);
+    let (_, jwt) = srv.mint("u").await;
+
+    srv.s3.set_failing(true);
+    let res = srv.browser.get(srv.url("/conversations/c1/messages")).bearer_auth(&jwt).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["x-augchatd-reason"], "cold-read-failed");
+    let (status, headers, _) = srv.chat(&jwt, &thread("c1", &["overwrite?"])).await;
+    assert_eq!((status, headers["x-augchatd-reason"].to_str().unwrap()), (503, "cold-read-failed"));
+
+    srv.s3.set_failing(false);
+    let (status, history) = srv.get_with_jwt("/conversations/c1/messages", &jwt).await;
+    assert_eq!(status, 200);
+    assert_eq!(history["messages"][0]["parts"][0]["text"], "precious");
+    assert_eq!(srv.get_with_jwt("/conversations/nope/messages", &jwt).await.0, 404, "missing in cold is 404");
+}
+
+#[actix_web::test]
+async fn deleting_a_conversation_deletes_its_cold_copy_and_it_never_comes_back() {
+    // SPEC §12 decision 10
+    let srv = server(100, 900_000).await;
+    let (sid, jwt) = srv.mint("u").await;
+    for cid in ["c1", "c2"] {
+        srv.chat(&jwt, &thread(cid, &["hello"])).await;
+        assert!(cold_object(&srv, &format!("chats/acme/u/{cid}.json"), Duration::from_secs(5)).await.is_some());
+    }
+    assert_eq!(srv.delete_with_jwt("/conversations/c1", &jwt).await, 204);
+    assert!(srv.s3.object("chats/acme/u/c1.json").is_none(), "deleted from cold at once");
+
+    srv.s3.set_failing(true);
+    assert_eq!(srv.delete_with_jwt("/conversations/c2", &jwt).await, 204, "the hot delete does not wait for S3");
+    srv.s3.set_failing(false);
+    assert!(srv.s3.object("chats/acme/u/c2.json").is_some());
+    assert_eq!(srv.get_with_jwt("/conversations/c2/messages", &jwt).await.0, 404, "not resurrected by hydrate");
+    assert_eq!(srv.get_with_jwt("/conversations", &jwt).await.1, json!({"conversations": []}));
+    // The session's final flush retries the cold delete.
+    assert_eq!(srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap().status(), 204);
+    assert!(srv.s3.object("chats/acme/u/c2.json").is_none());
 }

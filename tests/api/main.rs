@@ -9,6 +9,7 @@ mod server;
 mod boot;
 mod chat;
 mod cold;
+mod connectors;
 mod conversations;
 
 mod demo;

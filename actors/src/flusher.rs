@@ -396,3 +396,103 @@ impl Handler<FlushNow> for ConversationFlusher {
         Box::pin(async move { rx.await.unwrap_or(Err(FlushError::Gone)) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::ids::SessionId;
+    use crate::ports::PortFuture;
+    use crate::user_db::EnsureConversation;
+
+    /// A bucket double for the supervision test only; the real S3 path is covered by tests/api/cold.rs.
+    #[derive(Default)]
+    struct Bucket {
+        failing: AtomicBool,
+        puts: AtomicUsize,
+    }
+
+    impl ColdStore for Bucket {
+        fn put_json(&self, _: String, _: Vec<u8>) -> PortFuture<Result<(), ColdFailure>> {
+            let failing = self.failing.load(Ordering::SeqCst);
+            if !failing {
+                self.puts.fetch_add(1, Ordering::SeqCst);
+            }
+            Box::pin(async move { if failing { Err(ColdFailure("refused".into())) } else { Ok(()) } })
+        }
+        fn get(&self, _: String) -> PortFuture<Result<Option<Vec<u8>>, ColdFailure>> {
+            Box::pin(async { Ok(None) })
+        }
+        fn delete(&self, _: String) -> PortFuture<Result<(), ColdFailure>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn list(&self, _: String) -> PortFuture<Result<Vec<String>, ColdFailure>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+    }
+
+    /// Test-only: a handler bug, contained by `guarded`.
+    #[derive(Message)]
+    #[rtype(result = "()")]
+    struct Explode;
+
+    impl Handler<Explode> for ConversationFlusher {
+        type Result = ();
+        fn handle(&mut self, _: Explode, ctx: &mut Context<Self>) {
+            let id = self.cid.to_string();
+            guarded(ctx, ActorKind::Flusher, &id, |_| panic!("injected flusher failure"));
+        }
+    }
+
+    /// Test-only: the state a restart must keep.
+    #[derive(Message)]
+    #[rtype(result = "(bool, u32, u32)")]
+    struct Progress;
+
+    impl Handler<Progress> for ConversationFlusher {
+        type Result = MessageResult<Progress>;
+        fn handle(&mut self, _: Progress, _: &mut Context<Self>) -> Self::Result {
+            MessageResult((self.progress.dirty, self.progress.backoff.failures, self.restart_count))
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_panicking_flusher_restarts_with_its_dirty_mark_backoff_and_read_only_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let user_dbs = UserDbs::new(dir.path().to_owned());
+        let settings = FlushSettings { idle: Duration::from_secs(600), stalled: Duration::ZERO };
+        let flushers = Flushers::new(settings, user_dbs.clone(), Arbiter::current(), Arc::default());
+        let (tenant, user) = (TenantId::try_from("t").unwrap(), UserId::try_from("u").unwrap());
+        let cid = ConversationId::try_from("c1").unwrap();
+        let bucket = Arc::new(Bucket::default());
+        flushers.set_cold(&tenant, &user, Some(bucket.clone()));
+
+        let writer = user_dbs.writer(&tenant, &user);
+        let ensure =
+            EnsureConversation { cid: cid.clone(), session: SessionId::try_from("s").unwrap(), defaults: vec![] };
+        assert!(writer.send(ensure).await.unwrap().unwrap());
+        flushers.touched(&tenant, &user, &cid);
+        bucket.failing.store(true, Ordering::SeqCst);
+        assert!(flushers.flush_user(&tenant, &user).await.is_err());
+        assert!(flushers.is_read_only(&tenant, &user));
+
+        let flusher = flushers.flusher(&tenant, &user, &cid);
+        flusher.send(Explode).await.unwrap();
+        assert_eq!(flusher.send(Progress).await.unwrap(), (true, 1, 1), "dirty, one failure, restarted once");
+        assert!(flushers.is_read_only(&tenant, &user), "the read-only clock survives the restart");
+
+        bucket.failing.store(false, Ordering::SeqCst);
+        // The restarted flusher retries on its own after the first backoff step.
+        for _ in 0..40 {
+            if bucket.puts.load(Ordering::SeqCst) > 0 && !flushers.is_read_only(&tenant, &user) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(bucket.puts.load(Ordering::SeqCst), 1);
+        assert!(!flushers.is_read_only(&tenant, &user), "the next success lifts read-only");
+        assert!(writer.send(DirtyConversations).await.unwrap().unwrap().is_empty(), "clean after the ack");
+    }
+}

@@ -794,3 +794,37 @@ impl Handler<EvictIfClean> for UserDbWriter {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    /// Test-only: a handler bug, contained by `guarded`.
+    #[derive(Message)]
+    #[rtype(result = "Result<(), DbError>")]
+    struct Explode;
+
+    impl Handler<Explode> for UserDbWriter {
+        type Result = Result<(), DbError>;
+        fn handle(&mut self, _: Explode, ctx: &mut SyncContext<Self>) -> Self::Result {
+            self.run(ctx, |_| panic!("injected writer failure"))
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_panicking_writer_is_rebuilt_behind_the_same_addr_and_keeps_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = UserDbs::new(dir.path().to_owned());
+        let writer = dbs.writer(&TenantId::try_from("t").unwrap(), &UserId::try_from("u").unwrap());
+        let cid = ConversationId::try_from("c1").unwrap();
+        let ensure =
+            EnsureConversation { cid: cid.clone(), session: SessionId::try_from("s").unwrap(), defaults: vec![] };
+        writer.send(ensure).await.unwrap().unwrap();
+
+        assert!(matches!(writer.send(Explode).await.unwrap(), Err(DbError::Panicked)));
+        let messages = writer.send(GetMessages { cid }).await.unwrap();
+        assert_eq!(messages.unwrap(), vec![], "the same Addr answers and the conversation is still there");
+        assert_eq!(writer.send(DirtyConversations).await.unwrap().unwrap().len(), 1);
+    }
+}

@@ -89,6 +89,11 @@ impl Daemon {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// `kill -9`: no shutdown code runs, as in a crash.
+    pub async fn crash(mut self) {
+        self.child.kill().await.unwrap();
+    }
+
     /// Sends SIGTERM and waits for a graceful exit; returns everything printed.
     pub async fn stop(mut self) -> Finished {
         let pid = self.child.id().unwrap().to_string();

@@ -15,5 +15,6 @@ mod conversations;
 mod demo;
 mod jwt;
 mod models;
+mod recovery;
 mod secrets;
 mod sessions;

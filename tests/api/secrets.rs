@@ -112,11 +112,16 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
     let res = browser.post(url("/chat")).bearer_auth(&jwt).json(&turn).send().await.unwrap();
     assert_eq!(res.status(), 200);
     record(res.text().await.unwrap());
-    for path in ["/conversations", "/conversations/c1/messages"] {
+    for path in ["/conversations", "/conversations/c1/messages", "/conversations/c1/connectors"] {
         let res = browser.get(url(path)).bearer_auth(&jwt).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
         record(res.text().await.unwrap());
     }
+    let res = browser.put(url("/conversations/c1/connectors/gh")).bearer_auth(&jwt).json(&json!({"active": false}));
+    assert_eq!(res.send().await.unwrap().status(), 204);
+    let res =
+        browser.put(url("/conversations/c1/model")).bearer_auth(&jwt).json(&json!({"model_id": "claude-haiku-4-5"}));
+    assert_eq!(res.send().await.unwrap().status(), 204);
     let res = browser.delete(url("/conversations/c1")).bearer_auth(&jwt).send().await.unwrap();
     assert_eq!(res.status(), 204);
     let res = integrator.delete(url(&format!("/sessions/{sid}"))).send().await.unwrap();

@@ -127,9 +127,24 @@ impl Flushers {
         Ok(writer.send(EvictIfClean).timeout(WRITER_TIMEOUT).await.map_err(|_| FlushError::Gone)??)
     }
 
-    /// True while the user's flushes have failed for longer than the stalled threshold.
+    /// True while the user's flushes have failed for longer than the stalled threshold. Computed from
+    /// the clock at each call, so read-only begins exactly at the threshold, not at the next attempt.
     pub fn is_read_only(&self, tenant: &TenantId, user: &UserId) -> bool {
-        self.lock().get(&(tenant.clone(), user.clone())).is_some_and(|u| u.read_only)
+        let key = (tenant.clone(), user.clone());
+        let mut users = self.lock();
+        let Some(state) = users.get_mut(&key) else { return false };
+        self.update_read_only(&key, state);
+        state.read_only
+    }
+
+    /// Moves the user into read-only once the streak passes the threshold; logs the transition once.
+    fn update_read_only(&self, key: &UserKey, state: &mut UserFlush) {
+        let now = tokio::time::Instant::now().into_std();
+        if !state.read_only && state.clock.is_stalled(now, self.settings.stalled) {
+            state.read_only = true;
+            let failing_for_ms = state.clock.failing_for(now).map_or(0, |d| d.as_millis());
+            tracing::warn!(tenant = %key.0, user = %key.1, failing_for_ms, "user read-only: cold flush stalled");
+        }
     }
 
     /// A hot write to `cid` committed: (re)arm its idle flush.
@@ -187,11 +202,7 @@ impl Flushers {
         let mut users = self.lock();
         let state = users.entry(key.clone()).or_default();
         state.clock.on_failure(now);
-        if !state.read_only && state.clock.is_stalled(now, self.settings.stalled) {
-            state.read_only = true;
-            let failing_for_ms = state.clock.failing_for(now).map_or(0, |d| d.as_millis());
-            tracing::warn!(tenant = %key.0, user = %key.1, failing_for_ms, "user read-only: cold flush stalled");
-        }
+        self.update_read_only(key, state);
     }
 
     /// Any successful flush ends the user's failure streak and lifts read-only.
@@ -307,18 +318,12 @@ async fn upload(
     cid: ConversationId,
     object_key: String,
 ) -> Result<bool, FlushError> {
-    let snapshot = writer
-        .send(ExportConversation { cid: cid.clone() })
-        .timeout(WRITER_TIMEOUT)
-        .await
-        .map_err(|_| FlushError::Gone)??;
+    // No timeouts here: a writer that is gone answers MailboxError at once, callers that wait (DELETE)
+    // have their own deadline, and the flusher's only timers stay its idle and retry timers.
+    let snapshot = writer.send(ExportConversation { cid: cid.clone() }).await.map_err(|_| FlushError::Gone)??;
     let Some(snapshot) = snapshot else { return Ok(true) };
     cold.put_json(object_key, snapshot.body).await?;
-    let clean = writer
-        .send(MarkFlushed { cid, version: snapshot.version })
-        .timeout(WRITER_TIMEOUT)
-        .await
-        .map_err(|_| FlushError::Gone)??;
+    let clean = writer.send(MarkFlushed { cid, version: snapshot.version }).await.map_err(|_| FlushError::Gone)??;
     Ok(clean)
 }
 
@@ -407,15 +412,17 @@ mod tests {
     use crate::ports::PortFuture;
     use crate::user_db::EnsureConversation;
 
-    /// A bucket double for the supervision test only; the real S3 path is covered by tests/api/cold.rs.
+    /// A bucket double for the supervision and timing tests; the real S3 path is covered by tests/api/cold.rs.
     #[derive(Default)]
-    struct Bucket {
-        failing: AtomicBool,
-        puts: AtomicUsize,
+    pub struct Bucket {
+        pub failing: AtomicBool,
+        pub puts: AtomicUsize,
+        pub attempts: std::sync::Mutex<Vec<tokio::time::Instant>>,
     }
 
     impl ColdStore for Bucket {
         fn put_json(&self, _: String, _: Vec<u8>) -> PortFuture<Result<(), ColdFailure>> {
+            self.attempts.lock().unwrap().push(tokio::time::Instant::now());
             let failing = self.failing.load(Ordering::SeqCst);
             if !failing {
                 self.puts.fetch_add(1, Ordering::SeqCst);
@@ -494,5 +501,114 @@ mod tests {
         assert_eq!(bucket.puts.load(Ordering::SeqCst), 1);
         assert!(!flushers.is_read_only(&tenant, &user), "the next success lifts read-only");
         assert!(writer.send(DirtyConversations).await.unwrap().unwrap().is_empty(), "clean after the ack");
+    }
+}
+
+#[cfg(test)]
+mod timing_tests {
+    //! The SPEC §6.5 timers under paused tokio time: minutes pass in milliseconds, and the clock only
+    //! moves in small steps so the writer thread's replies land at (nearly) the same virtual instant.
+    #![allow(clippy::unwrap_used)]
+    use std::sync::atomic::Ordering;
+
+    use super::tests_support::*;
+    use super::*;
+
+    #[actix_rt::test]
+    async fn an_idle_flush_fires_at_five_minutes_and_not_before() {
+        tokio::time::pause();
+        let t = Setup::new(Duration::from_secs(300), Duration::from_secs(900)).await;
+        t.write().await;
+        run_for(Duration::from_secs(299), Duration::from_millis(100)).await;
+        assert_eq!(t.bucket.puts.load(Ordering::SeqCst), 0, "not before 5 minutes");
+        run_for(Duration::from_secs(2), Duration::from_millis(100)).await;
+        assert_eq!(t.bucket.puts.load(Ordering::SeqCst), 1, "at 5 minutes");
+    }
+
+    #[actix_rt::test]
+    async fn failed_flushes_back_off_1_2_4_8_16_32_60_60_seconds() {
+        tokio::time::pause();
+        let t = Setup::new(Duration::from_secs(1), Duration::from_secs(900)).await;
+        t.bucket.failing.store(true, Ordering::SeqCst);
+        t.write().await;
+        run_for(Duration::from_secs(200), Duration::from_millis(100)).await;
+        let attempts = t.bucket.attempts.lock().unwrap().clone();
+        let gaps: Vec<u64> = attempts.windows(2).map(|w| ((w[1] - w[0]).as_millis() as u64 + 500) / 1000).collect();
+        assert_eq!(gaps[..8], [1, 2, 4, 8, 16, 32, 60, 60], "{gaps:?}");
+    }
+
+    #[actix_rt::test]
+    async fn read_only_begins_at_fifteen_minutes_and_ends_with_the_next_success() {
+        tokio::time::pause();
+        let t = Setup::new(Duration::from_secs(1), Duration::from_secs(900)).await;
+        t.bucket.failing.store(true, Ordering::SeqCst);
+        t.write().await;
+        run_for(Duration::from_millis(1100), Duration::from_millis(10)).await;
+        let first_failure = t.bucket.attempts.lock().unwrap()[0];
+        run_for(Duration::from_secs(897), Duration::from_millis(500)).await;
+        assert!(tokio::time::Instant::now() - first_failure < Duration::from_secs(900));
+        assert!(!t.flushers.is_read_only(&t.tenant, &t.user), "not before 15 minutes of failure");
+        run_for(Duration::from_secs(3), Duration::from_millis(100)).await;
+        assert!(t.flushers.is_read_only(&t.tenant, &t.user), "read-only at 15 minutes");
+        t.bucket.failing.store(false, Ordering::SeqCst);
+        run_for(Duration::from_secs(61), Duration::from_millis(100)).await;
+        assert!(!t.flushers.is_read_only(&t.tenant, &t.user), "lifted by the next successful retry");
+        assert_eq!(t.bucket.puts.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    #![allow(clippy::unwrap_used)]
+    use super::tests::Bucket;
+    use super::*;
+    use crate::ids::SessionId;
+    use crate::user_db::EnsureConversation;
+
+    /// Moves virtual time forward in `step`s. After each step the test thread blocks briefly (so the
+    /// paused clock cannot auto-advance while the writer thread answers) and yields to the actors.
+    pub async fn run_for(total: Duration, step: Duration) {
+        let end = tokio::time::Instant::now() + total;
+        while tokio::time::Instant::now() < end {
+            tokio::time::advance(step).await;
+            for _ in 0..2 {
+                std::thread::sleep(Duration::from_millis(1));
+                for _ in 0..10 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    }
+
+    pub struct Setup {
+        pub flushers: Flushers,
+        pub bucket: Arc<Bucket>,
+        pub tenant: TenantId,
+        pub user: UserId,
+        writer: Addr<UserDbWriter>,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Setup {
+        pub async fn new(idle: Duration, stalled: Duration) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let user_dbs = UserDbs::new(dir.path().to_owned());
+            let flushers =
+                Flushers::new(FlushSettings { idle, stalled }, user_dbs.clone(), Arbiter::current(), Arc::default());
+            let (tenant, user) = (TenantId::try_from("t").unwrap(), UserId::try_from("u").unwrap());
+            let bucket = Arc::new(Bucket::default());
+            flushers.set_cold(&tenant, &user, Some(bucket.clone()));
+            let writer = user_dbs.writer(&tenant, &user);
+            Self { flushers, bucket, tenant, user, writer, _dir: dir }
+        }
+
+        /// One hot write to conversation `c1`, and the touch the HTTP layer sends after it.
+        pub async fn write(&self) {
+            let cid = ConversationId::try_from("c1").unwrap();
+            let ensure =
+                EnsureConversation { cid: cid.clone(), session: SessionId::try_from("s").unwrap(), defaults: vec![] };
+            assert!(self.writer.send(ensure).await.unwrap().unwrap());
+            self.flushers.touched(&self.tenant, &self.user, &cid);
+        }
     }
 }

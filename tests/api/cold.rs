@@ -313,3 +313,55 @@ async fn deleting_a_conversation_deletes_its_cold_copy_and_it_never_comes_back()
     assert_eq!(srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap().status(), 204);
     assert!(srv.s3.object("chats/acme/u/c2.json").is_none());
 }
+
+#[actix_web::test]
+async fn every_kind_of_s3_failure_keeps_the_session_and_the_data_until_s3_returns() {
+    // Fault injection: refused connections, 500, wrong credentials (403), a stall past the request timeout.
+    use crate::peers::s3::Fault;
+    let srv = server(600_000, 900_000).await;
+    for (i, fault) in [Fault::Refuse, Fault::Status(500), Fault::Status(403), Fault::Stall].into_iter().enumerate() {
+        let user = format!("u{i}");
+        let (sid, jwt) = srv.mint(&user).await;
+        srv.chat(&jwt, &thread("c1", &["keep"])).await;
+        srv.s3.set_fault(fault);
+        let res = srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap();
+        assert_eq!(res.status(), 503, "{fault:?}");
+        assert_eq!(srv.get_with_jwt("/conversations", &jwt).await.0, 200, "{fault:?}: the session is kept");
+        srv.s3.set_fault(Fault::None);
+        // The integrator retries the DELETE; a retry may first meet an attempt still in flight.
+        let mut status = 0;
+        for _ in 0..5 {
+            status = srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap().status().as_u16();
+            if status == 204 {
+                break;
+            }
+        }
+        assert_eq!(status, 204, "{fault:?}");
+        let flushed: Value =
+            serde_json::from_slice(&srv.s3.object(&format!("chats/acme/{user}/c1.json")).unwrap()).unwrap();
+        assert_eq!(flushed["messages"][0]["parts"][0]["text"], "keep", "{fault:?}");
+    }
+}
+
+#[actix_web::test]
+async fn two_sessions_of_one_user_writing_at_once_see_one_store() {
+    // Issue 4: concurrent sessions of the same user share one consistent hot store.
+    let srv = server(100, 900_000).await;
+    let (_, a) = srv.mint("u").await;
+    let (_, b) = srv.mint("u").await;
+    let turns = (0..8).map(|i| {
+        let jwt = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let srv = &srv;
+        async move { srv.chat(&jwt, &thread(&format!("c{i}"), &[&format!("message {i}")])).await.0 }
+    });
+    let statuses = futures_util::future::join_all(turns).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    for jwt in [&a, &b] {
+        let (_, listed) = srv.get_with_jwt("/conversations", jwt).await;
+        assert_eq!(listed["conversations"].as_array().unwrap().len(), 8);
+    }
+    for i in 0..8 {
+        let flushed = cold_object(&srv, &format!("chats/acme/u/c{i}.json"), Duration::from_secs(5)).await.unwrap();
+        assert_eq!(flushed["messages"][0]["parts"][0]["text"], format!("message {i}"));
+    }
+}

@@ -13,6 +13,7 @@ mod connectors;
 mod conversations;
 
 mod demo;
+mod isolation;
 mod jwt;
 mod models;
 mod recovery;

@@ -105,3 +105,52 @@ impl Daemon {
         Finished { code: status.code(), stdout: self.stdout(), stderr: self.stderr() }
     }
 }
+
+/// What every production-mode binary test needs: a temp dir, certificates, a free port, the base
+/// environment (TLS with client auth), and clients for tenant `acme` and for a browser.
+pub struct ProdRig {
+    pub dir: tempfile::TempDir,
+    pub pki: crate::peers::pki::Pki,
+    pub port: String,
+    pub integrator: reqwest::Client,
+    pub browser: reqwest::Client,
+}
+
+impl ProdRig {
+    pub fn new() -> Self {
+        crate::server::install_crypto();
+        let dir = tempfile::tempdir().unwrap();
+        let pki = crate::peers::pki::Pki::create(dir.path());
+        let ca = reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap();
+        let integrator = reqwest::Client::builder()
+            .tls_certs_only([ca.clone()])
+            .identity(reqwest::Identity::from_pem(pki.integrator("acme").as_bytes()).unwrap())
+            .build()
+            .unwrap();
+        let browser = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
+        Self { dir, pki, port: free_port().to_string(), integrator, browser }
+    }
+
+    /// The base environment plus `extra`.
+    pub fn env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let base = [
+            ("AUGCHATD_PORT", self.port.as_str()),
+            ("AUGCHATD_HOST", "127.0.0.1"),
+            ("AUGCHATD_TLS_CERT", self.pki.server_cert.to_str().unwrap()),
+            ("AUGCHATD_TLS_KEY", self.pki.server_key.to_str().unwrap()),
+            ("AUGCHATD_CLIENT_CA", self.pki.client_ca.to_str().unwrap()),
+        ];
+        base.iter().chain(extra).map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    /// Starts the binary with the base environment plus `extra`.
+    pub async fn start(&self, extra: &[(&str, &str)]) -> Daemon {
+        let env = self.env(extra);
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Daemon::start(self.dir.path(), &[], &pairs).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+}

@@ -3,9 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::binary::{Daemon, free_port, run_to_exit};
+use crate::binary::{Daemon, ProdRig, free_port, run_to_exit};
 use crate::peers::llm::{GOOD_KEY, LlmPeer};
-use crate::peers::pki::Pki;
 use crate::peers::s3::{BUCKET, S3_KEY_ID, S3_SECRET, S3Peer};
 use crate::server::install_crypto;
 
@@ -39,25 +38,10 @@ async fn production_without_tls_files_exits_1_naming_them() {
 #[actix_web::test]
 async fn production_boots_with_tls_and_healthz_needs_no_certificate() {
     // SPEC §11 #1, #6
-    install_crypto();
-    let dir = tempfile::tempdir().unwrap();
-    let pki = Pki::create(dir.path());
-    let port = free_port().to_string();
-    let env = [
-        ("AUGCHATD_PORT", port.as_str()),
-        ("AUGCHATD_HOST", "127.0.0.1"),
-        ("AUGCHATD_TLS_CERT", pki.server_cert.to_str().unwrap()),
-        ("AUGCHATD_TLS_KEY", pki.server_key.to_str().unwrap()),
-        ("AUGCHATD_CLIENT_CA", pki.client_ca.to_str().unwrap()),
-        ("AUGCHATD_MODE", "demmo"),
-    ];
-    let daemon = Daemon::start(dir.path(), &[], &env).await;
-    assert_eq!(daemon.stdout().lines().next().unwrap(), format!("augchatd up on :{port} (mode=prod)"));
-    let browser = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap()])
-        .build()
-        .unwrap();
-    let res = browser.get(format!("https://127.0.0.1:{port}/healthz")).send().await.unwrap();
+    let rig = ProdRig::new();
+    let daemon = rig.start(&[("AUGCHATD_MODE", "demmo")]).await;
+    assert_eq!(daemon.stdout().lines().next().unwrap(), format!("augchatd up on :{} (mode=prod)", rig.port));
+    let res = rig.browser.get(rig.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"mode": "prod", "status": "ok"}));
     let out = daemon.stop().await;

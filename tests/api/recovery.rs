@@ -5,40 +5,25 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::binary::{Daemon, free_port};
+use crate::binary::ProdRig;
 use crate::peers::llm::{GOOD_KEY, LlmPeer};
-use crate::peers::pki::Pki;
 use crate::peers::s3::{BUCKET, S3_KEY_ID, S3_SECRET, S3Peer};
-use crate::server::{JWT_SECRET, install_crypto};
+use crate::server::JWT_SECRET;
 
 #[actix_web::test]
 async fn a_conversation_written_before_kill_9_is_flushed_after_restart() {
-    install_crypto();
-    let dir = tempfile::tempdir().unwrap();
-    let pki = Pki::create(dir.path());
+    let rig = ProdRig::new();
     let llm = LlmPeer::start();
-    let s3 = S3Peer::start(&dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await;
-    let port = free_port().to_string();
-    let data = dir.path().join("data");
+    let s3 = S3Peer::start(&rig.dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await;
+    let data = rig.dir.path().join("data");
     let env = [
-        ("AUGCHATD_PORT", port.as_str()),
-        ("AUGCHATD_HOST", "127.0.0.1"),
-        ("AUGCHATD_TLS_CERT", pki.server_cert.to_str().unwrap()),
-        ("AUGCHATD_TLS_KEY", pki.server_key.to_str().unwrap()),
-        ("AUGCHATD_CLIENT_CA", pki.client_ca.to_str().unwrap()),
         ("AUGCHATD_JWT_SECRET", JWT_SECRET),
         ("AUGCHATD_ANTHROPIC_BASE_URL", llm.base.as_str()),
         ("AUGCHATD_DATA_DIR", data.to_str().unwrap()),
         ("AUGCHATD_FLUSH_IDLE_MS", "600000"),
     ];
-    let ca = reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap();
-    let integrator = reqwest::Client::builder()
-        .tls_certs_only([ca.clone()])
-        .identity(reqwest::Identity::from_pem(pki.integrator("acme").as_bytes()).unwrap())
-        .build()
-        .unwrap();
-    let browser = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
-    let url = |path: &str| format!("https://127.0.0.1:{port}{path}");
+    let (integrator, browser) = (&rig.integrator, &rig.browser);
+    let url = |path: &str| rig.url(path);
     let session = json!({
         "user_id": "u", "system_prompt": "s",
         "model": {"provider": "anthropic", "model_id": "claude-sonnet-4-5", "api_key": GOOD_KEY},
@@ -51,7 +36,7 @@ async fn a_conversation_written_before_kill_9_is_flushed_after_restart() {
         minted["jwt"].as_str().unwrap().to_owned()
     };
 
-    let daemon = Daemon::start(dir.path(), &[], &env).await;
+    let daemon = rig.start(&env).await;
     let jwt = mint().await;
     let turn =
         json!({"id": "c1", "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "survive"}]}]});
@@ -79,7 +64,7 @@ async fn a_conversation_written_before_kill_9_is_flushed_after_restart() {
     assert!(s3.object("p/acme/u/c1.json").is_none(), "nothing was flushed before the crash");
     assert!(data.join("acme/u.sqlite").exists(), "the hot file outlives the process");
 
-    let daemon = Daemon::start(dir.path(), &[], &env).await;
+    let daemon = rig.start(&env).await;
     let jwt = mint().await;
     let mut flushed = None;
     for _ in 0..100 {

@@ -4,11 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::binary::{Daemon, free_port};
+use crate::binary::ProdRig;
 use crate::peers::llm::LlmPeer;
-use crate::peers::pki::Pki;
 use crate::peers::s3::{BUCKET, S3Peer};
-use crate::server::install_crypto;
 
 const LLM_KEY: &str = "sk-MARKER-llm-key-0001";
 const S3_KEY_ID: &str = "MARKERAKID0002";
@@ -28,33 +26,19 @@ const MARKERS: &[&str] = &[
 
 #[actix_web::test]
 async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
-    install_crypto();
-    let dir = tempfile::tempdir().unwrap();
-    let pki = Pki::create(dir.path());
+    let rig = ProdRig::new();
     let llm = LlmPeer::start();
     llm.accept(LLM_KEY);
-    let s3 = S3Peer::start(&dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await;
-    let port = free_port().to_string();
+    let s3 = S3Peer::start(&rig.dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await;
     let env = [
-        ("AUGCHATD_PORT", port.as_str()),
-        ("AUGCHATD_HOST", "127.0.0.1"),
-        ("AUGCHATD_TLS_CERT", pki.server_cert.to_str().unwrap()),
-        ("AUGCHATD_TLS_KEY", pki.server_key.to_str().unwrap()),
-        ("AUGCHATD_CLIENT_CA", pki.client_ca.to_str().unwrap()),
         ("AUGCHATD_JWT_SECRET", MARKERS[8]),
         ("AUGCHATD_ANTHROPIC_BASE_URL", llm.base.as_str()),
         ("AUGCHATD_LOG", "debug"),
         ("AUGCHATD_HEALTH_LOG_MS", "100"),
     ];
-    let daemon = Daemon::start(dir.path(), &[], &env).await;
-    let ca = reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap();
-    let integrator = reqwest::Client::builder()
-        .tls_certs_only([ca.clone()])
-        .identity(reqwest::Identity::from_pem(pki.integrator("acme").as_bytes()).unwrap())
-        .build()
-        .unwrap();
-    let browser = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
-    let url = |path: &str| format!("https://127.0.0.1:{port}{path}");
+    let daemon = rig.start(&env).await;
+    let (integrator, browser) = (&rig.integrator, &rig.browser);
+    let url = |path: &str| rig.url(path);
 
     let storage = |secret: &str| {
         json!({"s3": {"endpoint": s3.endpoint(), "region": "us-east-1", "bucket": BUCKET, "prefix": "p/",

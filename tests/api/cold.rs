@@ -180,7 +180,7 @@ async fn an_expired_session_flushes_its_users_conversations() {
     // SPEC §11 #133
     let srv = server(600_000, 900_000).await;
     let mut body = srv.session_body("u");
-    body["ttl_seconds"] = json!(1);
+    body["ttl_seconds"] = json!(2); // 1-2 s: exp is whole seconds
     let (_, minted) = srv.post_session(&srv.acme, &body).await;
     let jwt = minted["jwt"].as_str().unwrap();
     srv.chat(jwt, &user_turn("c1", "before expiry")).await;
@@ -259,11 +259,11 @@ async fn the_hot_file_stays_while_a_conversation_is_unflushed() {
     // SPEC §11 #123
     let srv = server(600_000, 900_000).await;
     let mut body = srv.session_body("u");
-    body["ttl_seconds"] = json!(1);
+    body["ttl_seconds"] = json!(2); // 1-2 s: exp is whole seconds
     let (_, minted) = srv.post_session(&srv.acme, &body).await;
     srv.chat(minted["jwt"].as_str().unwrap(), &thread("c1", &["hi"])).await;
     srv.s3.set_failing(true);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     assert!(srv.dir.path().join("data/acme/u.sqlite").exists(), "expired, but cold does not have it");
 }
 

@@ -101,12 +101,12 @@ async fn a_session_ends_when_its_ttl_passes() {
     // SPEC §3: expiry is a session end; the token is refused from then on.
     let srv = TestServer::start(|_, _| {}).await;
     let mut body = srv.session_body("u");
-    body["ttl_seconds"] = json!(1);
+    body["ttl_seconds"] = json!(2); // 1-2 s: exp is whole seconds
     let (status, minted) = srv.post_session(&srv.acme, &body).await;
     assert_eq!(status, 200);
     let jwt = minted["jwt"].as_str().unwrap();
     assert_eq!(srv.get_with_jwt("/session/models", jwt).await.0, 200);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     assert_eq!(srv.get_with_jwt("/session/models", jwt).await, (401, json!({"error": "invalid_jwt"})));
     let sid = minted["session_id"].as_str().unwrap();
     let res = srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap();

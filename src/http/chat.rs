@@ -2,7 +2,7 @@
 //! conversation, then answers 200 with the UI message stream of `chat::start`.
 
 use actix_web::{HttpResponse, web};
-use augchatd_actors::connector_state::ModelOverride;
+use augchatd_actors::connector_state::{ModelOverride, ObserveConnectors};
 use augchatd_actors::user_db::EnsureConversation;
 
 use super::AppState;
@@ -28,7 +28,12 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
     // Auto-create before streaming, so a hot-write failure is still a plain 503 (SPEC §2.4 step 7).
     let ensure =
         EnsureConversation { cid: request.cid.clone(), session: record.id.clone(), defaults: defaults.clone() };
-    if ask(&state, record, ensure).await?? {
+    let created = ask(&state, record, ensure).await??;
+    // The turn-start observation (SPEC §5.1 step 1): snapshots for connectors new in scope, stale flags
+    // dropped (decision 9). The tool-use loop will take its active set from here.
+    let observed =
+        ask(&state, record, ObserveConnectors { cid: request.cid.clone(), in_scope: defaults.clone() }).await??;
+    if created || observed.written {
         state.flushers.touched(&record.tenant, &record.spec.user, &request.cid);
     }
     let model = &record.spec.model;

@@ -365,3 +365,28 @@ async fn two_sessions_of_one_user_writing_at_once_see_one_store() {
         assert_eq!(flushed["messages"][0]["parts"][0]["text"], format!("message {i}"));
     }
 }
+
+#[actix_web::test]
+async fn connector_flags_and_the_model_choice_survive_eviction() {
+    // SPEC §11 #130: after hydration, connector states (e.g. a RAG connector switched off) are intact.
+    let srv = server(600_000, 900_000).await;
+    let mut body = srv.session_body("u");
+    body["connectors"] = json!([{"descriptive_id": "rag_internal", "name": "Internal", "type": "rag", "default_active": true,
+                                 "backend": "opensearch", "cluster": "https://os.example", "auth": {}, "indexes": ["internal"]}]);
+    let (_, minted) = srv.post_session(&srv.acme, &body).await;
+    let (sid, jwt) = (minted["session_id"].as_str().unwrap(), minted["jwt"].as_str().unwrap());
+    srv.chat(jwt, &thread("c1", &["hi"])).await;
+    let put = |path: &str, body: Value| srv.browser.put(srv.url(path)).bearer_auth(jwt).json(&body).send();
+    assert_eq!(put("/conversations/c1/connectors/rag_internal", json!({"active": false})).await.unwrap().status(), 204);
+    assert_eq!(put("/conversations/c1/model", json!({"model_id": "claude-haiku-4-5"})).await.unwrap().status(), 204);
+    assert_eq!(srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap().status(), 204);
+    assert!(gone(&srv.dir.path().join("data/acme/u.sqlite")).await);
+
+    let (_, minted) = srv.post_session(&srv.acme, &body).await;
+    let jwt = minted["jwt"].as_str().unwrap();
+    let (status, flags) = srv.get_with_jwt("/conversations/c1/connectors", jwt).await;
+    assert_eq!(status, 200);
+    assert_eq!(flags, json!([{"descriptive_id": "rag_internal", "name": "Internal", "type": "rag", "active": false}]));
+    let (_, listed) = srv.get_with_jwt("/conversations", jwt).await;
+    assert_eq!(listed["conversations"][0]["model_id_override"], "claude-haiku-4-5");
+}

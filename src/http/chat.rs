@@ -1,6 +1,8 @@
 //! `POST /chat` (JWT): checks in SPEC §2.4 order (auth, body, conversation), auto-creates the
 //! conversation, then answers 200 with the UI message stream of `chat::start`.
 
+use std::sync::Arc;
+
 use actix_web::{HttpResponse, web};
 use augchatd_actors::connector_state::{ModelOverride, ObserveConnectors};
 use augchatd_actors::user_db::EnsureConversation;
@@ -12,7 +14,7 @@ use super::conversations::{ask, connector_defaults, writable};
 use super::error::ApiError;
 use super::hydrate::hydrate_if_missing;
 use crate::chat::{self, Turn, thread};
-use crate::stream::{MessageMetadata, ModelTag, stream_headers};
+use crate::stream::stream_headers;
 
 /// A chat thread carries the whole history; long conversations are large.
 const MAX_CHAT_BODY: usize = 8 * 1024 * 1024;
@@ -36,21 +38,20 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
     if created || observed.written {
         state.flushers.touched(&record.tenant, &record.spec.user, &request.cid);
     }
-    let model = &record.spec.model;
     // The conversation's override, else the session default, resolved once at turn start (SPEC §2.4 step 8).
-    let model_id =
-        ask(&state, record, ModelOverride { cid: request.cid.clone() }).await??.unwrap_or(model.model_id.clone());
+    let model_id = ask(&state, record, ModelOverride { cid: request.cid.clone() })
+        .await??
+        .unwrap_or_else(|| record.spec.model.model_id.clone());
     let turn = Turn {
+        record: Arc::clone(record),
+        model_id,
+        http: state.http.clone(),
+        bases: state.bases.clone(),
         writer: state.user_dbs.writer(&record.tenant, &record.spec.user),
         flushers: state.flushers.clone(),
-        tenant: record.tenant.clone(),
-        user: record.spec.user.clone(),
         cid: request.cid,
-        session: record.id.clone(),
         defaults,
         history: request.messages,
-        provider: model.provider,
-        metadata: MessageMetadata { augchatd: ModelTag { model_id, provider: model.provider.as_str().to_owned() } },
     };
     Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn)))
 }

@@ -73,6 +73,23 @@ pub enum Chunk<'a> {
         /// The part's id.
         id: &'a str,
     },
+    /// Opens a reasoning part.
+    ReasoningStart {
+        /// Part id, repeated on its deltas and end.
+        id: &'a str,
+    },
+    /// Appends to a reasoning part.
+    ReasoningDelta {
+        /// The part's id.
+        id: &'a str,
+        /// The new reasoning text.
+        delta: &'a str,
+    },
+    /// Closes a reasoning part.
+    ReasoningEnd {
+        /// The part's id.
+        id: &'a str,
+    },
     /// Closes one model call.
     FinishStep,
     /// Closes the assistant message.

@@ -16,6 +16,7 @@ mod demo;
 mod isolation;
 mod jwt;
 mod models;
+mod providers;
 mod recovery;
 mod secrets;
 mod sessions;

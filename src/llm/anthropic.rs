@@ -54,14 +54,12 @@ enum Wire {
 }
 
 #[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type")]
 enum Delta {
-    TextDelta {
-        text: String,
-    },
-    ThinkingDelta {
-        thinking: String,
-    },
+    #[serde(rename = "text_delta")]
+    Text { text: String },
+    #[serde(rename = "thinking_delta")]
+    Thinking { thinking: String },
     #[serde(other)]
     Other,
 }
@@ -88,8 +86,8 @@ impl Adapter for Anthropic {
     fn on_event(&mut self, _event: &str, data: &str) -> Result<Vec<LlmEvent>, LlmError> {
         let wire: Wire = serde_json::from_str(data).map_err(|_| LlmError::Malformed)?;
         Ok(match wire {
-            Wire::ContentBlockDelta { delta: Delta::TextDelta { text } } => vec![LlmEvent::TextDelta(text)],
-            Wire::ContentBlockDelta { delta: Delta::ThinkingDelta { thinking } } => {
+            Wire::ContentBlockDelta { delta: Delta::Text { text } } => vec![LlmEvent::TextDelta(text)],
+            Wire::ContentBlockDelta { delta: Delta::Thinking { thinking } } => {
                 vec![LlmEvent::ReasoningDelta(thinking)]
             }
             Wire::MessageDelta { delta } => {

@@ -19,8 +19,8 @@ use crate::ids::{ConversationId, TenantId, UserId};
 use crate::ports::{ColdFailure, ColdStore};
 use crate::supervisor::{ActorKind, Health, guarded};
 use crate::user_db::{
-    ColdDeleted, DbError, DirtyConversations, EvictIfClean, ExportConversation, MarkFlushed, Tombstones, UserDbWriter,
-    UserDbs,
+    ColdDeleted, DbError, DirtyConversations, EvictIfClean, ExportConversation, FlushMark, MarkFlushed, Tombstones,
+    UserDbWriter, UserDbs,
 };
 
 /// Where a conversation lives in the bucket, after the session's prefix (SPEC §6.4).
@@ -276,18 +276,49 @@ impl ConversationFlusher {
         }));
     }
 
-    fn finish(&mut self, outcome: Result<bool, FlushError>, ctx: &mut Context<Self>) {
+    fn finish(&mut self, outcome: Result<Uploaded, FlushError>, ctx: &mut Context<Self>) {
         self.in_flight = false;
         let key = self.key();
         let attempt = self.progress.backoff.failures + 1;
         match outcome {
-            Ok(clean) => {
+            Ok(Uploaded::NothingToSend) => {
+                // Nothing reached the bucket, so the user's failure streak is not over.
                 self.progress.backoff.on_success();
-                self.progress.dirty = !clean;
+                self.progress.dirty = false;
+                self.answer(Ok(()));
+            }
+            Ok(uploaded) => {
+                self.progress.backoff.on_success();
                 self.flushers.record_success(&key);
                 tracing::info!(actor = ActorKind::Flusher.as_str(), tenant = %self.tenant, user = %self.user,
-                    cid = %self.cid, attempt, clean, "flush succeeded");
-                self.answer(Ok(()));
+                    cid = %self.cid, attempt, outcome = ?uploaded, "flush succeeded");
+                match uploaded {
+                    // A write landed during the upload: flush again before anyone is told "done", so
+                    // DELETE /sessions answers 204 only once cold has the latest turn.
+                    Uploaded::StillDirty => {
+                        self.progress.dirty = true;
+                        self.attempt(ctx);
+                    }
+                    // Deleted during the upload: the object just written goes too (tombstone kept until then).
+                    Uploaded::Deleted => {
+                        self.progress.dirty = false;
+                        let (flushers, tenant, user, cid) =
+                            (self.flushers.clone(), self.tenant.clone(), self.user.clone(), self.cid.clone());
+                        ctx.spawn(
+                            async move {
+                                if let Err(e) = flushers.delete_cold(&tenant, &user, &cid).await {
+                                    tracing::warn!(%tenant, %user, %cid, error = %e, "cold delete failed; will retry");
+                                }
+                            }
+                            .into_actor(self),
+                        );
+                        self.answer(Ok(()));
+                    }
+                    Uploaded::Clean | Uploaded::NothingToSend => {
+                        self.progress.dirty = false;
+                        self.answer(Ok(()));
+                    }
+                }
             }
             Err(err) => {
                 let now = tokio::time::Instant::now().into_std();
@@ -311,20 +342,37 @@ impl ConversationFlusher {
     }
 }
 
-/// Reads the snapshot, uploads it, and records the acknowledged version. `Ok(true)`: clean now.
+/// What one flush attempt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Uploaded {
+    /// Hot had nothing newer than cold (or the conversation is gone).
+    NothingToSend,
+    /// Uploaded; cold has the latest version.
+    Clean,
+    /// Uploaded, but a write landed meanwhile.
+    StillDirty,
+    /// Uploaded, but the conversation was deleted meanwhile.
+    Deleted,
+}
+
+/// Reads the snapshot, uploads it, and records the acknowledged version.
 async fn upload(
     writer: Addr<UserDbWriter>,
     cold: Arc<dyn ColdStore>,
     cid: ConversationId,
     object_key: String,
-) -> Result<bool, FlushError> {
+) -> Result<Uploaded, FlushError> {
     // No timeouts here: a writer that is gone answers MailboxError at once, callers that wait (DELETE)
     // have their own deadline, and the flusher's only timers stay its idle and retry timers.
     let snapshot = writer.send(ExportConversation { cid: cid.clone() }).await.map_err(|_| FlushError::Gone)??;
-    let Some(snapshot) = snapshot else { return Ok(true) };
+    let Some(snapshot) = snapshot else { return Ok(Uploaded::NothingToSend) };
     cold.put_json(object_key, snapshot.body).await?;
-    let clean = writer.send(MarkFlushed { cid, version: snapshot.version }).await.map_err(|_| FlushError::Gone)??;
-    Ok(clean)
+    let mark = writer.send(MarkFlushed { cid, version: snapshot.version }).await.map_err(|_| FlushError::Gone)??;
+    Ok(match mark {
+        FlushMark::Clean => Uploaded::Clean,
+        FlushMark::StillDirty => Uploaded::StillDirty,
+        FlushMark::Deleted => Uploaded::Deleted,
+    })
 }
 
 impl Actor for ConversationFlusher {

@@ -71,6 +71,8 @@ impl SessionRegistry {
         let record = Arc::new(record);
         let actor_record = Arc::clone(&record);
         let registry = self.clone();
+        // Held across the start, so even a TTL that ends at once finds the session registered.
+        let mut inner = self.lock();
         let addr = Supervisor::start_in_arbiter(arbiter, move |_| SessionActor {
             record: actor_record,
             registry,
@@ -78,7 +80,6 @@ impl SessionRegistry {
             ended: None,
             restart_count: 0,
         });
-        let mut inner = self.lock();
         let user_key = (record.tenant.clone(), record.spec.user.clone());
         *inner.live_per_user.entry(user_key).or_default() += 1;
         inner.sessions.insert(record.id.clone(), Entry { record: Arc::clone(&record), addr });

@@ -544,10 +544,22 @@ impl Handler<ExportConversation> for UserDbWriter {
     }
 }
 
+/// What hot storage says after cold acknowledged an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushMark {
+    /// Cold has the latest version.
+    Clean,
+    /// A write landed during the upload; another flush is needed.
+    StillDirty,
+    /// The conversation was deleted during the upload: the object just written must go too. A
+    /// tombstone is (re)written so that happens, and hydration never brings it back.
+    Deleted,
+}
+
 /// Record that cold storage has acknowledged `version` of a conversation. Sent by its flusher after
 /// a successful upload; a write that happened during the upload keeps the conversation dirty.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<bool, DbError>")]
+#[rtype(result = "Result<FlushMark, DbError>")]
 pub struct MarkFlushed {
     /// The conversation.
     pub cid: ConversationId,
@@ -556,12 +568,21 @@ pub struct MarkFlushed {
 }
 
 impl Handler<MarkFlushed> for UserDbWriter {
-    type Result = Result<bool, DbError>;
+    type Result = Result<FlushMark, DbError>;
 
-    /// Replies whether the conversation is now clean.
     fn handle(&mut self, msg: MarkFlushed, ctx: &mut SyncContext<Self>) -> Self::Result {
         self.run(ctx, |writer| {
             let conn = writer.conn()?;
+            let exists = conn
+                .prepare_cached("SELECT 1 FROM conversation WHERE conversation_id = ?1")?
+                .query_row([msg.cid.as_str()], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if !exists {
+                conn.prepare_cached("INSERT OR IGNORE INTO augchatd_tombstone (conversation_id) VALUES (?1)")?
+                    .execute([msg.cid.as_str()])?;
+                return Ok(FlushMark::Deleted);
+            }
             conn.prepare_cached(
                 "UPDATE augchatd_flush SET flushed_version = MAX(flushed_version, ?2) WHERE conversation_id = ?1",
             )?
@@ -573,7 +594,7 @@ impl Handler<MarkFlushed> for UserDbWriter {
                 .query_row([msg.cid.as_str()], |_| Ok(()))
                 .optional()?
                 .is_some();
-            Ok(!still_dirty)
+            Ok(if still_dirty { FlushMark::StillDirty } else { FlushMark::Clean })
         })
     }
 }
@@ -670,6 +691,15 @@ impl Handler<Hydrate> for UserDbWriter {
         self.run(ctx, |writer| {
             let tx = writer.conn()?.transaction()?;
             let cid = msg.cid.as_str();
+            let deleted = tx
+                .prepare_cached("SELECT 1 FROM augchatd_tombstone WHERE conversation_id = ?1")?
+                .query_row([cid], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if deleted {
+                // Deleted while the cold read was in flight: the user's delete wins.
+                return Ok(());
+            }
             let now = now_iso();
             let inserted = tx
                 .prepare_cached(

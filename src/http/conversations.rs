@@ -81,6 +81,9 @@ pub async fn create(
     };
     let record = &authed.0;
     writable(&state, record)?;
+    // A client-chosen id may name a conversation only cold has: bring it back before anything is
+    // written, or an empty row would later overwrite its history.
+    hydrate_if_missing(&state, record, &cid).await?;
     let msg = EnsureConversation { cid: cid.clone(), session: record.id.clone(), defaults: connector_defaults(record) };
     if ask(&state, record, msg).await?? {
         state.flushers.touched(&record.tenant, &record.spec.user, &cid);
@@ -152,6 +155,8 @@ pub async fn delete(
     let cid = path_cid(path.into_inner())?;
     let record = &authed.0;
     writable(&state, record)?;
+    // A conversation only cold has is deleted too (it would come back with the next listing otherwise).
+    hydrate_if_missing(&state, record, &cid).await?;
     ask(&state, record, DeleteConversation { cid: cid.clone() }).await??;
     // SPEC §12 decision 10: the cold copy goes too. A failure is retried by the user's next flush, and
     // the tombstone keeps hydration from bringing the conversation back meanwhile.

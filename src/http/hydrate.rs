@@ -57,7 +57,10 @@ pub async fn hydrate_cold_only(state: &AppState, record: &SessionRecord) -> Resu
     };
     let cids = keys.iter().filter_map(|key| key.strip_prefix(&folder)?.strip_suffix(".json"));
     for cid in cids.filter_map(|id| ConversationId::try_from(id).ok()) {
-        hydrate_if_missing(state, record, &cid).await?;
+        // One unreadable object must not hide the others: it is logged, and retried on the next listing.
+        if let Err(e) = hydrate_if_missing(state, record, &cid).await {
+            tracing::warn!(%tenant, %user, %cid, error = %e, "cold-only conversation left out of the listing");
+        }
     }
     Ok(())
 }

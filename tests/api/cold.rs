@@ -390,3 +390,22 @@ async fn connector_flags_and_the_model_choice_survive_eviction() {
     let (_, listed) = srv.get_with_jwt("/conversations", jwt).await;
     assert_eq!(listed["conversations"][0]["model_id_override"], "claude-haiku-4-5");
 }
+
+#[actix_web::test]
+async fn posting_a_known_conversation_id_after_eviction_keeps_its_history() {
+    // Review finding: POST /conversations with a client id that only cold has must not start it empty.
+    let srv = server(100, 900_000).await;
+    let (sid, jwt) = srv.mint("u").await;
+    srv.chat(&jwt, &thread("ticket-42", &["the history"])).await;
+    srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap();
+    assert!(gone(&srv.dir.path().join("data/acme/u.sqlite")).await);
+
+    let (_, jwt) = srv.mint("u").await;
+    let (status, _) = srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "ticket-42"})).await;
+    assert_eq!(status, 201);
+    let (_, history) = srv.get_with_jwt("/conversations/ticket-42/messages", &jwt).await;
+    assert_eq!(history["messages"][0]["parts"][0]["text"], "the history");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let flushed = cold_object(&srv, "chats/acme/u/ticket-42.json", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(flushed["messages"].as_array().unwrap().len(), 2, "cold was not overwritten by an empty conversation");
+}

@@ -8,6 +8,7 @@
 //! exact version that was uploaded (the writer's `MarkFlushed`); hot rows are never removed here.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use crate::ports::{ColdFailure, ColdStore};
 use crate::supervisor::{ActorKind, Health, guarded};
 use crate::user_db::{
     ColdDeleted, DbError, DirtyConversations, EvictIfClean, ExportConversation, FlushMark, MarkFlushed, Tombstones,
-    UserDbWriter, UserDbs,
+    UserActivity, UserDbWriter, UserDbs,
 };
 
 /// Where a conversation lives in the bucket, after the session's prefix (SPEC §6.4).
@@ -69,6 +70,7 @@ type UserKey = (TenantId, UserId);
 
 #[derive(Default)]
 struct UserFlush {
+    activity: Arc<UserActivity>,
     cold: Option<Arc<dyn ColdStore>>,
     clock: FlushBackoff,
     read_only: bool,
@@ -96,9 +98,31 @@ impl Flushers {
         self.users.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Sets where this user's conversations go: the bucket of their latest session (`None`: hot-only).
+    /// A session of the user was minted: its bucket becomes where the user's conversations go (the
+    /// latest session's; `None`: hot-only), and any eviction decided before now is off.
     pub fn set_cold(&self, tenant: &TenantId, user: &UserId, cold: Option<Arc<dyn ColdStore>>) {
-        self.lock().entry((tenant.clone(), user.clone())).or_default().cold = cold;
+        let mut users = self.lock();
+        let state = users.entry((tenant.clone(), user.clone())).or_default();
+        state.cold = cold;
+        state.activity.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The user's activity generation, read when their last session ends.
+    pub fn generation(&self, tenant: &TenantId, user: &UserId) -> u64 {
+        self.activity(tenant, user).generation.load(Ordering::SeqCst)
+    }
+
+    fn activity(&self, tenant: &TenantId, user: &UserId) -> Arc<UserActivity> {
+        Arc::clone(&self.lock().entry((tenant.clone(), user.clone())).or_default().activity)
+    }
+
+    /// A chat turn of the user started; the hot file stays until the returned guard is dropped (after
+    /// the turn is stored).
+    pub fn turn_started(&self, tenant: &TenantId, user: &UserId) -> TurnInFlight {
+        let activity = self.activity(tenant, user);
+        activity.turns_in_flight.fetch_add(1, Ordering::SeqCst);
+        activity.generation.fetch_add(1, Ordering::SeqCst);
+        TurnInFlight(activity)
     }
 
     /// The bucket this user's conversations go to and come from (`None`: hot-only).
@@ -112,19 +136,29 @@ impl Flushers {
         let Some(cold) = self.cold_store(tenant, user) else { return Ok(()) };
         cold.delete(cold_key(tenant, user, cid)).await?;
         let writer = self.user_dbs.writer(tenant, user);
-        writer.send(ColdDeleted { cid: cid.clone() }).timeout(WRITER_TIMEOUT).await.map_err(|_| FlushError::Gone)??;
-        tracing::info!(%tenant, %user, %cid, "cold copy deleted");
+        let recreated = writer
+            .send(ColdDeleted { cid: cid.clone() })
+            .timeout(WRITER_TIMEOUT)
+            .await
+            .map_err(|_| FlushError::Gone)??;
+        tracing::info!(%tenant, %user, %cid, recreated, "cold copy deleted");
+        if recreated {
+            // Re-created while the delete was in flight: its new content must reach cold again.
+            self.touched(tenant, user, cid);
+        }
         Ok(())
     }
 
-    /// Removes the user's hot file when cold has everything (after their last session ended).
-    pub async fn evict_if_clean(&self, tenant: &TenantId, user: &UserId) -> Result<bool, FlushError> {
+    /// Removes the user's hot file when cold has everything, nothing happened since `generation`
+    /// (read when their last session ended) and no turn is in flight.
+    pub async fn evict_if_clean(&self, tenant: &TenantId, user: &UserId, generation: u64) -> Result<bool, FlushError> {
         if self.cold_store(tenant, user).is_none() {
             // Hot-only users keep their file: it is the only copy.
             return Ok(false);
         }
+        let evict = EvictIfClean { activity: self.activity(tenant, user), generation };
         let writer = self.user_dbs.writer(tenant, user);
-        Ok(writer.send(EvictIfClean).timeout(WRITER_TIMEOUT).await.map_err(|_| FlushError::Gone)??)
+        Ok(writer.send(evict).timeout(WRITER_TIMEOUT).await.map_err(|_| FlushError::Gone)??)
     }
 
     /// True while the user's flushes have failed for longer than the stalled threshold. Computed from
@@ -214,6 +248,16 @@ impl Flushers {
             state.read_only = false;
             tracing::info!(tenant = %key.0, user = %key.1, "user writable again: cold flush recovered");
         }
+    }
+}
+
+/// Held by a chat turn from its start until its reply is stored; blocks eviction meanwhile.
+#[derive(Debug)]
+pub struct TurnInFlight(Arc<UserActivity>);
+
+impl Drop for TurnInFlight {
+    fn drop(&mut self) {
+        self.0.turns_in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -170,6 +170,7 @@ impl SessionActor {
         // Once cold has everything and no session of the user is left, the hot file goes (SPEC §6.1).
         if let Some(flushers) = self.registry.flushers.clone() {
             let (tenant, user, registry) = (tenant.clone(), spec.user.clone(), self.registry.clone());
+            let generation = flushers.generation(&tenant, &user);
             ctx.spawn(
                 async move {
                     match flushers.flush_user(&tenant, &user).await {
@@ -177,7 +178,7 @@ impl SessionActor {
                             tracing::warn!(%tenant, %user, error = %e, "end-of-session flush failed; retrying with backoff");
                         }
                         Ok(()) if registry.live_sessions_of(&tenant, &user) == 0 => {
-                            if let Err(e) = flushers.evict_if_clean(&tenant, &user).await {
+                            if let Err(e) = flushers.evict_if_clean(&tenant, &user, generation).await {
                                 tracing::warn!(%tenant, %user, error = %e, "hot file eviction failed");
                             }
                         }

@@ -757,40 +757,68 @@ impl Handler<Tombstones> for UserDbWriter {
     }
 }
 
-/// Cold storage confirmed the delete of a conversation. Sent by the flush that deleted it.
+/// Cold storage confirmed the delete of a conversation. Sent by the flush that deleted it. Replies
+/// `true` when the conversation exists again (re-created while the delete was in flight): its cold
+/// copy was just removed, so it is marked dirty and must be flushed again.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), DbError>")]
+#[rtype(result = "Result<bool, DbError>")]
 pub struct ColdDeleted {
     /// The conversation.
     pub cid: ConversationId,
 }
 
 impl Handler<ColdDeleted> for UserDbWriter {
-    type Result = Result<(), DbError>;
+    type Result = Result<bool, DbError>;
 
     fn handle(&mut self, msg: ColdDeleted, ctx: &mut SyncContext<Self>) -> Self::Result {
         self.run(ctx, |writer| {
-            let conn = writer.conn()?;
-            // A conversation re-created meanwhile has no tombstone any more; nothing to clear then.
-            conn.prepare_cached("DELETE FROM augchatd_tombstone WHERE conversation_id = ?1")?
-                .execute([msg.cid.as_str()])?;
-            Ok(())
+            let tx = writer.conn()?.transaction()?;
+            let cid = msg.cid.as_str();
+            tx.prepare_cached("DELETE FROM augchatd_tombstone WHERE conversation_id = ?1")?.execute([cid])?;
+            let recreated = tx
+                .prepare_cached("UPDATE augchatd_flush SET flushed_version = 0 WHERE conversation_id = ?1")?
+                .execute([cid])?
+                > 0;
+            tx.commit()?;
+            Ok(recreated)
         })
     }
+}
+
+/// What a user is doing right now, shared by the flushers and the writer: eviction must not race a
+/// session minted or a turn started after the decision to evict was taken.
+#[derive(Debug, Default)]
+pub struct UserActivity {
+    /// Bumped by every session mint and turn start.
+    pub generation: std::sync::atomic::AtomicU64,
+    /// Chat turns between their start and their stored reply.
+    pub turns_in_flight: std::sync::atomic::AtomicUsize,
 }
 
 /// Delete the user's hot file if cold has everything: no dirty conversation and no pending cold
 /// delete. Sent when the user's last session has ended and its final flush succeeded. The writer
 /// stays; its next message reopens (creates) the file. Replies whether the file was removed.
+/// Checked on the writer's thread, right before the file goes: the activity generation must still be
+/// the one the decision was based on, and no turn may be in flight.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<bool, DbError>")]
-pub struct EvictIfClean;
+pub struct EvictIfClean {
+    /// The user's activity counters.
+    pub activity: Arc<UserActivity>,
+    /// The generation observed when the user's last session ended.
+    pub generation: u64,
+}
 
 impl Handler<EvictIfClean> for UserDbWriter {
     type Result = Result<bool, DbError>;
 
-    fn handle(&mut self, _: EvictIfClean, ctx: &mut SyncContext<Self>) -> Self::Result {
+    fn handle(&mut self, msg: EvictIfClean, ctx: &mut SyncContext<Self>) -> Self::Result {
         self.run(ctx, |writer| {
+            let busy = msg.activity.generation.load(Ordering::SeqCst) != msg.generation
+                || msg.activity.turns_in_flight.load(Ordering::SeqCst) > 0;
+            if busy {
+                return Ok(false);
+            }
             let conn = writer.conn()?;
             let pending: i64 = conn
                 .prepare_cached(

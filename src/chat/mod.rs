@@ -9,7 +9,7 @@ pub mod thread;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
-use augchatd_actors::flusher::Flushers;
+use augchatd_actors::flusher::{Flushers, TurnInFlight};
 use std::sync::Arc;
 
 use augchatd_actors::ids::ConversationId;
@@ -49,6 +49,8 @@ pub struct Turn {
     pub defaults: Vec<(String, bool)>,
     /// The client's thread, as it will be stored.
     pub history: Vec<StoredMessage>,
+    /// Keeps the user's hot file from eviction until the reply is stored.
+    pub in_flight: TurnInFlight,
 }
 
 impl Turn {
@@ -221,9 +223,12 @@ fn persist(turn: Turn, message_id: String, reply: Reply) {
     let cid = turn.cid.clone();
     let (flushers, tenant, user) = (turn.flushers, turn.record.tenant.clone(), turn.record.spec.user.clone());
     let session = turn.record.id.clone();
+    let in_flight = turn.in_flight;
     let request = turn.writer.send(ReplaceThread { cid: turn.cid, session, defaults: turn.defaults, messages });
     actix_web::rt::spawn(async move {
-        match request.await {
+        let stored = request.await;
+        drop(in_flight);
+        match stored {
             Ok(Ok(())) => flushers.touched(&tenant, &user, &cid),
             Ok(Err(e)) => tracing::error!(%cid, error = %e, "chat turn could not be stored"),
             Err(e) => {

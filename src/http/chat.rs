@@ -25,6 +25,8 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
     // Read-only is checked before the body is read (SPEC §2.4 step 2).
     writable(&state, record)?;
     let request = thread::parse(&read_limited(payload, MAX_CHAT_BODY).await?)?;
+    // From here until the reply is stored, the user's hot file must not be evicted.
+    let in_flight = state.flushers.turn_started(&record.tenant, &record.spec.user);
     hydrate_if_missing(&state, record, &request.cid).await?;
     let defaults = connector_defaults(record);
     // Auto-create before streaming, so a hot-write failure is still a plain 503 (SPEC §2.4 step 7).
@@ -52,6 +54,7 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         cid: request.cid,
         defaults,
         history: request.messages,
+        in_flight,
     };
     Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn)))
 }

@@ -599,6 +599,13 @@ impl Handler<MarkFlushed> for UserDbWriter {
     }
 }
 
+/// The conversation ids a one-column query returns. Rows are written only from validated ids; anything
+/// else found in the file is skipped, not trusted.
+fn conversation_ids(conn: &Connection, sql: &str) -> Result<Vec<ConversationId>, DbError> {
+    let ids: Vec<String> = conn.prepare_cached(sql)?.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    Ok(ids.into_iter().filter_map(|id| ConversationId::try_from(id).ok()).collect())
+}
+
 /// List the conversations cold storage does not have yet. Sent when a session ends (final flush) and
 /// when a user's first session arrives after a restart (crash recovery).
 #[derive(Debug, Message)]
@@ -610,13 +617,10 @@ impl Handler<DirtyConversations> for UserDbWriter {
 
     fn handle(&mut self, _: DirtyConversations, ctx: &mut SyncContext<Self>) -> Self::Result {
         self.run(ctx, |writer| {
-            let ids: Vec<String> = writer
-                .conn()?
-                .prepare_cached("SELECT conversation_id FROM augchatd_flush WHERE dirty_version > flushed_version")?
-                .query_map([], |row| row.get(0))?
-                .collect::<Result<_, _>>()?;
-            // Rows are written only from validated ids; anything else in the file is skipped, not trusted.
-            Ok(ids.into_iter().filter_map(|id| ConversationId::try_from(id).ok()).collect())
+            conversation_ids(
+                writer.conn()?,
+                "SELECT conversation_id FROM augchatd_flush WHERE dirty_version > flushed_version",
+            )
         })
     }
 }
@@ -746,14 +750,7 @@ impl Handler<Tombstones> for UserDbWriter {
     type Result = Result<Vec<ConversationId>, DbError>;
 
     fn handle(&mut self, _: Tombstones, ctx: &mut SyncContext<Self>) -> Self::Result {
-        self.run(ctx, |writer| {
-            let ids: Vec<String> = writer
-                .conn()?
-                .prepare_cached("SELECT conversation_id FROM augchatd_tombstone")?
-                .query_map([], |row| row.get(0))?
-                .collect::<Result<_, _>>()?;
-            Ok(ids.into_iter().filter_map(|id| ConversationId::try_from(id).ok()).collect())
-        })
+        self.run(ctx, |writer| conversation_ids(writer.conn()?, "SELECT conversation_id FROM augchatd_tombstone"))
     }
 }
 

@@ -1,13 +1,12 @@
 //! Anthropic Messages API, streaming: request building and the translation of its SSE events.
 //! Thinking is requested for `*sonnet*` and `*opus*` models (SPEC §5.7).
 
-use augchatd_actors::user_db::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::LlmEvent;
 use super::error::LlmError;
-use super::history::TextTurn;
+use super::history::{TextTurn, role_content};
 use super::sse::Adapter;
 use crate::stream::FinishReason;
 
@@ -23,10 +22,7 @@ fn thinks(model_id: &str) -> bool {
 
 /// The JSON body of a streaming Messages call.
 pub fn body(model_id: &str, system: &str, turns: &[TextTurn]) -> Value {
-    let messages: Vec<Value> = turns
-        .iter()
-        .map(|t| json!({"role": if t.role == Role::Assistant { "assistant" } else { "user" }, "content": t.text}))
-        .collect();
+    let messages = role_content(turns);
     let mut body =
         json!({"model": model_id, "system": system, "messages": messages, "stream": true, "max_tokens": 4096});
     if thinks(model_id) {

@@ -39,6 +39,14 @@ pub fn text_turns(messages: &[StoredMessage]) -> Vec<TextTurn> {
     turns
 }
 
+/// Turns as `{"role", "content"}` messages: the shape both the Messages and the Responses API accept.
+pub fn role_content(turns: &[TextTurn]) -> Vec<serde_json::Value> {
+    turns
+        .iter()
+        .map(|t| serde_json::json!({"role": if t.role == Role::Assistant { "assistant" } else { "user" }, "content": t.text}))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,12 @@
 //! OpenAI Responses API, streaming (SPEC §5.2, decision 28), also for OpenAI-compatible servers via
 //! `base_url`. Reasoning summaries are requested for `o1`…`o9` and `gpt-5` models (SPEC §5.7).
 
-use augchatd_actors::user_db::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::LlmEvent;
 use super::error::LlmError;
-use super::history::TextTurn;
+use super::history::{TextTurn, role_content};
 use super::sse::Adapter;
 use crate::stream::FinishReason;
 
@@ -19,10 +18,7 @@ fn reasons(model_id: &str) -> bool {
 
 /// The JSON body of a streaming Responses call.
 pub fn body(model_id: &str, system: &str, turns: &[TextTurn]) -> Value {
-    let input: Vec<Value> = turns
-        .iter()
-        .map(|t| json!({"role": if t.role == Role::Assistant { "assistant" } else { "user" }, "content": t.text}))
-        .collect();
+    let input = role_content(turns);
     let mut body = json!({"model": model_id, "instructions": system, "input": input, "stream": true});
     if reasons(model_id) {
         body["reasoning"] = json!({"summary": "auto"});

@@ -152,13 +152,15 @@ async fn the_hot_file_is_created_with_the_first_session_in_wal_mode() {
     let srv = TestServer::start(|_, _| {}).await;
     srv.mint("u1").await;
     let file = srv.dir.path().join("data/acme/u1.sqlite");
-    for _ in 0..50 {
-        if file.exists() {
+    // The writer creates the file on its own thread; wait until SQLite has written the header.
+    let mut header = Vec::new();
+    for _ in 0..250 {
+        header = std::fs::read(&file).unwrap_or_default();
+        if header.len() >= 100 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let header = std::fs::read(&file).unwrap();
 
     assert!(header.starts_with(b"SQLite format 3\0"));
     assert_eq!(header[18..20], [2, 2], "WAL mode is recorded in the file header");

@@ -11,16 +11,7 @@ use actix::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::ids::ConversationId;
-use crate::user_db::{DbError, UserDbWriter, bump, now_iso};
-
-/// Whether the conversation has a row in this user's file.
-fn conversation_exists(conn: &Connection, cid: &ConversationId) -> Result<bool, DbError> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM conversation WHERE conversation_id = ?1")?
-        .query_row([cid.as_str()], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
+use crate::user_db::{DbError, UserDbWriter, bump, conversation_exists, now_iso};
 
 /// Every saved flag of the conversation, in scope or not.
 fn saved_flags(conn: &Connection, cid: &ConversationId) -> Result<HashMap<String, bool>, DbError> {

@@ -379,31 +379,47 @@ impl Handler<GetMessages> for UserDbWriter {
     fn handle(&mut self, msg: GetMessages, ctx: &mut SyncContext<Self>) -> Self::Result {
         self.run(ctx, |writer| {
             let conn = writer.conn()?;
-            let exists = conn
-                .prepare_cached("SELECT 1 FROM conversation WHERE conversation_id = ?1")?
-                .query_row([msg.cid.as_str()], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if !exists {
+            if !conversation_exists(conn, &msg.cid)? {
                 return Err(DbError::NotFound);
             }
-            let mut stmt = conn.prepare_cached(
-                "SELECT message_id, ordinal, role, parts_json, metadata_json FROM message
-                 WHERE conversation_id = ?1 ORDER BY ordinal ASC, message_id ASC",
-            )?;
-            let rows = stmt.query_map([msg.cid.as_str()], |row| {
-                let role: String = row.get(2)?;
-                Ok(StoredMessage {
-                    message_id: row.get(0)?,
-                    ordinal: row.get(1)?,
-                    role: Role::parse(&role).unwrap_or(Role::User),
-                    parts_json: row.get(3)?,
-                    metadata_json: row.get(4)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            read_messages(conn, &msg.cid)
         })
     }
+}
+
+/// Whether `sql` (a `SELECT 1 … WHERE conversation_id = ?1 …`) finds a row for `cid`.
+pub(crate) fn has_row(conn: &Connection, sql: &str, cid: &ConversationId) -> Result<bool, DbError> {
+    Ok(conn.prepare_cached(sql)?.query_row([cid.as_str()], |_| Ok(())).optional()?.is_some())
+}
+
+/// Whether hot storage has the conversation's row.
+pub(crate) fn conversation_exists(conn: &Connection, cid: &ConversationId) -> Result<bool, DbError> {
+    has_row(conn, "SELECT 1 FROM conversation WHERE conversation_id = ?1", cid)
+}
+
+/// Whether the user deleted the conversation and cold has not confirmed the delete yet.
+fn tombstoned(conn: &Connection, cid: &ConversationId) -> Result<bool, DbError> {
+    has_row(conn, "SELECT 1 FROM augchatd_tombstone WHERE conversation_id = ?1", cid)
+}
+
+/// A conversation's messages in thread order (ordinal, then id): what GET …/messages answers and
+/// what a flush uploads.
+fn read_messages(conn: &Connection, cid: &ConversationId) -> Result<Vec<StoredMessage>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT message_id, ordinal, role, parts_json, metadata_json FROM message
+         WHERE conversation_id = ?1 ORDER BY ordinal ASC, message_id ASC",
+    )?;
+    let rows = stmt.query_map([cid.as_str()], |row| {
+        let role: String = row.get(2)?;
+        Ok(StoredMessage {
+            message_id: row.get(0)?,
+            ordinal: row.get(1)?,
+            role: Role::parse(&role).unwrap_or(Role::User),
+            parts_json: row.get(3)?,
+            metadata_json: row.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// List the user's conversations, most recently updated first. Sent by `GET /conversations`.
@@ -507,23 +523,18 @@ impl Handler<ExportConversation> for UserDbWriter {
                 .query_row([cid], |row| row.get(0))
                 .optional()?;
             let Some(model_id_override) = override_row else { return Ok(None) };
-            let messages: Vec<serde_json::Value> = tx
-                .prepare_cached(
-                    "SELECT message_id, ordinal, role, parts_json, metadata_json FROM message
-                     WHERE conversation_id = ?1 ORDER BY ordinal ASC, message_id ASC",
-                )?
-                .query_map([cid], |row| {
-                    let parts: String = row.get(3)?;
-                    let metadata: Option<String> = row.get(4)?;
-                    Ok(serde_json::json!({
-                        "id": row.get::<_, String>(0)?,
-                        "ordinal": row.get::<_, i64>(1)?,
-                        "role": row.get::<_, String>(2)?,
-                        "parts": serde_json::from_str::<serde_json::Value>(&parts).unwrap_or_default(),
-                        "metadata": metadata.and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok()),
-                    }))
-                })?
-                .collect::<Result<_, _>>()?;
+            let messages: Vec<serde_json::Value> = read_messages(&tx, &msg.cid)?
+                .into_iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "id": m.message_id,
+                        "ordinal": m.ordinal,
+                        "role": m.role.as_str(),
+                        "parts": serde_json::from_str::<serde_json::Value>(&m.parts_json).unwrap_or_default(),
+                        "metadata": m.metadata_json.and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok()),
+                    })
+                })
+                .collect();
             let connector_state: Vec<serde_json::Value> = tx
                 .prepare_cached(
                     "SELECT descriptive_id, active FROM connector_state WHERE conversation_id = ?1 ORDER BY descriptive_id",
@@ -573,12 +584,7 @@ impl Handler<MarkFlushed> for UserDbWriter {
     fn handle(&mut self, msg: MarkFlushed, ctx: &mut SyncContext<Self>) -> Self::Result {
         self.run(ctx, |writer| {
             let conn = writer.conn()?;
-            let exists = conn
-                .prepare_cached("SELECT 1 FROM conversation WHERE conversation_id = ?1")?
-                .query_row([msg.cid.as_str()], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if !exists {
+            if !conversation_exists(conn, &msg.cid)? {
                 conn.prepare_cached("INSERT OR IGNORE INTO augchatd_tombstone (conversation_id) VALUES (?1)")?
                     .execute([msg.cid.as_str()])?;
                 return Ok(FlushMark::Deleted);
@@ -587,13 +593,11 @@ impl Handler<MarkFlushed> for UserDbWriter {
                 "UPDATE augchatd_flush SET flushed_version = MAX(flushed_version, ?2) WHERE conversation_id = ?1",
             )?
             .execute(params![msg.cid.as_str(), msg.version])?;
-            let still_dirty = conn
-                .prepare_cached(
-                    "SELECT 1 FROM augchatd_flush WHERE conversation_id = ?1 AND dirty_version > flushed_version",
-                )?
-                .query_row([msg.cid.as_str()], |_| Ok(()))
-                .optional()?
-                .is_some();
+            let still_dirty = has_row(
+                conn,
+                "SELECT 1 FROM augchatd_flush WHERE conversation_id = ?1 AND dirty_version > flushed_version",
+                &msg.cid,
+            )?;
             Ok(if still_dirty { FlushMark::StillDirty } else { FlushMark::Clean })
         })
     }
@@ -650,12 +654,9 @@ impl Handler<Locate> for UserDbWriter {
     fn handle(&mut self, msg: Locate, ctx: &mut SyncContext<Self>) -> Self::Result {
         self.run(ctx, |writer| {
             let conn = writer.conn()?;
-            let exists = |sql: &str| -> Result<bool, DbError> {
-                Ok(conn.prepare_cached(sql)?.query_row([msg.cid.as_str()], |_| Ok(())).optional()?.is_some())
-            };
-            if exists("SELECT 1 FROM conversation WHERE conversation_id = ?1")? {
+            if conversation_exists(conn, &msg.cid)? {
                 Ok(Presence::Present)
-            } else if exists("SELECT 1 FROM augchatd_tombstone WHERE conversation_id = ?1")? {
+            } else if tombstoned(conn, &msg.cid)? {
                 Ok(Presence::Deleted)
             } else {
                 Ok(Presence::Absent)
@@ -695,12 +696,7 @@ impl Handler<Hydrate> for UserDbWriter {
         self.run(ctx, |writer| {
             let tx = writer.conn()?.transaction()?;
             let cid = msg.cid.as_str();
-            let deleted = tx
-                .prepare_cached("SELECT 1 FROM augchatd_tombstone WHERE conversation_id = ?1")?
-                .query_row([cid], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if deleted {
+            if tombstoned(&tx, &msg.cid)? {
                 // Deleted while the cold read was in flight: the user's delete wins.
                 return Ok(());
             }

@@ -128,6 +128,8 @@ pub struct Config {
     pub flush_idle: Duration,
     /// Failure streak after which the user goes read-only (`AUGCHATD_FLUSH_STALLED_MS`).
     pub flush_stalled: Duration,
+    /// Bound on one MCP connect and on one tool call (`AUGCHATD_TOOL_TIMEOUT_MS`).
+    pub tool_timeout: Duration,
     /// Server TLS; `None` means plain HTTP (demo only).
     pub tls: Option<TlsFiles>,
     /// How tenants are named from certificates.
@@ -164,6 +166,7 @@ const KNOWN: &[&str] = &[
     "AUGCHATD_TRACE_DIR",
     "AUGCHATD_FLUSH_IDLE_MS",
     "AUGCHATD_FLUSH_STALLED_MS",
+    "AUGCHATD_TOOL_TIMEOUT_MS",
     "AUGCHATD_TLS_CERT",
     "AUGCHATD_TLS_KEY",
     "AUGCHATD_CLIENT_CA",
@@ -298,6 +301,7 @@ impl Config {
             trace_dir: vars.path("AUGCHATD_TRACE_DIR"),
             flush_idle: vars.millis("AUGCHATD_FLUSH_IDLE_MS", 300_000)?,
             flush_stalled: vars.millis("AUGCHATD_FLUSH_STALLED_MS", 900_000)?,
+            tool_timeout: vars.millis("AUGCHATD_TOOL_TIMEOUT_MS", 60_000)?,
             tls,
             tenant_from,
             jwt_secret,

@@ -10,10 +10,12 @@
 //! - [`provision`]: validation of session bodies into the actor crate's `SessionSpec`.
 //! - [`probes`]: the S3 write probe and LLM credential probe every session must pass.
 //! - [`demo`]: the demo session template (file, `DEMO_*` variables, or the built-in offline model).
-//! - [`chat`]: one chat turn: thread validation, the model stream, persistence of the turn.
+//! - [`chat`]: one chat turn: the tool-use loop, the browser stream, persistence of the turn.
 //! - [`stream`]: the AI SDK UI message stream v1 encoder.
+//! - [`tools`]: what the model can call: MCP servers and OpenSearch retrieval, per session.
+//! - [`trace`]: the optional per-conversation JSONL trace.
 //! - [`jwt`]: HS256 browser tokens.
-//! - [`llm`]: provider API roots, list-models, the offline demo model.
+//! - [`llm`]: the provider adapters (Anthropic Messages, OpenAI Responses), list-models, the offline model.
 //! - [`cold`]: the integrator's S3 bucket.
 //! - Actors (sessions, per-user SQLite writers, their supervision) live in the `augchatd-actors` crate.
 
@@ -28,6 +30,8 @@ pub mod logging;
 pub mod probes;
 pub mod provision;
 pub mod stream;
+pub mod tools;
+pub mod trace;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -70,11 +74,10 @@ impl Application {
     ) -> Result<Self, ConfigError> {
         // One crypto provider for the whole process; a second call (tests) finds it installed.
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
-        if let Some(dir) = &config.trace_dir {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                ConfigError(format!("AUGCHATD_TRACE_DIR could not be created at '{}': {e}", dir.display()))
-            })?;
-        }
+        let traces = trace::TraceDir::open(config.trace_dir.as_deref()).map_err(|e| {
+            let dir = config.trace_dir.as_deref().unwrap_or(std::path::Path::new("")).display();
+            ConfigError(format!("AUGCHATD_TRACE_DIR is not a writable directory at '{dir}': {e}"))
+        })?;
         let http = reqwest::Client::builder()
             .connect_timeout(UPSTREAM_CONNECT_TIMEOUT)
             .build()
@@ -123,6 +126,10 @@ impl Application {
             model_cache: Default::default(),
             ui_dir: config.ui_dir.clone(),
             csp: http::static_ui::csp(&config.allowed_parent_origins),
+            traces,
+            tool_timeout: config.tool_timeout,
+            mcp: Default::default(),
+            turns: Default::default(),
         });
         sessions_arbiter.spawn(log_health(registry, config.health_log_interval));
 

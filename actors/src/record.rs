@@ -73,6 +73,16 @@ pub enum RagAuth {
     Basic(BasicAuth),
 }
 
+/// Cluster-side query embedding for hybrid retrieval (SPEC §5.6 [PROPOSAL] (a), §12 decision 5): OpenSearch
+/// ML Commons embeds the query with a model deployed on the cluster, so augchatd never handles vectors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NeuralSearch {
+    /// The id of the embedding model registered and deployed in the cluster.
+    pub model_id: String,
+    /// The `knn_vector` field the documents' embeddings live in; also left out of `_source`.
+    pub vector_field: String,
+}
+
 /// A connector's type-specific part.
 #[derive(Clone, Debug)]
 pub enum ConnectorKind {
@@ -95,6 +105,8 @@ pub enum ConnectorKind {
         indexes: Vec<String>,
         /// The corpus language, when the integrator set it.
         language: Option<String>,
+        /// When set, queries are hybrid (BM25 + neural); otherwise BM25 only.
+        neural: Option<NeuralSearch>,
     },
 }
 

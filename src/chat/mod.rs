@@ -1,26 +1,44 @@
-//! One chat turn: validate the thread, drive the model, stream UI-message chunks to the browser, and
-//! persist the turn through the user's writer when it ends, finished or not (SPEC §2.4, §4, §5.1).
+//! One chat turn: the server-side tool-use loop (SPEC §5.1). Each step is one model call streamed to
+//! the browser as UI-message chunks; the tools it calls run in parallel, their results go back to the
+//! model, and the loop ends with a final answer or at the step cap. The turn is persisted through the
+//! user's writer when it ends, finished or not (SPEC §2.4, §4).
 //! Invariant: the model's stream is never routed through an actor token by token; the writer gets one
-//! message per turn. A client that goes away stops the turn at the next chunk, and what the assistant
-//! had produced is stored.
+//! message per turn. A client that goes away stops the turn at once, dropping the model request and
+//! the tool calls in flight, and what the assistant had produced is stored.
+//!
+//! # Layout
+//! - `out`: chunks to the browser and the assistant message they assemble.
+//! - `step`: one model call.
+//! - `active`: which conversations have a turn streaming.
+//! - `thread`: the request body.
 
+pub mod active;
+pub mod out;
+pub mod step;
 pub mod thread;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
 use augchatd_actors::flusher::{Flushers, TurnInFlight};
-use std::sync::Arc;
-
 use augchatd_actors::ids::ConversationId;
 use augchatd_actors::record::SessionRecord;
 use augchatd_actors::user_db::{ReplaceThread, Role, StoredMessage, UserDbWriter};
+use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::llm::{self, LlmEvent, ModelCall, ProviderBases};
-use crate::stream::{Chunk, DONE, FinishReason, KEEPALIVE, MessageMetadata, ModelTag};
+pub use active::{ActiveTurn, ActiveTurns};
+use out::{Gone, Out};
+use step::{Call, Halt, Step};
+
+use crate::llm::ProviderBases;
+use crate::llm::transcript::{self, Item};
+use crate::stream::{Chunk, DONE, FinishReason, MessageMetadata, ModelTag};
+use crate::tools::set::{ToolOutcome, ToolSet};
+use crate::trace::Trace;
 
 /// Silence after which a keep-alive comment is sent (SPEC §4.6).
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
@@ -28,6 +46,10 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
 const CHUNK_BUFFER: usize = 64;
 /// What the browser sees when the model fails; the real cause goes to the log (SPEC §4.5).
 const MASKED_ERROR: &str = "An error occurred.";
+/// Model calls per turn (SPEC §5.1, `stepCountIs(100)`).
+pub const MAX_STEPS: usize = 100;
+/// Appended when the cap ends a turn that still wanted tools (SPEC §5.1 step 5).
+const STEP_CAP_NOTICE: &str = "\n\n⚠ augchatd: hit the tool-use depth limit (100 steps) without a final answer. The retrieved data above is partial. Try a more specific question, or ask the assistant to summarize what it has so far.";
 
 /// Everything a turn needs, resolved before the 200 goes out.
 pub struct Turn {
@@ -47,10 +69,18 @@ pub struct Turn {
     pub cid: ConversationId,
     /// Connector defaults, in case the conversation must be re-created when the turn is stored.
     pub defaults: Vec<(String, bool)>,
+    /// The turn-start snapshot of active flags, in scope order.
+    pub active: Vec<(String, bool)>,
+    /// The tools of the active connectors.
+    pub tools: ToolSet,
+    /// The conversation's trace (off unless configured).
+    pub trace: Trace,
     /// The client's thread, as it will be stored.
     pub history: Vec<StoredMessage>,
     /// Keeps the user's hot file from eviction until the reply is stored.
     pub in_flight: TurnInFlight,
+    /// Marks the conversation as streaming until the turn ends.
+    pub streaming: ActiveTurn,
 }
 
 impl Turn {
@@ -68,166 +98,220 @@ pub fn start(turn: Turn) -> impl Stream<Item = Result<Bytes, std::convert::Infal
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|bytes| (Ok(bytes), rx)) })
 }
 
-/// The assistant message as it is built: its parts in order, and the part being streamed.
-#[derive(Default)]
-struct Reply {
-    parts: Vec<(PartKind, String)>,
-    open: Option<(PartKind, String)>,
-}
-
-/// The two streamed part kinds.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum PartKind {
-    Text,
-    Reasoning,
-}
-
-impl Reply {
-    /// The stored `parts` array, as the AI SDK assembles it.
-    fn stored_parts(&self) -> Value {
-        let mut parts = vec![json!({"type": "step-start"})];
-        for (kind, text) in self.parts.iter().filter(|(_, text)| !text.is_empty()) {
-            let kind = if *kind == PartKind::Text { "text" } else { "reasoning" };
-            parts.push(json!({"type": kind, "text": text, "state": "done"}));
-        }
-        Value::Array(parts)
-    }
-}
-
 async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
     let message_id = format!("msg-{}", uuid::Uuid::new_v4().simple());
-    let mut reply = Reply::default();
-    if let Err(reason) = stream_reply(&turn, &tx, &message_id, &mut reply).await {
-        tracing::info!(cid = %turn.cid, sid = %turn.record.id, reason, "chat turn ended early");
+    let mut out = Out::new(tx);
+    trace_request(&turn);
+    match converse(&turn, &mut out, &message_id).await {
+        Ok(()) => {}
+        Err(Halt::Gone) => {
+            tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: client disconnected");
+            turn.trace.event("aborted", json!({"message": "client disconnected"}));
+        }
+        Err(Halt::Failed(err)) => {
+            tracing::warn!(cid = %turn.cid, sid = %turn.record.id, provider = turn.record.spec.model.provider.as_str(),
+                model_id = %turn.model_id, error = %err, "model call failed");
+            turn.trace.event("error", json!({"message": err.to_string(), "stack": format!("{err:?}")}));
+            // The masked error part, then the end of the stream (SPEC §4.5); a client that has gone
+            // meanwhile changes nothing.
+            let _ = fail(&mut out).await;
+        }
     }
-    persist(turn, message_id, reply);
+    persist(turn, message_id, out.parts());
 }
 
-/// Sends one event; `Err` when the client has gone.
-async fn send(tx: &mpsc::Sender<Bytes>, bytes: Bytes) -> Result<(), &'static str> {
-    tx.send(bytes).await.map_err(|_| "client disconnected")
+async fn fail(out: &mut Out) -> Result<(), Gone> {
+    out.close_part().await?;
+    out.send(Chunk::Error { error_text: MASKED_ERROR }).await?;
+    out.raw(Bytes::from_static(DONE)).await
 }
 
-/// Closes the open part, if any, with its `*-end` chunk.
-async fn close_part(tx: &mpsc::Sender<Bytes>, reply: &mut Reply) -> Result<(), &'static str> {
-    let Some((kind, id)) = reply.open.take() else { return Ok(()) };
-    let end = match kind {
-        PartKind::Text => Chunk::TextEnd { id: &id },
-        PartKind::Reasoning => Chunk::ReasoningEnd { id: &id },
-    };
-    send(tx, end.to_event()).await
-}
-
-/// Streams one delta, opening a new part when the kind changes.
-async fn delta(tx: &mpsc::Sender<Bytes>, reply: &mut Reply, kind: PartKind, text: &str) -> Result<(), &'static str> {
-    if reply.open.as_ref().is_none_or(|(open, _)| *open != kind) {
-        close_part(tx, reply).await?;
-        let id =
-            format!("{}-{}", if kind == PartKind::Text { "text" } else { "reasoning" }, uuid::Uuid::new_v4().simple());
-        let start = match kind {
-            PartKind::Text => Chunk::TextStart { id: &id },
-            PartKind::Reasoning => Chunk::ReasoningStart { id: &id },
+/// The loop: steps until a final answer or the cap, then augchatd's own parts and the finish.
+async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<(), Halt> {
+    let metadata = turn.metadata();
+    out.send(Chunk::Start { message_id, message_metadata: &metadata }).await?;
+    let mut transcript = transcript::from_thread(&turn.history, |name| turn.tools.offers(name));
+    let mut unauthorized: Vec<String> = Vec::new();
+    let mut finish = FinishReason::ToolCalls;
+    let mut steps = 0;
+    while steps < MAX_STEPS && finish == FinishReason::ToolCalls {
+        steps += 1;
+        out.step_start().await?;
+        let step = step::run(turn, out, &transcript, turn.tools.specs()).await?;
+        transcript.extend(step.items.iter().cloned());
+        let outcomes = run_calls(turn, out, &step.calls).await?;
+        let mut results = Vec::new();
+        let mut sources = Vec::new();
+        for (call, outcome) in step.calls.iter().zip(&outcomes) {
+            transcript.push(Item::ToolResult {
+                id: call.id.clone(),
+                output: outcome.output.clone(),
+                is_error: outcome.failed,
+            });
+            results.push(json!({"toolCallId": call.id, "toolName": call.name, "output": outcome.output}));
+            sources.extend(emit_sources(out, call, outcome).await?);
+            if let Some(connector) = &outcome.unauthorized {
+                turn.trace.event(
+                    "upstream.unauthorized",
+                    json!({"connector": connector, "tool_call_id": call.id, "tool_name": call.name}),
+                );
+                if !unauthorized.contains(connector) {
+                    unauthorized.push(connector.clone());
+                }
+            }
+        }
+        out.step_end().await?;
+        // A step with calls is never final, whatever the provider said; one without calls always is.
+        finish = match (step.calls.is_empty(), step.finish) {
+            (false, _) => FinishReason::ToolCalls,
+            (true, FinishReason::ToolCalls) => FinishReason::Stop,
+            (true, reason) => reason,
         };
-        send(tx, start.to_event()).await?;
-        reply.parts.push((kind, String::new()));
-        reply.open = Some((kind, id));
+        trace_step(turn, steps, &step, results, sources, finish);
     }
-    let Some((_, id)) = &reply.open else { return Ok(()) };
-    let chunk = match kind {
-        PartKind::Text => Chunk::TextDelta { id, delta: text },
-        PartKind::Reasoning => Chunk::ReasoningDelta { id, delta: text },
-    };
-    send(tx, chunk.to_event()).await?;
-    if let Some((_, stored)) = reply.parts.last_mut() {
-        stored.push_str(text);
+    if finish == FinishReason::ToolCalls {
+        out.notice("augchatd-fallback", STEP_CAP_NOTICE).await?;
     }
+    if !unauthorized.is_empty() {
+        let names: Vec<String> = unauthorized.iter().map(|c| format!("`{c}`")).collect();
+        let warning = format!(
+            "\n\n⚠ **Connector authentication expired** — {}. Refreshing your session… (your integrator may need to provide updated credentials).",
+            names.join(", ")
+        );
+        let id = out.notice("augchatd-upstream-401", &warning).await?;
+        out.augchatd_error(&id, &json!({"code": "upstream_unauthorized", "connectors": unauthorized})).await?;
+    }
+    out.send(Chunk::Finish { finish_reason: finish, message_metadata: &metadata }).await?;
+    // Traced before the last byte, so a client that has read the whole stream finds the trace complete.
+    turn.trace.event("response.finish", json!({"finish_reason": finish, "total_usage": null, "step_count": steps}));
+    out.raw(Bytes::from_static(DONE)).await?;
     Ok(())
 }
 
-/// A failure after the 200: the masked error chunk, then the end of the stream (SPEC §4.5).
-async fn fail(
-    turn: &Turn,
-    tx: &mpsc::Sender<Bytes>,
-    reply: &mut Reply,
-    err: &llm::error::LlmError,
-) -> Result<(), &'static str> {
-    tracing::warn!(cid = %turn.cid, sid = %turn.record.id, provider = turn.record.spec.model.provider.as_str(),
-        model_id = %turn.model_id, error = %err, "model call failed");
-    close_part(tx, reply).await?;
-    send(tx, Chunk::Error { error_text: MASKED_ERROR }.to_event()).await?;
-    send(tx, Bytes::from_static(DONE)).await?;
-    Err("model call failed")
-}
-
-async fn stream_reply(
-    turn: &Turn,
-    tx: &mpsc::Sender<Bytes>,
-    message_id: &str,
-    reply: &mut Reply,
-) -> Result<(), &'static str> {
-    let metadata = turn.metadata();
-    send(tx, Chunk::Start { message_id, message_metadata: &metadata }.to_event()).await?;
-    send(tx, Chunk::StartStep.to_event()).await?;
-    let spec = &turn.record.spec;
-    let call =
-        ModelCall { model: &spec.model, model_id: &turn.model_id, system: &spec.system_prompt, history: &turn.history };
-    let opening = llm::stream(&turn.http, &turn.bases, call);
-    tokio::pin!(opening);
-    // Keep-alives flow while the provider thinks before its first byte, too.
-    let mut events = loop {
-        tokio::select! {
-            opened = &mut opening => match opened {
-                Ok(events) => break events,
-                Err(err) => return fail(turn, tx, reply, &err).await,
-            },
-            () = tokio::time::sleep(KEEPALIVE_INTERVAL) => send(tx, Bytes::from_static(KEEPALIVE)).await?,
-            () = tx.closed() => return Err("client disconnected"),
-        }
-    };
-    let mut finish_reason = FinishReason::Stop;
-    loop {
-        let next = tokio::select! {
-            next = events.next() => next,
+/// Runs a step's calls in parallel, reporting each result as it lands; keep-alives flow meanwhile,
+/// and a client that leaves drops every call in flight.
+async fn run_calls(turn: &Turn, out: &mut Out, calls: &[Call]) -> Result<Vec<ToolOutcome>, Halt> {
+    let mut outcomes: Vec<Option<ToolOutcome>> = calls.iter().map(|_| None).collect();
+    let mut running: FuturesUnordered<_> = calls
+        .iter()
+        .enumerate()
+        .filter_map(|(i, call)| {
+            call.input.as_ref().ok().map(|input| async move { (i, turn.tools.call(&call.name, input).await) })
+        })
+        .collect();
+    for (i, call) in calls.iter().enumerate().filter(|(_, c)| c.input.is_err()) {
+        outcomes[i] = Some(ToolOutcome {
+            output: format!("the arguments for {} were not valid JSON; the call did not run", call.name),
+            failed: true,
+            ..ToolOutcome::default()
+        });
+    }
+    while !running.is_empty() {
+        let (i, outcome) = tokio::select! {
+            Some(done) = running.next() => done,
             () = tokio::time::sleep(KEEPALIVE_INTERVAL) => {
-                send(tx, Bytes::from_static(KEEPALIVE)).await?;
+                out.keepalive().await?;
                 continue;
             }
-            () = tx.closed() => return Err("client disconnected"),
+            () = out.closed() => return Err(Halt::Gone),
         };
-        match next {
-            None => break,
-            Some(Ok(LlmEvent::TextDelta(text))) => delta(tx, reply, PartKind::Text, &text).await?,
-            Some(Ok(LlmEvent::ReasoningDelta(text))) => delta(tx, reply, PartKind::Reasoning, &text).await?,
-            Some(Ok(LlmEvent::Finished(reason))) => finish_reason = reason,
-            Some(Err(err)) => return fail(turn, tx, reply, &err).await,
+        let call = &calls[i];
+        if outcome.failed {
+            out.tool_error(&call.id, &call.name, &outcome.output).await?;
+        } else {
+            out.tool_output(&call.id, &call.name, &Value::String(outcome.output.clone())).await?;
         }
+        outcomes[i] = Some(outcome);
     }
-    close_part(tx, reply).await?;
-    send(tx, Chunk::FinishStep.to_event()).await?;
-    send(tx, Chunk::Finish { finish_reason, message_metadata: &metadata }.to_event()).await?;
-    send(tx, Bytes::from_static(DONE)).await
+    Ok(outcomes.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// One `source-document` per retrieval hit (SPEC §4.2 item 6); returns `{sourceId, title}` for the trace.
+async fn emit_sources(out: &mut Out, call: &Call, outcome: &ToolOutcome) -> Result<Vec<Value>, Gone> {
+    let mut emitted = Vec::new();
+    for hit in &outcome.hits {
+        let source_id = format!("{}:{}", call.id, hit.doc_id);
+        let metadata = json!({"augchatd": {"source_descriptive_id": outcome.connector, "index": hit.index,
+            "doc_id": hit.doc_id, "score": hit.score, "snippet": hit.snippet}});
+        out.source(&source_id, &hit.title, &metadata).await?;
+        emitted.push(json!({"sourceId": source_id, "title": hit.title}));
+    }
+    Ok(emitted)
+}
+
+/// The `request` trace event: who asked what, with which model and connectors; never a credential.
+fn trace_request(turn: &Turn) {
+    if !turn.trace.enabled() {
+        return;
+    }
+    let spec = &turn.record.spec;
+    let connectors: Vec<Value> = spec
+        .connectors
+        .iter()
+        .map(|c| {
+            let active = turn.active.iter().any(|(id, on)| *on && *id == c.descriptive_id);
+            json!({"descriptive_id": c.descriptive_id, "type": c.type_name(), "name": c.name,
+                "default_active": c.default_active, "active": active})
+        })
+        .collect();
+    let messages: Vec<Value> = turn
+        .history
+        .iter()
+        .map(|m| {
+            json!({"id": m.message_id, "role": m.role.as_str(),
+                "parts": serde_json::from_str::<Value>(&m.parts_json).unwrap_or_default(),
+                "metadata": m.metadata_json.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok())})
+        })
+        .collect();
+    turn.trace.event(
+        "request",
+        json!({"user_id": spec.user.as_str(),
+            "model": {"provider": spec.model.provider.as_str(), "model_id": turn.model_id,
+                      "session_default_model_id": spec.model.model_id},
+            "system_prompt": spec.system_prompt, "connectors": connectors, "messages": messages}),
+    );
+}
+
+fn trace_step(turn: &Turn, number: usize, step: &Step, results: Vec<Value>, sources: Vec<Value>, finish: FinishReason) {
+    if !turn.trace.enabled() {
+        return;
+    }
+    let calls: Vec<Value> = step
+        .calls
+        .iter()
+        .map(
+            |c| json!({"toolCallId": c.id, "toolName": c.name, "input": c.input.clone().unwrap_or_else(Value::String)}),
+        )
+        .collect();
+    turn.trace.event(
+        "step.finish",
+        json!({"step_number": number, "text": step.text(), "reasoning_text": step.reasoning(), "tool_calls": calls,
+            "tool_results": results, "source_documents_emitted": sources, "finish_reason": finish,
+            "usage": null, "warnings": []}),
+    );
 }
 
 /// Stores the client's thread plus the assistant message as far as it got (SPEC §2.4: an aborted turn's
 /// partial message is stored too). Fire and forget: a failure is logged by the writer's caller side.
-fn persist(turn: Turn, message_id: String, reply: Reply) {
+fn persist(turn: Turn, message_id: String, parts: Value) {
     let metadata_json = serde_json::to_string(&turn.metadata()).ok();
     let mut messages = turn.history;
     messages.push(StoredMessage {
         message_id,
         ordinal: 0,
         role: Role::Assistant,
-        parts_json: reply.stored_parts().to_string(),
+        parts_json: parts.to_string(),
         metadata_json,
     });
     let cid = turn.cid.clone();
     let (flushers, tenant, user) = (turn.flushers, turn.record.tenant.clone(), turn.record.spec.user.clone());
     let session = turn.record.id.clone();
     let in_flight = turn.in_flight;
+    let streaming = turn.streaming;
     let request = turn.writer.send(ReplaceThread { cid: turn.cid, session, defaults: turn.defaults, messages });
     actix_web::rt::spawn(async move {
         let stored = request.await;
-        drop(in_flight);
+        drop((in_flight, streaming));
         match stored {
             Ok(Ok(())) => flushers.touched(&tenant, &user, &cid),
             Ok(Err(e)) => tracing::error!(%cid, error = %e, "chat turn could not be stored"),

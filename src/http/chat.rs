@@ -15,6 +15,7 @@ use super::error::ApiError;
 use super::hydrate::hydrate_if_missing;
 use crate::chat::{self, Turn, thread};
 use crate::stream::stream_headers;
+use crate::tools::set::ToolSet;
 
 /// A chat thread carries the whole history; long conversations are large.
 const MAX_CHAT_BODY: usize = 8 * 1024 * 1024;
@@ -34,16 +35,22 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         EnsureConversation { cid: request.cid.clone(), session: record.id.clone(), defaults: defaults.clone() };
     let created = ask(&state, record, ensure).await??;
     // The turn-start observation (SPEC §5.1 step 1): snapshots for connectors new in scope, stale flags
-    // dropped (decision 9). The tool-use loop will take its active set from here.
+    // dropped (decision 9). The turn's tools come from this snapshot only (SPEC §5.4).
     let observed =
         ask(&state, record, ObserveConnectors { cid: request.cid.clone(), in_scope: defaults.clone() }).await??;
     if created || observed.written {
         state.flushers.touched(&record.tenant, &record.spec.user, &request.cid);
     }
+    // Connected before the 200, so an MCP server refusing the session's credentials is a real 401.
+    let tools = ToolSet::build(&state.mcp, &state.http, state.tool_timeout, record, &observed.flags)
+        .await
+        .map_err(|refused| ApiError::UpstreamUnauthorized(refused.0))?;
     // The conversation's override, else the session default, resolved once at turn start (SPEC §2.4 step 8).
     let model_id = ask(&state, record, ModelOverride { cid: request.cid.clone() })
         .await??
         .unwrap_or_else(|| record.spec.model.model_id.clone());
+    let streaming = state.turns.begin(&record.tenant, &record.spec.user, &request.cid);
+    let trace = state.traces.conversation(&request.cid, &record.id);
     let turn = Turn {
         record: Arc::clone(record),
         model_id,
@@ -53,8 +60,12 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         flushers: state.flushers.clone(),
         cid: request.cid,
         defaults,
+        active: observed.flags,
+        tools,
+        trace,
         history: request.messages,
         in_flight,
+        streaming,
     };
     Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn)))
 }

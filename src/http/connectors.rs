@@ -96,8 +96,15 @@ pub async fn set_active(
         ask(&state, record, ModelOverride { cid }).await??;
         return Err(ApiError::ConnectorNotInScope);
     }
-    ask(&state, record, SetConnectorActive { cid: cid.clone(), descriptive_id, active }).await??;
+    ask(&state, record, SetConnectorActive { cid: cid.clone(), descriptive_id: descriptive_id.clone(), active })
+        .await??;
     state.flushers.touched(&record.tenant, &record.spec.user, &cid);
+    if state.turns.is_streaming(&record.tenant, &record.spec.user, &cid) {
+        state
+            .traces
+            .conversation(&cid, &record.id)
+            .event("connector.toggle.deferred", json!({"descriptive_id": descriptive_id, "active": active}));
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

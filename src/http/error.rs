@@ -21,6 +21,10 @@ pub enum ApiError {
     /// A valid JWT whose session is not live in this process.
     #[error("session_gone")]
     SessionGone,
+    /// An MCP server refused the session's credentials before the stream started (SPEC §5.5): the UI
+    /// fetches a fresh JWT, and the integrator mints a session with fresh credentials.
+    #[error("upstream_unauthorized")]
+    UpstreamUnauthorized(Vec<String>),
     /// An integrator route reached without a verified client certificate.
     #[error("client_certificate_required")]
     ClientCertificateRequired,
@@ -95,6 +99,9 @@ struct ErrorBody<'a> {
     error: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
+    /// The connectors whose servers refused the session's credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connectors: Option<&'a [String]>,
 }
 
 impl ApiError {
@@ -103,6 +110,9 @@ impl ApiError {
         match self {
             ApiError::HotWriteFailed => Some("hot-write-failed"),
             ApiError::FlushStalled => Some("flush-stalled"),
+            ApiError::UpstreamUnauthorized(_) => {
+                Some("a connector's server refused this session's credentials; a new session with fresh ones is needed")
+            }
             ApiError::ColdReadFailed => Some("cold-read-failed"),
             _ => None,
         }
@@ -118,6 +128,9 @@ impl ApiError {
             ApiError::FlushStalled => Some(
                 "Cold-storage flush has stalled past the durability threshold; chat is temporarily read-only. The session auto-recovers on the next successful flush.",
             ),
+            ApiError::UpstreamUnauthorized(_) => {
+                Some("a connector's server refused this session's credentials; a new session with fresh ones is needed")
+            }
             ApiError::ColdReadFailed => Some("the conversation could not be read from cold storage; try again"),
             ApiError::FinalFlushFailed => {
                 Some("cold storage did not confirm the final flush; the session is kept, retry the DELETE")
@@ -150,7 +163,8 @@ impl ResponseError for ApiError {
             ApiError::MissingJwt
             | ApiError::InvalidJwt
             | ApiError::SessionGone
-            | ApiError::ClientCertificateRequired => StatusCode::UNAUTHORIZED,
+            | ApiError::ClientCertificateRequired
+            | ApiError::UpstreamUnauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::InvalidTenantId
             | ApiError::InvalidJson
             | ApiError::Field(_)
@@ -180,6 +194,10 @@ impl ResponseError for ApiError {
         if let Some(reason) = self.reason_header() {
             response.insert_header(("X-Augchatd-Reason", reason));
         }
-        response.json(ErrorBody { error: &token, detail: self.detail() })
+        let connectors = match self {
+            ApiError::UpstreamUnauthorized(connectors) => Some(connectors.as_slice()),
+            _ => None,
+        };
+        response.json(ErrorBody { error: &token, detail: self.detail(), connectors })
     }
 }

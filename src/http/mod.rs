@@ -69,6 +69,14 @@ pub struct AppState {
     pub ui_dir: Option<PathBuf>,
     /// The UI pages' `Content-Security-Policy`.
     pub csp: String,
+    /// Per-conversation JSONL traces (off unless configured).
+    pub traces: crate::trace::TraceDir,
+    /// Bound on one MCP connect and one tool call.
+    pub tool_timeout: std::time::Duration,
+    /// Each session's connected MCP servers.
+    pub mcp: crate::tools::pool::McpPool,
+    /// Conversations with a turn streaming right now.
+    pub turns: crate::chat::ActiveTurns,
 }
 
 /// Answers a known path called with the wrong method.

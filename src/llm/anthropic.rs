@@ -1,13 +1,16 @@
 //! Anthropic Messages API, streaming: request building and the translation of its SSE events.
-//! Thinking is requested for `*sonnet*` and `*opus*` models (SPEC §5.7).
+//! Thinking is requested for `*sonnet*` and `*opus*` models (SPEC §5.7). A tool call's input arrives
+//! as `input_json_delta` pieces split anywhere; it is parsed once, when its block stops.
+
+use std::collections::HashMap;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::LlmEvent;
 use super::error::LlmError;
-use super::history::{TextTurn, role_content};
 use super::sse::Adapter;
+use super::transcript::{Item, anthropic_messages};
+use super::{LlmEvent, ToolSpec};
 use crate::stream::FinishReason;
 
 /// The API version this adapter speaks.
@@ -21,13 +24,19 @@ fn thinks(model_id: &str) -> bool {
 }
 
 /// The JSON body of a streaming Messages call.
-pub fn body(model_id: &str, system: &str, turns: &[TextTurn]) -> Value {
-    let messages = role_content(turns);
+pub fn body(model_id: &str, system: &str, items: &[Item], tools: &[ToolSpec]) -> Value {
+    let messages = anthropic_messages(items);
     let mut body =
         json!({"model": model_id, "system": system, "messages": messages, "stream": true, "max_tokens": 4096});
     if thinks(model_id) {
         body["max_tokens"] = json!(8192);
         body["thinking"] = json!({"type": "enabled", "budget_tokens": THINKING_BUDGET});
+    }
+    if !tools.is_empty() {
+        body["tools"] = tools
+            .iter()
+            .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
+            .collect();
     }
     body
 }
@@ -35,8 +44,16 @@ pub fn body(model_id: &str, system: &str, turns: &[TextTurn]) -> Value {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Wire {
+    ContentBlockStart {
+        index: u32,
+        content_block: Block,
+    },
     ContentBlockDelta {
+        index: u32,
         delta: Delta,
+    },
+    ContentBlockStop {
+        index: u32,
     },
     MessageDelta {
         delta: MessageDelta,
@@ -50,12 +67,32 @@ enum Wire {
 }
 
 #[derive(Deserialize)]
-#[serde(tag = "type")]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Block {
+    ToolUse {
+        id: String,
+        name: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[allow(clippy::enum_variant_names)] // the wire's own names
 enum Delta {
-    #[serde(rename = "text_delta")]
-    Text { text: String },
-    #[serde(rename = "thinking_delta")]
-    Thinking { thinking: String },
+    TextDelta {
+        text: String,
+    },
+    ThinkingDelta {
+        thinking: String,
+    },
+    SignatureDelta {
+        signature: String,
+    },
+    InputJsonDelta {
+        partial_json: String,
+    },
     #[serde(other)]
     Other,
 }
@@ -71,9 +108,17 @@ struct WireError {
     kind: String,
 }
 
+/// A tool-use block being streamed.
+struct OpenCall {
+    id: String,
+    name: String,
+    json: String,
+}
+
 /// Translation state of one call.
 #[derive(Default)]
 pub struct Anthropic {
+    calls: HashMap<u32, OpenCall>,
     stop_reason: Option<String>,
     done: bool,
 }
@@ -82,10 +127,31 @@ impl Adapter for Anthropic {
     fn on_event(&mut self, _event: &str, data: &str) -> Result<Vec<LlmEvent>, LlmError> {
         let wire: Wire = serde_json::from_str(data).map_err(|_| LlmError::Malformed)?;
         Ok(match wire {
-            Wire::ContentBlockDelta { delta: Delta::Text { text } } => vec![LlmEvent::TextDelta(text)],
-            Wire::ContentBlockDelta { delta: Delta::Thinking { thinking } } => {
+            Wire::ContentBlockStart { index, content_block: Block::ToolUse { id, name } } => {
+                let start = LlmEvent::ToolInputStart { id: id.clone(), name: name.clone() };
+                self.calls.insert(index, OpenCall { id, name, json: String::new() });
+                vec![start]
+            }
+            Wire::ContentBlockDelta { delta: Delta::TextDelta { text }, .. } => vec![LlmEvent::TextDelta(text)],
+            Wire::ContentBlockDelta { delta: Delta::ThinkingDelta { thinking }, .. } => {
                 vec![LlmEvent::ReasoningDelta(thinking)]
             }
+            Wire::ContentBlockDelta { delta: Delta::SignatureDelta { signature }, .. } => {
+                vec![LlmEvent::ReasoningSignature(signature)]
+            }
+            Wire::ContentBlockDelta { index, delta: Delta::InputJsonDelta { partial_json } } => {
+                let call = self.calls.get_mut(&index).ok_or(LlmError::Malformed)?;
+                call.json.push_str(&partial_json);
+                vec![LlmEvent::ToolInputDelta { id: call.id.clone(), delta: partial_json }]
+            }
+            Wire::ContentBlockStop { index } => match self.calls.remove(&index) {
+                Some(OpenCall { id, name, json }) => {
+                    // A call without arguments streams no delta at all.
+                    let input = if json.trim().is_empty() { Ok(json!({})) } else { serde_json::from_str(&json) };
+                    vec![LlmEvent::ToolCall { id, name, input: input.map_err(|_| json) }]
+                }
+                None => vec![],
+            },
             Wire::MessageDelta { delta } => {
                 self.stop_reason = delta.stop_reason.or(self.stop_reason.take());
                 vec![]
@@ -101,7 +167,7 @@ impl Adapter for Anthropic {
             }
             Wire::Error { error } if error.kind == "overloaded_error" => return Err(LlmError::Overloaded),
             Wire::Error { .. } => return Err(LlmError::Upstream(500)),
-            Wire::ContentBlockDelta { delta: Delta::Other } | Wire::Other => {
+            Wire::ContentBlockStart { .. } | Wire::ContentBlockDelta { delta: Delta::Other, .. } | Wire::Other => {
                 tracing::debug!("anthropic event skipped");
                 vec![]
             }
@@ -121,37 +187,90 @@ mod tests {
     #[test]
     fn thinking_is_requested_for_sonnet_and_opus_only() {
         // SPEC §11 #58
-        assert_eq!(body("claude-sonnet-4-5", "s", &[])["thinking"], json!({"type": "enabled", "budget_tokens": 2048}));
-        assert!(body("claude-opus-4-7", "s", &[])["max_tokens"].as_u64().unwrap() > 2048);
-        assert!(body("claude-haiku-4-5", "s", &[]).get("thinking").is_none());
+        assert_eq!(
+            body("claude-sonnet-4-5", "s", &[], &[])["thinking"],
+            json!({"type": "enabled", "budget_tokens": 2048})
+        );
+        assert!(body("claude-opus-4-7", "s", &[], &[])["max_tokens"].as_u64().unwrap() > 2048);
+        assert!(body("claude-haiku-4-5", "s", &[], &[]).get("thinking").is_none());
+    }
+
+    #[test]
+    fn tools_are_offered_only_when_there_are_some() {
+        // SPEC §11 #48
+        assert!(body("claude-haiku-4-5", "s", &[], &[]).get("tools").is_none());
+        let tool = ToolSpec {
+            name: "d__search".into(),
+            description: "Search".into(),
+            input_schema: json!({"type": "object"}),
+        };
+        assert_eq!(
+            body("claude-haiku-4-5", "s", &[], &[tool])["tools"],
+            json!([{"name": "d__search", "description": "Search", "input_schema": {"type": "object"}}])
+        );
+    }
+
+    fn translate(events: &[&str]) -> Vec<LlmEvent> {
+        let mut a = Anthropic::default();
+        events.iter().flat_map(|d| a.on_event("", d).unwrap()).collect()
     }
 
     #[test]
     fn events_translate_to_text_reasoning_and_a_finish() {
-        let mut a = Anthropic::default();
-        let events = [
+        let out = translate(&[
             r#"{"type":"message_start","message":{"id":"m"}}"#,
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#,
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}"#,
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"x"}}"#,
+            r#"{"type":"content_block_stop","index":0}"#,
             r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hi"}}"#,
             r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"}}"#,
             r#"{"type":"message_stop"}"#,
-        ];
-        let out: Vec<LlmEvent> = events.iter().flat_map(|d| a.on_event("", d).unwrap()).collect();
+        ]);
         assert_eq!(
             out,
             [
                 LlmEvent::ReasoningDelta("hm".into()),
+                LlmEvent::ReasoningSignature("x".into()),
                 LlmEvent::TextDelta("Hi".into()),
                 LlmEvent::Finished(FinishReason::Length)
             ]
         );
-        assert!(a.finished());
         assert!(matches!(
             Anthropic::default()
                 .on_event("error", r#"{"type":"error","error":{"type":"overloaded_error","message":"x"}}"#),
             Err(LlmError::Overloaded)
         ));
         assert!(matches!(Anthropic::default().on_event("", "{oops"), Err(LlmError::Malformed)));
+    }
+
+    #[test]
+    fn tool_use_input_is_assembled_from_pieces_split_anywhere() {
+        let out = translate(&[
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"d__search","input":{}}}"#,
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}"#,
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"q\": \"ru"}}"#,
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"st\"}"}}"#,
+            r#"{"type":"content_block_stop","index":1}"#,
+            r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_2","name":"d__whoami","input":{}}}"#,
+            r#"{"type":"content_block_stop","index":2}"#,
+            r#"{"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_3","name":"d__x","input":{}}}"#,
+            r#"{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"q\":"}}"#,
+            r#"{"type":"content_block_stop","index":3}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"}}"#,
+            r#"{"type":"message_stop"}"#,
+        ]);
+        assert_eq!(out[0], LlmEvent::ToolInputStart { id: "toolu_1".into(), name: "d__search".into() });
+        assert_eq!(out[3], LlmEvent::ToolInputDelta { id: "toolu_1".into(), delta: "st\"}".into() });
+        assert_eq!(
+            out[4],
+            LlmEvent::ToolCall { id: "toolu_1".into(), name: "d__search".into(), input: Ok(json!({"q": "rust"})) }
+        );
+        assert_eq!(out[6], LlmEvent::ToolCall { id: "toolu_2".into(), name: "d__whoami".into(), input: Ok(json!({})) });
+        assert_eq!(
+            out[9],
+            LlmEvent::ToolCall { id: "toolu_3".into(), name: "d__x".into(), input: Err("{\"q\":".into()) }
+        );
+        assert_eq!(out[10], LlmEvent::Finished(FinishReason::ToolCalls));
     }
 }

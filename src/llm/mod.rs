@@ -2,29 +2,65 @@
 
 pub mod anthropic;
 pub mod error;
-pub mod history;
 pub mod models;
 pub mod offline;
 pub mod openai;
 pub mod sse;
+pub mod transcript;
 
-use augchatd_actors::user_db::StoredMessage;
 use futures_util::StreamExt;
 
 use crate::stream::FinishReason;
 use error::LlmError;
 use sse::EventStream;
+use transcript::Item;
 
 /// What a provider adapter yields while a model call streams; adapters translate their wire events
 /// into these and nothing more (STYLE 15).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum LlmEvent {
     /// More answer text.
     TextDelta(String),
     /// More reasoning (Anthropic thinking, OpenAI reasoning summary).
     ReasoningDelta(String),
+    /// The signature closing an Anthropic thinking block; it goes back with the block in a tool loop.
+    ReasoningSignature(String),
+    /// The model started a tool call.
+    ToolInputStart {
+        /// The provider's call id.
+        id: String,
+        /// The exposed tool name.
+        name: String,
+    },
+    /// More of a tool call's JSON arguments, as streamed.
+    ToolInputDelta {
+        /// The call id.
+        id: String,
+        /// The new piece of JSON text.
+        delta: String,
+    },
+    /// A complete tool call; `Err` carries arguments that are not JSON.
+    ToolCall {
+        /// The call id.
+        id: String,
+        /// The exposed tool name.
+        name: String,
+        /// The parsed arguments, or the raw text that failed to parse.
+        input: Result<serde_json::Value, String>,
+    },
     /// The model finished; the stream ends after this.
     Finished(FinishReason),
+}
+
+/// A tool as offered to a model: provider-neutral, each adapter writes its own shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    /// The exposed name, `<descriptive_id>__<tool>`.
+    pub name: String,
+    /// What the model reads to decide when to call it.
+    pub description: String,
+    /// JSON Schema of the arguments.
+    pub input_schema: serde_json::Value,
 }
 
 /// One model call of a turn.
@@ -35,8 +71,10 @@ pub struct ModelCall<'a> {
     pub model_id: &'a str,
     /// The session's system prompt.
     pub system: &'a str,
-    /// The client's thread.
-    pub history: &'a [StoredMessage],
+    /// The conversation so far, including this turn's earlier steps.
+    pub transcript: &'a [Item],
+    /// The tools offered; empty means a call without tools.
+    pub tools: &'a [ToolSpec],
 }
 
 /// Starts a streaming model call; a refusal before any byte streamed comes back as `Err`.
@@ -45,7 +83,6 @@ pub async fn stream(
     bases: &ProviderBases,
     call: ModelCall<'_>,
 ) -> Result<EventStream, LlmError> {
-    let turns = history::text_turns(call.history);
     let base = bases.for_model(call.model);
     match call.model.provider {
         Provider::Offline => Ok(Box::pin(
@@ -58,14 +95,14 @@ pub async fn stream(
                 .post(format!("{base}/v1/messages"))
                 .header("x-api-key", call.model.api_key.expose())
                 .header("anthropic-version", anthropic::API_VERSION)
-                .json(&anthropic::body(call.model_id, call.system, &turns));
+                .json(&anthropic::body(call.model_id, call.system, call.transcript, call.tools));
             sse::open(request, anthropic::Anthropic::default()).await
         }
         Provider::OpenAi => {
             let request = http
                 .post(format!("{base}/responses"))
                 .bearer_auth(call.model.api_key.expose())
-                .json(&openai::body(call.model_id, call.system, &turns));
+                .json(&openai::body(call.model_id, call.system, call.transcript, call.tools));
             sse::open(request, openai::OpenAi::default()).await
         }
     }

@@ -6,14 +6,14 @@
 
 use std::collections::HashSet;
 
-use augchatd_actors::record::{Connector, ConnectorKind};
+use augchatd_actors::record::{Connector, ConnectorKind, NeuralSearch};
 use serde_json::Value;
 
 use super::FieldError;
 use super::auth::{parse_mcp_auth, parse_rag_auth};
 use super::fields::{
-    Object, Query, as_filled_string, http_url, invalid, optional_bool, optional_string, present, quoted, required_bool,
-    required_string, without_trailing_slash,
+    Object, Query, as_filled_string, as_object, http_url, invalid, optional_bool, optional_string, present, quoted,
+    required_bool, required_string, without_trailing_slash,
 };
 
 /// The longest `descriptive_id`. Providers cap tool names at 64 characters; 48 + `__` leaves 14 for
@@ -84,7 +84,7 @@ fn parse_mcp(entry: &Object, at: &str) -> Result<ConnectorKind, FieldError> {
     Ok(ConnectorKind::Mcp { url, auth, read_only })
 }
 
-/// The RAG specifics: `backend`, `cluster`, `auth`, `indexes`, `language`.
+/// The RAG specifics: `backend`, `cluster`, `auth`, `indexes`, `language`, `neural`.
 fn parse_rag(entry: &Object, at: &str) -> Result<ConnectorKind, FieldError> {
     match present(entry, "backend").map(|backend| backend.as_str()) {
         Some(Some(RAG_BACKEND)) => {}
@@ -99,7 +99,40 @@ fn parse_rag(entry: &Object, at: &str) -> Result<ConnectorKind, FieldError> {
     let auth = parse_rag_auth(present(entry, "auth"), &format!("{at}.auth"))?;
     let indexes = parse_indexes(present(entry, "indexes"), &format!("{at}.indexes"))?;
     let language = optional_string(entry, "language", at)?.map(str::to_owned);
-    Ok(ConnectorKind::Rag { cluster, auth, indexes, language })
+    let neural = parse_neural(present(entry, "neural"), &format!("{at}.neural"))?;
+    Ok(ConnectorKind::Rag { cluster, auth, indexes, language, neural })
+}
+
+/// `neural` (optional): `{"model_id", "vector_field"}`, both non-empty, turning retrieval into a hybrid
+/// BM25 + neural query (SPEC §5.6 [PROPOSAL] (a)). The SPEC leaves the shape to us (§12 decision 5).
+/// `vector_field` becomes a query key and a `_source` exclude pattern, so a wildcard or a list there
+/// would hide every field from the model instead of one: it must name a single field.
+fn parse_neural(value: Option<&Value>, field: &str) -> Result<Option<NeuralSearch>, FieldError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let neural = as_object(Some(value), field)?;
+    let model_id = required_string(neural, "model_id", field)?;
+    let vector_field = required_string(neural, "vector_field", field)?;
+    if vector_field.chars().any(|c| c.is_whitespace() || c.is_control() || c == '*' || c == ',') {
+        return Err(invalid(format!("{field}.vector_field must name one field (no whitespace, '*' or ',')")));
+    }
+    Ok(Some(NeuralSearch { model_id: model_id.to_owned(), vector_field: vector_field.to_owned() }))
+}
+
+/// Why `name` cannot be one entry of a RAG connector's `indexes`, or `None` when it names exactly one
+/// index. Provision applies it to every name; retrieval applies it again before a name goes on the wire.
+pub fn index_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("must be a non-empty string");
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control() || ",*/\\?#\"<>|:".contains(c)) {
+        return Some("must not contain ',', '*', '/', whitespace or other reserved characters");
+    }
+    if name.eq_ignore_ascii_case("_all") || name.starts_with(['-', '_', '+']) || name == "." || name == ".." {
+        return Some("must name a single index (no _all, no leading '-', '_' or '+')");
+    }
+    None
 }
 
 /// `indexes`: the complete list a query may touch. Each name becomes one element of the
@@ -112,13 +145,8 @@ fn parse_indexes(value: Option<&Value>, field: &str) -> Result<Vec<String>, Fiel
     for (position, name) in names.iter().enumerate() {
         let at = format!("{field}[{position}]");
         let name = as_filled_string(Some(name), &at)?;
-        if name.chars().any(|c| c.is_whitespace() || c.is_control() || ",*/\\?#\"<>|:".contains(c)) {
-            return Err(invalid(format!(
-                "{at} must not contain ',', '*', '/', whitespace or other reserved characters"
-            )));
-        }
-        if name.eq_ignore_ascii_case("_all") || name.starts_with(['-', '_', '+']) || name == "." || name == ".." {
-            return Err(invalid(format!("{at} must name a single index (no _all, no leading '-', '_' or '+')")));
+        if let Some(problem) = index_name_problem(name) {
+            return Err(invalid(format!("{at} {problem}")));
         }
         indexes.push(name.to_owned());
     }
@@ -190,11 +218,77 @@ mod tests {
     fn a_rag_connector_parses_with_the_cluster_slash_stripped() {
         let connector = one(set(rag(), "language", json!("fr"))).unwrap();
         assert_eq!(connector.type_name(), "rag");
-        let ConnectorKind::Rag { cluster, auth, indexes, language } = connector.kind else { unreachable!() };
+        let ConnectorKind::Rag { cluster, auth, indexes, language, neural } = connector.kind else { unreachable!() };
         assert_eq!(cluster, "https://os.example.com:9200");
         assert!(matches!(auth, RagAuth::None));
         assert_eq!(indexes, ["docs", "faq"]);
         assert_eq!(language.as_deref(), Some("fr"));
+        assert_eq!(neural, None);
+    }
+
+    fn neural_of(connector: Connector) -> Option<NeuralSearch> {
+        match connector.kind {
+            ConnectorKind::Rag { neural, .. } => neural,
+            ConnectorKind::Mcp { .. } => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn neural_is_optional_and_null_means_absent() {
+        assert_eq!(neural_of(one(rag()).unwrap()), None);
+        assert_eq!(neural_of(one(set(rag(), "neural", json!(null))).unwrap()), None);
+    }
+
+    #[test]
+    fn a_neural_block_with_model_id_and_vector_field_is_kept() {
+        let neural = json!({"model_id": "aVeif4oB5Vm0Tdw8zYO2", "vector_field": "passage_embedding"});
+        assert_eq!(
+            neural_of(one(set(rag(), "neural", neural)).unwrap()),
+            Some(NeuralSearch { model_id: "aVeif4oB5Vm0Tdw8zYO2".into(), vector_field: "passage_embedding".into() })
+        );
+    }
+
+    #[test]
+    fn neural_must_be_an_object() {
+        for bad in [json!("model-1"), json!([]), json!(true)] {
+            let err = one(set(rag(), "neural", bad)).unwrap_err();
+            assert_eq!((err.code, err.detail.as_str()), ("invalid_field", "connectors[0].neural must be an object"));
+        }
+    }
+
+    #[test]
+    fn neural_needs_a_non_empty_model_id_and_vector_field() {
+        for (neural, expected) in [
+            (json!({"vector_field": "v"}), "connectors[0].neural.model_id must be a non-empty string"),
+            (json!({"model_id": " ", "vector_field": "v"}), "connectors[0].neural.model_id must be a non-empty string"),
+            (json!({"model_id": 7, "vector_field": "v"}), "connectors[0].neural.model_id must be a non-empty string"),
+            (json!({"model_id": "m"}), "connectors[0].neural.vector_field must be a non-empty string"),
+            (
+                json!({"model_id": "m", "vector_field": ""}),
+                "connectors[0].neural.vector_field must be a non-empty string",
+            ),
+        ] {
+            let err = one(set(rag(), "neural", neural.clone())).unwrap_err();
+            assert_eq!((err.code, err.detail.as_str()), ("invalid_field", expected), "{neural}");
+        }
+    }
+
+    #[test]
+    fn the_neural_vector_field_must_name_a_single_field() {
+        for bad in ["*", "emb*", "a,b", "a b", "a\nb"] {
+            let err = one(set(rag(), "neural", json!({"model_id": "m", "vector_field": bad}))).unwrap_err();
+            assert_eq!(
+                err.detail, "connectors[0].neural.vector_field must name one field (no whitespace, '*' or ',')",
+                "{bad}"
+            );
+        }
+        assert!(one(set(rag(), "neural", json!({"model_id": "m", "vector_field": "doc.embedding"}))).is_ok());
+    }
+
+    #[test]
+    fn neural_is_not_read_on_mcp_connectors() {
+        // Unknown connector keys are ignored, and `neural` is a RAG key.
+        assert!(one(set(mcp(), "neural", json!("anything"))).is_ok());
     }
 
     #[test]
@@ -367,6 +461,14 @@ mod tests {
             assert!(err.detail.starts_with("connectors[0].indexes[1] must"), "{bad}: {}", err.detail);
         }
         assert!(one(set(rag(), "indexes", json!(["logs-2024.01", "kb_v2"]))).is_ok());
+    }
+
+    #[test]
+    fn the_index_name_rule_stands_alone_for_retrieval_to_reuse() {
+        assert_eq!(index_name_problem("docs"), None);
+        assert_eq!(index_name_problem(""), Some("must be a non-empty string"));
+        assert!(index_name_problem("a,b").is_some_and(|problem| problem.starts_with("must not contain")));
+        assert!(index_name_problem("_all").is_some_and(|problem| problem.starts_with("must name a single index")));
     }
 
     #[test]

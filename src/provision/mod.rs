@@ -26,7 +26,7 @@ mod s3_uri;
 mod storage;
 
 pub use body::parse_session_request;
-pub use connectors::{MAX_DESCRIPTIVE_ID_LEN, parse_connectors};
+pub use connectors::{MAX_DESCRIPTIVE_ID_LEN, index_name_problem, parse_connectors};
 pub use s3_uri::parse_s3_uri;
 
 /// The JWT lifetime when the body has no `ttl_seconds` (SPEC §2.1).

@@ -6,6 +6,7 @@
 use actix_web::HttpResponseBuilder;
 use actix_web::web::Bytes;
 use serde::Serialize;
+use serde_json::Value;
 
 /// The last event of every stream.
 pub const DONE: &[u8] = b"data: [DONE]\n\n";
@@ -86,9 +87,87 @@ pub enum Chunk<'a> {
         delta: &'a str,
     },
     /// Closes a reasoning part.
+    #[serde(rename_all = "camelCase")]
     ReasoningEnd {
         /// The part's id.
         id: &'a str,
+        /// `{"anthropic": {"signature"}}` when the provider signed the block; the client keeps it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        provider_metadata: Option<&'a Value>,
+    },
+    /// The model started a tool call.
+    #[serde(rename_all = "camelCase")]
+    ToolInputStart {
+        /// The call id.
+        tool_call_id: &'a str,
+        /// `<descriptive_id>__<tool>`.
+        tool_name: &'a str,
+    },
+    /// More of the call's arguments as JSON text.
+    #[serde(rename_all = "camelCase")]
+    ToolInputDelta {
+        /// The call id.
+        tool_call_id: &'a str,
+        /// The new piece.
+        input_text_delta: &'a str,
+    },
+    /// The call's complete arguments.
+    #[serde(rename_all = "camelCase")]
+    ToolInputAvailable {
+        /// The call id.
+        tool_call_id: &'a str,
+        /// The tool.
+        tool_name: &'a str,
+        /// The arguments.
+        input: &'a Value,
+    },
+    /// The model's arguments were not JSON; the call does not run.
+    #[serde(rename_all = "camelCase")]
+    ToolInputError {
+        /// The call id.
+        tool_call_id: &'a str,
+        /// The tool.
+        tool_name: &'a str,
+        /// The raw arguments.
+        input: &'a Value,
+        /// Why the call did not run.
+        error_text: &'a str,
+    },
+    /// What the tool returned.
+    #[serde(rename_all = "camelCase")]
+    ToolOutputAvailable {
+        /// The call id.
+        tool_call_id: &'a str,
+        /// The result, as the model saw it.
+        output: &'a Value,
+    },
+    /// The tool failed; the model saw this text as the result.
+    #[serde(rename_all = "camelCase")]
+    ToolOutputError {
+        /// The call id.
+        tool_call_id: &'a str,
+        /// What went wrong, without URLs or credentials.
+        error_text: &'a str,
+    },
+    /// One retrieval hit, for a source chip (SPEC §4.2 item 6).
+    #[serde(rename_all = "camelCase")]
+    SourceDocument {
+        /// `<toolCallId>:<doc_id>`.
+        source_id: &'a str,
+        /// Always `text/plain`.
+        media_type: &'a str,
+        /// The chip's label.
+        title: &'a str,
+        /// `{"augchatd": {source_descriptive_id, index, doc_id, score, snippet}}`.
+        provider_metadata: &'a Value,
+    },
+    /// `data-augchatd-error`: tells the UI to fetch a fresh JWT (SPEC §5.5).
+    #[serde(rename = "data-augchatd-error")]
+    AugchatdError {
+        /// The id of the warning text part it goes with.
+        id: &'a str,
+        /// `{"code": "upstream_unauthorized", "connectors": […]}`.
+        data: &'a Value,
     },
     /// Closes one model call.
     FinishStep,
@@ -139,6 +218,9 @@ mod tests {
     #[test]
     fn chunks_serialize_to_the_documented_shapes() {
         let meta = MessageMetadata { augchatd: ModelTag { model_id: "m".into(), provider: "p".into() } };
+        let signed = serde_json::json!({"anthropic": {"signature": "s"}});
+        let input = serde_json::json!({"q": 1});
+        let output = serde_json::json!("ok");
         let cases: Vec<(Chunk<'_>, &str)> = vec![
             (
                 Chunk::Start { message_id: "a1", message_metadata: &meta },
@@ -148,6 +230,35 @@ mod tests {
             (Chunk::TextStart { id: "t" }, r#"{"type":"text-start","id":"t"}"#),
             (Chunk::TextDelta { id: "t", delta: "hi \"x\"" }, r#"{"type":"text-delta","id":"t","delta":"hi \"x\""}"#),
             (Chunk::TextEnd { id: "t" }, r#"{"type":"text-end","id":"t"}"#),
+            (Chunk::ReasoningEnd { id: "r", provider_metadata: None }, r#"{"type":"reasoning-end","id":"r"}"#),
+            (
+                Chunk::ReasoningEnd { id: "r", provider_metadata: Some(&signed) },
+                r#"{"type":"reasoning-end","id":"r","providerMetadata":{"anthropic":{"signature":"s"}}}"#,
+            ),
+            (
+                Chunk::ToolInputStart { tool_call_id: "c", tool_name: "d__t" },
+                r#"{"type":"tool-input-start","toolCallId":"c","toolName":"d__t"}"#,
+            ),
+            (
+                Chunk::ToolInputDelta { tool_call_id: "c", input_text_delta: "{" },
+                r#"{"type":"tool-input-delta","toolCallId":"c","inputTextDelta":"{"}"#,
+            ),
+            (
+                Chunk::ToolInputAvailable { tool_call_id: "c", tool_name: "d__t", input: &input },
+                r#"{"type":"tool-input-available","toolCallId":"c","toolName":"d__t","input":{"q":1}}"#,
+            ),
+            (
+                Chunk::ToolOutputAvailable { tool_call_id: "c", output: &output },
+                r#"{"type":"tool-output-available","toolCallId":"c","output":"ok"}"#,
+            ),
+            (
+                Chunk::ToolOutputError { tool_call_id: "c", error_text: "no" },
+                r#"{"type":"tool-output-error","toolCallId":"c","errorText":"no"}"#,
+            ),
+            (
+                Chunk::AugchatdError { id: "x", data: &input },
+                r#"{"type":"data-augchatd-error","id":"x","data":{"q":1}}"#,
+            ),
             (Chunk::FinishStep, r#"{"type":"finish-step"}"#),
             (
                 Chunk::Finish { finish_reason: FinishReason::ToolCalls, message_metadata: &meta },

@@ -55,8 +55,9 @@ async fn anthropic_streams_thinking_and_text_the_ai_sdk_accepts() {
     assert_eq!(sent["thinking"], json!({"type": "enabled", "budget_tokens": 2048}));
     assert_eq!(
         sent["messages"],
-        json!([{"role": "user", "content": "earlier"}, {"role": "assistant", "content": "reply"},
-                                         {"role": "user", "content": "hello"}])
+        json!([{"role": "user", "content": [{"type": "text", "text": "earlier"}]},
+               {"role": "assistant", "content": [{"type": "text", "text": "reply"}]},
+               {"role": "user", "content": [{"type": "text", "text": "hello"}]}])
     );
     let call = srv.llm.seen().into_iter().rfind(|s| s.path == "/v1/messages").unwrap();
     assert_eq!(call.credential.as_deref(), Some(GOOD_KEY));

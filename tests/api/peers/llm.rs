@@ -2,7 +2,8 @@
 //! (`x-api-key`, `anthropic-version`) and OpenAI (Bearer), Anthropic Messages streaming and OpenAI
 //! Responses streaming, sent in 7-byte pieces so events split anywhere. The reply follows the last user
 //! text: `overload` answers 529/503, `cut` ends the stream early, `mid-error` sends an error event after
-//! some text, anything else a normal reply (with thinking / a reasoning summary when the request asked).
+//! some text, `call: <tool> <args>; …` makes tool calls (see `script`), anything else a normal reply
+//! (with thinking / a reasoning summary when the request asked).
 //! Every request's path, credential and body are recorded for the tests' assertions.
 
 use std::net::TcpListener;
@@ -67,14 +68,63 @@ async fn models(req: HttpRequest, peer: web::Data<LlmPeer>) -> HttpResponse {
     }
 }
 
-/// The reply's SSE events for a streaming call, in the provider's format.
+/// The text of the last user message that has text (tool results do not count).
+fn last_user_text(anthropic: bool, body: &serde_json::Value) -> String {
+    let messages = body[if anthropic { "messages" } else { "input" }].as_array().cloned().unwrap_or_default();
+    for message in messages.iter().rev().filter(|m| m["role"] == "user") {
+        if let Some(text) = message["content"].as_str() {
+            return text.to_owned();
+        }
+        let blocks = message["content"].as_array().cloned().unwrap_or_default();
+        if let Some(text) = blocks.iter().rev().find(|b| b["type"] == "text").and_then(|b| b["text"].as_str()) {
+            return text.to_owned();
+        }
+    }
+    String::new()
+}
+
+/// The outputs of the tool results that end the conversation, if it ends with some.
+fn trailing_tool_results(anthropic: bool, body: &serde_json::Value) -> Vec<String> {
+    if anthropic {
+        let last = body["messages"].as_array().and_then(|m| m.last()).cloned().unwrap_or_default();
+        let blocks = last["content"].as_array().cloned().unwrap_or_default();
+        blocks
+            .iter()
+            .filter(|b| b["type"] == "tool_result")
+            .map(|b| b["content"].as_str().unwrap_or("").to_owned())
+            .collect()
+    } else {
+        let input = body["input"].as_array().cloned().unwrap_or_default();
+        let mut outputs: Vec<String> = input
+            .iter()
+            .rev()
+            .take_while(|i| i["type"] == "function_call_output")
+            .map(|i| i["output"].as_str().unwrap_or("").to_owned())
+            .collect();
+        outputs.reverse();
+        outputs
+    }
+}
+
+/// `call: <name> <json args>; <name> <json args>` in the user's text: the tool calls to make. The
+/// arguments are sent as written, so malformed JSON reaches the daemon as a model would send it.
+fn requested_calls(text: &str) -> Vec<(String, String)> {
+    let Some((_, calls)) = text.split_once("call:") else { return vec![] };
+    calls
+        .split(';')
+        .filter_map(|call| {
+            let call = call.trim();
+            let (name, args) = call.split_once(' ').unwrap_or((call, ""));
+            (!name.is_empty()).then(|| (name.to_owned(), args.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// The reply's SSE events for a streaming call, in the provider's format. A user text with
+/// `call: …` makes the model call those tools; once their results come back it answers
+/// `Tool results: <outputs>` (unless the text also says `loop`, then it calls again, forever).
 fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
-    let last_user = body[if anthropic { "messages" } else { "input" }]
-        .as_array()
-        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-        .and_then(|m| m["content"].as_str())
-        .unwrap_or_default()
-        .to_owned();
+    let last_user = last_user_text(anthropic, body);
     let thinking = body.get("thinking").is_some() || body.get("reasoning").is_some();
     let ev = |name: &str, data: serde_json::Value| {
         if anthropic { format!("event: {name}\ndata: {data}\n\n") } else { format!("data: {data}\n\n") }
@@ -82,6 +132,16 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
     if last_user.contains("overload") {
         return (if anthropic { 529 } else { 503 }, vec![]);
     }
+    let results = trailing_tool_results(anthropic, body);
+    let calls = requested_calls(&last_user);
+    let step = body[if anthropic { "messages" } else { "input" }].as_array().map_or(0, Vec::len);
+    let words: Vec<String> = if !results.is_empty() && !last_user.contains("loop") {
+        vec!["Tool results: ".to_owned(), results.join(" | ")]
+    } else if !calls.is_empty() {
+        vec![]
+    } else {
+        ["Hello ", "from ", "the ", "scripted ", "model."].map(str::to_owned).to_vec()
+    };
     let mut events = Vec::new();
     if anthropic {
         events.push(ev("message_start", json!({"type": "message_start", "message": {"id": "msg_1", "content": []}})));
@@ -91,11 +151,34 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
             events.push(ev("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "sig"}})));
             events.push(ev("content_block_stop", json!({"type": "content_block_stop", "index": 0})));
         }
+        if words.is_empty() {
+            for (i, (name, args)) in calls.iter().enumerate() {
+                let index = i + 1;
+                let id = format!("toolu_{step}_{i}");
+                events.push(ev(
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": index,
+                    "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}}),
+                ));
+                let cut = args.len() / 2;
+                for piece in [&args[..cut], &args[cut..]] {
+                    events.push(ev(
+                        "content_block_delta",
+                        json!({"type": "content_block_delta", "index": index,
+                        "delta": {"type": "input_json_delta", "partial_json": piece}}),
+                    ));
+                }
+                events.push(ev("content_block_stop", json!({"type": "content_block_stop", "index": index})));
+            }
+            events.push(ev("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}})));
+            events.push(ev("message_stop", json!({"type": "message_stop"})));
+            return (200, events);
+        }
         events.push(ev(
             "content_block_start",
             json!({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}}),
         ));
-        for word in ["Hello ", "from ", "the ", "scripted ", "model."] {
+        for word in &words {
             events.push(ev(
                 "content_block_delta",
                 json!({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": word}}),
@@ -123,7 +206,28 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
                 json!({"type": "response.reasoning_summary_text.delta", "item_id": "rs_1", "delta": "Let me think."}),
             ));
         }
-        for word in ["Hello ", "from ", "the ", "scripted ", "model."] {
+        for (i, (name, args)) in calls.iter().enumerate().filter(|_| words.is_empty()) {
+            let (item, call) = (format!("fc_{step}_{i}"), format!("call_{step}_{i}"));
+            events.push(ev(
+                "",
+                json!({"type": "response.output_item.added", "output_index": i,
+                "item": {"type": "function_call", "id": item, "call_id": call, "name": name, "arguments": ""}}),
+            ));
+            let cut = args.len() / 2;
+            for piece in [&args[..cut], &args[cut..]] {
+                events.push(ev(
+                    "",
+                    json!({"type": "response.function_call_arguments.delta", "item_id": item,
+                    "output_index": i, "delta": piece}),
+                ));
+            }
+            events.push(ev(
+                "",
+                json!({"type": "response.output_item.done", "output_index": i,
+                "item": {"type": "function_call", "id": item, "call_id": call, "name": name, "arguments": args}}),
+            ));
+        }
+        for word in &words {
             events.push(ev("", json!({"type": "response.output_text.delta", "item_id": "msg_1", "delta": word})));
         }
         if last_user.contains("mid-error") {

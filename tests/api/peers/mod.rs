@@ -2,5 +2,7 @@
 
 pub mod ai_sdk;
 pub mod llm;
+pub mod mcp;
+pub mod opensearch;
 pub mod pki;
 pub mod s3;

@@ -1,0 +1,220 @@
+//! The browser end of a turn: every chunk sent, and the assistant message assembled from the same
+//! calls exactly as the AI SDK client assembles it, so what is stored is what the user saw.
+//! Invariant: a `*-delta` is only ever sent inside its `*-start`/`*-end`; at most one text or
+//! reasoning part is open, and it is closed before any other chunk kind.
+
+use actix_web::web::Bytes;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::stream::{Chunk, KEEPALIVE};
+
+/// The client went away; the turn stops.
+#[derive(Debug)]
+pub struct Gone;
+
+/// The two streamed part kinds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PartKind {
+    Text,
+    Reasoning,
+}
+
+/// The open text or reasoning part.
+struct Open {
+    kind: PartKind,
+    id: String,
+    /// Position of its stored part.
+    index: usize,
+    /// Anthropic's signature for a thinking block.
+    signature: Option<String>,
+}
+
+/// Sends chunks and keeps the message they add up to.
+pub struct Out {
+    tx: mpsc::Sender<Bytes>,
+    parts: Vec<Value>,
+    open: Option<Open>,
+}
+
+impl Out {
+    /// Writes into the response body's channel.
+    pub fn new(tx: mpsc::Sender<Bytes>) -> Self {
+        Out { tx, parts: Vec::new(), open: None }
+    }
+
+    /// The assistant message's parts so far.
+    pub fn parts(&self) -> Value {
+        Value::Array(self.parts.clone())
+    }
+
+    /// Sends bytes as they are.
+    pub async fn raw(&self, bytes: Bytes) -> Result<(), Gone> {
+        self.tx.send(bytes).await.map_err(|_| Gone)
+    }
+
+    /// Sends one chunk.
+    pub async fn send(&self, chunk: Chunk<'_>) -> Result<(), Gone> {
+        self.raw(chunk.to_event()).await
+    }
+
+    /// A comment that keeps proxies and the connection alive (SPEC §4.6).
+    pub async fn keepalive(&self) -> Result<(), Gone> {
+        self.raw(Bytes::from_static(KEEPALIVE)).await
+    }
+
+    /// Resolves when the client has gone.
+    pub async fn closed(&self) {
+        self.tx.closed().await;
+    }
+
+    /// Opens one model call.
+    pub async fn step_start(&mut self) -> Result<(), Gone> {
+        self.parts.push(json!({"type": "step-start"}));
+        self.send(Chunk::StartStep).await
+    }
+
+    /// Closes one model call.
+    pub async fn step_end(&mut self) -> Result<(), Gone> {
+        self.close_part().await?;
+        self.send(Chunk::FinishStep).await
+    }
+
+    /// More answer text.
+    pub async fn text(&mut self, delta: &str) -> Result<(), Gone> {
+        self.delta(PartKind::Text, delta).await
+    }
+
+    /// More reasoning.
+    pub async fn reasoning(&mut self, delta: &str) -> Result<(), Gone> {
+        self.delta(PartKind::Reasoning, delta).await
+    }
+
+    /// The signature of the open thinking block, sent with its `reasoning-end`.
+    pub fn signature(&mut self, signature: String) {
+        if let Some(open) = self.open.as_mut().filter(|o| o.kind == PartKind::Reasoning) {
+            open.signature = Some(signature);
+        }
+    }
+
+    /// Closes the open text or reasoning part, if any.
+    pub async fn close_part(&mut self) -> Result<(), Gone> {
+        let Some(open) = self.open.take() else { return Ok(()) };
+        match open.kind {
+            PartKind::Text => self.send(Chunk::TextEnd { id: &open.id }).await,
+            PartKind::Reasoning => {
+                let metadata = open.signature.map(|s| json!({"anthropic": {"signature": s}}));
+                if let (Some(metadata), Some(part)) = (&metadata, self.parts.get_mut(open.index)) {
+                    part["providerMetadata"] = metadata.clone();
+                }
+                self.send(Chunk::ReasoningEnd { id: &open.id, provider_metadata: metadata.as_ref() }).await
+            }
+        }
+    }
+
+    async fn delta(&mut self, kind: PartKind, text: &str) -> Result<(), Gone> {
+        if self.open.as_ref().is_none_or(|open| open.kind != kind) {
+            self.close_part().await?;
+            let (name, id) = match kind {
+                PartKind::Text => ("text", format!("text-{}", uuid::Uuid::new_v4().simple())),
+                PartKind::Reasoning => ("reasoning", format!("reasoning-{}", uuid::Uuid::new_v4().simple())),
+            };
+            self.send(match kind {
+                PartKind::Text => Chunk::TextStart { id: &id },
+                PartKind::Reasoning => Chunk::ReasoningStart { id: &id },
+            })
+            .await?;
+            self.parts.push(json!({"type": name, "text": "", "state": "done"}));
+            self.open = Some(Open { kind, id, index: self.parts.len() - 1, signature: None });
+        }
+        let Some(open) = &self.open else { return Ok(()) };
+        if let Some(Value::String(stored)) = self.parts.get_mut(open.index).and_then(|p| p.get_mut("text")) {
+            stored.push_str(text);
+        }
+        self.send(match kind {
+            PartKind::Text => Chunk::TextDelta { id: &open.id, delta: text },
+            PartKind::Reasoning => Chunk::ReasoningDelta { id: &open.id, delta: text },
+        })
+        .await
+    }
+
+    /// The model started a tool call.
+    pub async fn tool_start(&mut self, id: &str, name: &str) -> Result<(), Gone> {
+        self.close_part().await?;
+        self.parts.push(json!({"type": format!("tool-{name}"), "toolCallId": id, "state": "input-streaming"}));
+        self.send(Chunk::ToolInputStart { tool_call_id: id, tool_name: name }).await
+    }
+
+    /// More of a call's arguments.
+    pub async fn tool_delta(&mut self, id: &str, delta: &str) -> Result<(), Gone> {
+        self.send(Chunk::ToolInputDelta { tool_call_id: id, input_text_delta: delta }).await
+    }
+
+    /// A call's complete arguments.
+    pub async fn tool_input(&mut self, id: &str, name: &str, input: &Value) -> Result<(), Gone> {
+        self.tool_part(id, name, json!({"state": "input-available", "input": input}));
+        self.send(Chunk::ToolInputAvailable { tool_call_id: id, tool_name: name, input }).await
+    }
+
+    /// A call whose arguments were not JSON: it does not run.
+    pub async fn tool_input_error(&mut self, id: &str, name: &str, raw: &str, error: &str) -> Result<(), Gone> {
+        let input = Value::String(raw.to_owned());
+        self.tool_part(id, name, json!({"state": "output-error", "input": input, "errorText": error}));
+        self.send(Chunk::ToolInputError { tool_call_id: id, tool_name: name, input: &input, error_text: error }).await
+    }
+
+    /// What a call returned.
+    pub async fn tool_output(&mut self, id: &str, name: &str, output: &Value) -> Result<(), Gone> {
+        self.tool_part(id, name, json!({"state": "output-available", "output": output}));
+        self.send(Chunk::ToolOutputAvailable { tool_call_id: id, output }).await
+    }
+
+    /// A call that failed.
+    pub async fn tool_error(&mut self, id: &str, name: &str, error: &str) -> Result<(), Gone> {
+        self.tool_part(id, name, json!({"state": "output-error", "errorText": error}));
+        self.send(Chunk::ToolOutputError { tool_call_id: id, error_text: error }).await
+    }
+
+    /// Updates (or adds) the stored part of a call with `fields`.
+    fn tool_part(&mut self, id: &str, name: &str, fields: Value) {
+        let found = self.parts.iter().position(|p| p["toolCallId"] == id);
+        let index = found.unwrap_or_else(|| {
+            self.parts.push(json!({"type": format!("tool-{name}"), "toolCallId": id}));
+            self.parts.len() - 1
+        });
+        if let (Some(part), Value::Object(fields)) = (self.parts.get_mut(index).and_then(Value::as_object_mut), fields)
+        {
+            part.extend(fields);
+        }
+    }
+
+    /// One retrieval hit as a source chip.
+    pub async fn source(&mut self, source_id: &str, title: &str, metadata: &Value) -> Result<(), Gone> {
+        self.parts.push(json!({"type": "source-document", "sourceId": source_id, "mediaType": "text/plain",
+            "title": title, "providerMetadata": metadata}));
+        self.send(Chunk::SourceDocument { source_id, media_type: "text/plain", title, provider_metadata: metadata })
+            .await
+    }
+
+    /// A text part written by augchatd itself (step cap, connector 401); returns its id,
+    /// `<prefix>-<epoch ms>` (SPEC §4.2 item 7).
+    pub async fn notice(&mut self, prefix: &str, text: &str) -> Result<String, Gone> {
+        self.close_part().await?;
+        let id = format!("{prefix}-{}", epoch_millis());
+        self.send(Chunk::TextStart { id: &id }).await?;
+        self.send(Chunk::TextDelta { id: &id, delta: text }).await?;
+        self.send(Chunk::TextEnd { id: &id }).await?;
+        self.parts.push(json!({"type": "text", "text": text, "state": "done"}));
+        Ok(id)
+    }
+
+    /// The `data-augchatd-error` part that makes the UI fetch a fresh JWT.
+    pub async fn augchatd_error(&mut self, id: &str, data: &Value) -> Result<(), Gone> {
+        self.parts.push(json!({"type": "data-augchatd-error", "id": id, "data": data}));
+        self.send(Chunk::AugchatdError { id, data }).await
+    }
+}
+
+fn epoch_millis() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default()
+}

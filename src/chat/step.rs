@@ -1,0 +1,136 @@
+//! One model call of a turn: opened with keep-alives flowing while the provider thinks, its events
+//! relayed to the browser as they arrive, and its output collected as transcript items for the next
+//! call of the loop. Tool calls are gathered here and run by the loop after the call ends.
+
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::out::{Gone, Out};
+use super::{KEEPALIVE_INTERVAL, Turn};
+use crate::llm::error::LlmError;
+use crate::llm::transcript::Item;
+use crate::llm::{self, LlmEvent, ModelCall, ToolSpec};
+use crate::stream::FinishReason;
+
+/// Why a turn stopped before its end.
+#[derive(Debug)]
+pub enum Halt {
+    /// The client went away.
+    Gone,
+    /// The model call failed after the 200.
+    Failed(LlmError),
+}
+
+impl From<Gone> for Halt {
+    fn from(_: Gone) -> Self {
+        Halt::Gone
+    }
+}
+
+/// A tool call the model made in this step.
+pub struct Call {
+    /// The provider's call id.
+    pub id: String,
+    /// The exposed tool name.
+    pub name: String,
+    /// The arguments, or the text that was not JSON.
+    pub input: Result<Value, String>,
+}
+
+/// What one model call produced.
+pub struct Step {
+    /// Reasoning, text and tool calls, in order, for the transcript.
+    pub items: Vec<Item>,
+    /// The tool calls to run.
+    pub calls: Vec<Call>,
+    /// Why the model stopped.
+    pub finish: FinishReason,
+}
+
+impl Step {
+    /// All answer text of the step.
+    pub fn text(&self) -> String {
+        self.items.iter().filter_map(|i| if let Item::Assistant(t) = i { Some(t.as_str()) } else { None }).collect()
+    }
+
+    /// All reasoning text of the step.
+    pub fn reasoning(&self) -> String {
+        self.items
+            .iter()
+            .filter_map(|i| if let Item::Reasoning { text, .. } = i { Some(text.as_str()) } else { None })
+            .collect()
+    }
+}
+
+/// Runs one model call to its end, relaying it to `out`.
+pub async fn run(turn: &Turn, out: &mut Out, transcript: &[Item], tools: &[ToolSpec]) -> Result<Step, Halt> {
+    let spec = &turn.record.spec;
+    let call =
+        ModelCall { model: &spec.model, model_id: &turn.model_id, system: &spec.system_prompt, transcript, tools };
+    let opening = llm::stream(&turn.http, &turn.bases, call);
+    tokio::pin!(opening);
+    // Keep-alives flow while the provider thinks before its first byte, too.
+    let mut events = loop {
+        tokio::select! {
+            opened = &mut opening => break opened.map_err(Halt::Failed)?,
+            () = tokio::time::sleep(KEEPALIVE_INTERVAL) => out.keepalive().await?,
+            () = out.closed() => return Err(Halt::Gone),
+        }
+    };
+    let mut step = Step { items: Vec::new(), calls: Vec::new(), finish: FinishReason::Stop };
+    loop {
+        let next = tokio::select! {
+            next = events.next() => next,
+            () = tokio::time::sleep(KEEPALIVE_INTERVAL) => {
+                out.keepalive().await?;
+                continue;
+            }
+            () = out.closed() => return Err(Halt::Gone),
+        };
+        match next {
+            None => break,
+            Some(Err(err)) => return Err(Halt::Failed(err)),
+            Some(Ok(event)) => relay(event, out, &mut step).await?,
+        }
+    }
+    out.close_part().await?;
+    Ok(step)
+}
+
+async fn relay(event: LlmEvent, out: &mut Out, step: &mut Step) -> Result<(), Gone> {
+    match event {
+        LlmEvent::TextDelta(text) => {
+            out.text(&text).await?;
+            match step.items.last_mut() {
+                Some(Item::Assistant(stored)) => stored.push_str(&text),
+                _ => step.items.push(Item::Assistant(text)),
+            }
+        }
+        LlmEvent::ReasoningDelta(text) => {
+            out.reasoning(&text).await?;
+            match step.items.last_mut() {
+                Some(Item::Reasoning { text: stored, .. }) => stored.push_str(&text),
+                _ => step.items.push(Item::Reasoning { text, signature: None }),
+            }
+        }
+        LlmEvent::ReasoningSignature(signature) => {
+            out.signature(signature.clone());
+            if let Some(Item::Reasoning { signature: stored, .. }) = step.items.last_mut() {
+                *stored = Some(signature);
+            }
+        }
+        LlmEvent::ToolInputStart { id, name } => out.tool_start(&id, &name).await?,
+        LlmEvent::ToolInputDelta { id, delta } => out.tool_delta(&id, &delta).await?,
+        LlmEvent::ToolCall { id, name, input } => {
+            match &input {
+                Ok(args) => out.tool_input(&id, &name, args).await?,
+                Err(raw) => out.tool_input_error(&id, &name, raw, "the model's arguments were not valid JSON").await?,
+            }
+            let replayed = input.clone().unwrap_or_else(Value::String);
+            step.items.push(Item::ToolCall { id: id.clone(), name: name.clone(), input: replayed });
+            step.calls.push(Call { id, name, input });
+        }
+        LlmEvent::Finished(reason) => step.finish = reason,
+    }
+    Ok(())
+}

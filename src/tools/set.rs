@@ -1,0 +1,171 @@
+//! The tools of one turn (SPEC §5.1 step 2, §5.4): those of the MCP connectors active in the
+//! turn-start snapshot, plus one retrieve tool per active RAG connector. Built before the 200 goes
+//! out, so an MCP server refusing the session's credentials is still a real 401 (SPEC §5.5).
+//! Invariant: a call is dispatched only to a tool in this set; any other name is refused, so a model
+//! cannot reach a connector that is out of scope or switched off. Every call is bounded by the
+//! configured timeout, and its failure is a result for the model, never a hung or failed turn.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use augchatd_actors::ids::SessionId;
+use augchatd_actors::record::{Connector, ConnectorKind, SessionRecord};
+use futures_util::future::join_all;
+use serde_json::Value;
+
+use super::mcp::{McpClient, McpError};
+use super::pool::McpPool;
+use super::rag::{self, Hit};
+use crate::llm::ToolSpec;
+
+/// Where a tool's calls go.
+enum Route {
+    Mcp { client: Arc<McpClient>, original: String },
+    Rag(Box<Connector>),
+}
+
+struct Tool {
+    spec: ToolSpec,
+    connector: String,
+    route: Route,
+}
+
+/// What running one call produced.
+#[derive(Default)]
+pub struct ToolOutcome {
+    /// The text the model sees as the result.
+    pub output: String,
+    /// The call failed (the browser gets `tool-output-error`); the model still sees `output`.
+    pub failed: bool,
+    /// The connector that refused the session's credentials (SPEC §5.5), if that is why it failed.
+    pub unauthorized: Option<String>,
+    /// Retrieval hits, for source chips.
+    pub hits: Vec<Hit>,
+    /// The connector the tool belongs to; `None` for a refused name.
+    pub connector: Option<String>,
+}
+
+/// MCP servers that refused the session's credentials while the tool set was built.
+#[derive(Debug)]
+pub struct Unauthorized(pub Vec<String>);
+
+/// The tools one turn offers and runs.
+pub struct ToolSet {
+    tools: Vec<Tool>,
+    specs: Vec<ToolSpec>,
+    http: reqwest::Client,
+    pool: McpPool,
+    session: SessionId,
+    timeout: Duration,
+}
+
+impl ToolSet {
+    /// Connects the active MCP connectors (in parallel, reusing the session's clients) and lists
+    /// their tools. A connector that cannot be reached is left out, with a warning in the log.
+    pub async fn build(
+        pool: &McpPool,
+        http: &reqwest::Client,
+        timeout: Duration,
+        record: &SessionRecord,
+        active: &[(String, bool)],
+    ) -> Result<ToolSet, Unauthorized> {
+        let is_active = |c: &&Connector| active.iter().any(|(id, on)| *on && *id == c.descriptive_id);
+        let connectors: Vec<&Connector> = record.spec.connectors.iter().filter(is_active).collect();
+        let mcp = connectors.iter().filter(|c| matches!(c.kind, ConnectorKind::Mcp { .. }));
+        let clients = join_all(mcp.map(|c| async move { (*c, pool.client(http, record, c, timeout).await) })).await;
+        let mut tools = Vec::new();
+        let mut refused = Vec::new();
+        for (connector, client) in clients {
+            match client {
+                Ok(client) => tools.extend(client.tools().iter().map(|t| Tool {
+                    spec: ToolSpec {
+                        name: t.exposed_name.clone(),
+                        description: t.description.clone(),
+                        input_schema: t.input_schema.clone(),
+                    },
+                    connector: connector.descriptive_id.clone(),
+                    route: Route::Mcp { client: Arc::clone(&client), original: t.original_name.clone() },
+                })),
+                Err(McpError::Unauthorized) => refused.push(connector.descriptive_id.clone()),
+                Err(e) => tracing::warn!(sid = %record.id, connector = %connector.descriptive_id, error = %e,
+                    "MCP connector left out of this turn"),
+            }
+        }
+        if !refused.is_empty() {
+            return Err(Unauthorized(refused));
+        }
+        for connector in connectors.into_iter().filter(|c| matches!(c.kind, ConnectorKind::Rag { .. })) {
+            tools.push(Tool {
+                spec: ToolSpec {
+                    name: format!("{}__{}", connector.descriptive_id, rag::TOOL),
+                    description: rag::description(connector),
+                    input_schema: rag::input_schema(),
+                },
+                connector: connector.descriptive_id.clone(),
+                route: Route::Rag(Box::new(connector.clone())),
+            });
+        }
+        let specs = tools.iter().map(|t| t.spec.clone()).collect();
+        Ok(ToolSet { tools, specs, http: http.clone(), pool: pool.clone(), session: record.id.clone(), timeout })
+    }
+
+    /// What the model is offered.
+    pub fn specs(&self) -> &[ToolSpec] {
+        &self.specs
+    }
+
+    /// Whether `name` is offered this turn.
+    pub fn offers(&self, name: &str) -> bool {
+        self.tools.iter().any(|t| t.spec.name == name)
+    }
+
+    /// Runs one call. Never fails: a refusal, a timeout or an upstream error is an outcome.
+    pub async fn call(&self, name: &str, input: &Value) -> ToolOutcome {
+        let Some(tool) = self.tools.iter().find(|t| t.spec.name == name) else {
+            return ToolOutcome {
+                output: format!("tool {name} is not available in this conversation"),
+                failed: true,
+                ..ToolOutcome::default()
+            };
+        };
+        let connector = Some(tool.connector.clone());
+        match &tool.route {
+            Route::Mcp { client, original } => match client.call(original, input.clone(), self.timeout).await {
+                Ok(output) => ToolOutcome { output, connector, ..ToolOutcome::default() },
+                // The sentinel the model reads, and the connector the browser is told about (SPEC §5.5).
+                Err(McpError::Unauthorized) => {
+                    self.pool.forget(&self.session, &tool.connector);
+                    ToolOutcome {
+                        output: format!(
+                            "[augchatd:upstream_unauthorized:{}] the MCP server refused this session's credentials (HTTP 401)",
+                            tool.connector
+                        ),
+                        unauthorized: connector.clone(),
+                        connector,
+                        ..ToolOutcome::default()
+                    }
+                }
+                Err(e) => {
+                    if !matches!(e, McpError::Timeout) {
+                        self.pool.forget(&self.session, &tool.connector);
+                    }
+                    tracing::warn!(sid = %self.session, connector = %tool.connector, tool = %name, error = %e,
+                        "tool call failed");
+                    ToolOutcome { output: e.to_string(), failed: true, connector, ..ToolOutcome::default() }
+                }
+            },
+            Route::Rag(rag_connector) => {
+                match tokio::time::timeout(self.timeout, rag::retrieve(&self.http, rag_connector, input)).await {
+                    Ok(found) => {
+                        ToolOutcome { output: found.output, hits: found.hits, connector, ..ToolOutcome::default() }
+                    }
+                    Err(_) => ToolOutcome {
+                        output: format!("retrieval error: no answer within {} s", self.timeout.as_secs()),
+                        connector,
+                        ..ToolOutcome::default()
+                    },
+                }
+            }
+        }
+    }
+}

@@ -40,8 +40,10 @@ use crate::stream::{Chunk, DONE, FinishReason, MessageMetadata, ModelTag};
 use crate::tools::set::{ToolOutcome, ToolSet};
 use crate::trace::Trace;
 
-/// Silence after which a keep-alive comment is sent (SPEC §4.6).
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+/// Silence after which a keep-alive comment is sent. SPEC §4.6 asks for one at least every ~15 s; it
+/// is every second because actix notices a client that has gone only when a write to it fails, and
+/// a turn waiting on a tool or a thinking model must still stop promptly when the browser leaves.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
 /// Chunks buffered between the turn and a slow client before the turn waits.
 const CHUNK_BUFFER: usize = 64;
 /// What the browser sees when the model fails; the real cause goes to the log (SPEC §4.5).

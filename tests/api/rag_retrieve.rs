@@ -65,7 +65,7 @@ async fn a_retrieve_call_posts_the_bm25_body_to_exactly_the_connectors_indexes()
     assert_eq!(seen.path, "/docs,faq/_search");
     assert_eq!(seen.content_type.as_deref(), Some("application/json"));
     assert_eq!(seen.body.as_ref().unwrap(), &bm25_body("vacation policy", 3));
-    assert!(out.output.starts_with("Top 3 hits:\n\n[1] index=docs id=docs-doc-0 score=3.000\n"), "{}", out.output);
+    assert!(out.output.starts_with("Top 3 hit(s):\n\n[1] index=docs id=docs-doc-0 score=3.000\n"), "{}", out.output);
     for hit in &out.hits {
         assert!(["docs", "faq"].contains(&hit.index.as_str()), "{hit:?}");
     }
@@ -217,7 +217,7 @@ async fn a_neural_connector_sends_a_hybrid_query_through_a_temporary_pipeline() 
             "normalization": {"technique": "min_max"}, "combination": {"technique": "arithmetic_mean"}}}]}
     });
     assert_eq!(seen.body.as_ref().unwrap(), &expected);
-    assert!(out.output.starts_with("Top 3 hits:"), "{}", out.output);
+    assert!(out.output.starts_with("Top 3 hit(s):"), "{}", out.output);
 }
 
 #[actix_web::test]

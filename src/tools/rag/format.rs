@@ -46,8 +46,8 @@ pub(super) fn retrieval(answer: &Value, indexes: &[String], vector_field: Option
         ));
         chips.push(Hit { title: title(source, &doc_id), snippet: snippet(source), index, doc_id, score });
     }
-    let noun = if hits.len() == 1 { "hit" } else { "hits" };
-    Retrieval { output: format!("Top {} {noun}:\n\n{}", hits.len(), blocks.join("\n\n")), hits: chips }
+    // "hit(s)" as SPEC §5.6 writes it: the text models were tuned on.
+    Retrieval { output: format!("Top {} hit(s):\n\n{}", hits.len(), blocks.join("\n\n")), hits: chips }
 }
 
 /// `_index` or `_id` as text; OpenSearch sends strings, a number is shown as written.
@@ -168,7 +168,7 @@ mod tests {
         ]}});
         assert_eq!(
             retrieval(&answer, &indexes(), None).output,
-            "Top 2 hits:\n\n[1] index=docs id=a score=2.000\ntext: first\n\n[2] index=faq id=b score=0.123\ntext: second"
+            "Top 2 hit(s):\n\n[1] index=docs id=a score=2.000\ntext: first\n\n[2] index=faq id=b score=0.123\ntext: second"
         );
     }
 
@@ -177,7 +177,7 @@ mod tests {
         let answer =
             json!({"hits": {"hits": [{"_index": "docs", "_id": "a", "_score": null, "_source": {"body": "b"}}]}});
         let result = retrieval(&answer, &indexes(), None);
-        assert_eq!(result.output, "Top 1 hit:\n\n[1] index=docs id=a score=?\nbody: b");
+        assert_eq!(result.output, "Top 1 hit(s):\n\n[1] index=docs id=a score=?\nbody: b");
         assert_eq!(result.hits[0].score, None);
     }
 
@@ -185,7 +185,7 @@ mod tests {
     fn the_first_non_empty_text_field_is_the_body() {
         assert_eq!(
             output(json!({"text_content": "", "text": "the text", "content": "not this"})),
-            "Top 1 hit:\n\n[1] index=docs id=d1 score=1.235\ntext: the text\nmetadata: {\"content\":\"not this\",\"text_content\":\"\"}"
+            "Top 1 hit(s):\n\n[1] index=docs id=d1 score=1.235\ntext: the text\nmetadata: {\"content\":\"not this\",\"text_content\":\"\"}"
         );
         for field in TEXT_FIELDS {
             let text = output(json!({field: "x", "unrelated": 1}));
@@ -233,9 +233,9 @@ mod tests {
 
     #[test]
     fn a_hit_with_nothing_but_vectors_has_an_empty_body() {
-        assert_eq!(output(json!({"embedding": [0.1]})), "Top 1 hit:\n\n[1] index=docs id=d1 score=1.235\n");
+        assert_eq!(output(json!({"embedding": [0.1]})), "Top 1 hit(s):\n\n[1] index=docs id=d1 score=1.235\n");
         let answer = json!({"hits": {"hits": [{"_index": "docs", "_id": "d1"}]}});
-        assert_eq!(retrieval(&answer, &indexes(), None).output, "Top 1 hit:\n\n[1] index=docs id=d1 score=?\n");
+        assert_eq!(retrieval(&answer, &indexes(), None).output, "Top 1 hit(s):\n\n[1] index=docs id=d1 score=?\n");
     }
 
     #[test]

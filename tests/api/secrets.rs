@@ -1,12 +1,13 @@
 //! No credential ever reaches a log line, a response or the browser (SPEC §9.1, §11 items 24, 167):
 //! the real binary, debug logging on, a session full of marker secrets, every route driven, then the
-//! whole stdout, stderr and every response body are searched for the markers.
+//! whole stdout, stderr, every response body and the conversation's trace are searched for the markers.
 
 use serde_json::{Value, json};
 
 use crate::binary::ProdRig;
 use crate::peers::llm::LlmPeer;
 use crate::peers::s3::{BUCKET, S3Peer};
+use crate::peers::{mcp, opensearch};
 
 const LLM_KEY: &str = "sk-MARKER-llm-key-0001";
 const S3_KEY_ID: &str = "MARKERAKID0002";
@@ -30,7 +31,11 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
     let llm = LlmPeer::start();
     llm.accept(LLM_KEY);
     let s3 = S3Peer::start(&rig.dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await;
+    let mcp = mcp::start(&[MARKERS[3]]).await;
+    let opensearch = opensearch::start().await;
+    let traces = rig.dir.path().join("traces");
     let env = [
+        ("AUGCHATD_TRACE_DIR", traces.to_str().unwrap()),
         ("AUGCHATD_JWT_SECRET", MARKERS[8]),
         ("AUGCHATD_ANTHROPIC_BASE_URL", llm.base.as_str()),
         ("AUGCHATD_LOG", "debug"),
@@ -53,8 +58,10 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
                  "url": "https://mcp.example/mcp",
                  "auth": {"bearer": MARKERS[3], "basic": {"username": MARKERS[4], "password": MARKERS[5]},
                           "headers": {"X-Client-Secret": MARKERS[6]}}},
+                {"descriptive_id": "live", "name": "Live", "type": "mcp", "default_active": true,
+                 "url": mcp.url, "auth": {"bearer": MARKERS[3]}},
                 {"descriptive_id": "docs", "name": "Docs", "type": "rag", "default_active": true,
-                 "backend": "opensearch", "cluster": "https://os.example", "auth": {"bearer": MARKERS[7]},
+                 "backend": "opensearch", "cluster": opensearch.url, "auth": {"bearer": MARKERS[7]},
                  "indexes": ["docs"]}
             ],
             "storage": storage(secret),
@@ -71,7 +78,7 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
     assert_eq!(res.status(), 422);
     record(res.text().await.unwrap());
     let mut broken = body(S3_SECRET, LLM_KEY);
-    broken["connectors"][1]["auth"] =
+    broken["connectors"][2]["auth"] =
         json!({"bearer": MARKERS[7], "basic": {"username": MARKERS[4], "password": MARKERS[5]}});
     broken["model"]["provider"] = json!(LLM_KEY);
     let res = integrator.post(url("/sessions")).json(&broken).send().await.unwrap();
@@ -91,11 +98,16 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
     }
     let res = browser.post(url("/conversations")).bearer_auth(&jwt).json(&json!({"conversation_id": "c1"})).send();
     record(res.await.unwrap().text().await.unwrap());
+    // A turn that calls a live MCP tool and the retrieval tool, both holding marker credentials.
+    let text = r#"call: live__search {"q": "x"}; docs__retrieve {"query": "x"}"#;
     let turn =
-        json!({"id": "c1", "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]});
+        json!({"id": "c1", "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": text}]}]});
     let res = browser.post(url("/chat")).bearer_auth(&jwt).json(&turn).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    record(res.text().await.unwrap());
+    let stream = res.text().await.unwrap();
+    assert_eq!(stream.matches("tool-output-available").count(), 2, "{stream}");
+    assert_eq!(mcp.calls("search"), 1);
+    record(stream);
     for path in ["/conversations", "/conversations/c1/messages", "/conversations/c1/connectors"] {
         let res = browser.get(url(path)).bearer_auth(&jwt).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
@@ -116,7 +128,9 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
 
     let out = daemon.stop().await;
     assert!(out.stderr.contains("session minted") && out.stderr.contains("session ended"), "{}", out.stderr);
-    let everything = [out.stdout.as_str(), out.stderr.as_str(), &bodies.join("\n")].join("\n");
+    let trace = std::fs::read_to_string(traces.join("c1.jsonl")).unwrap();
+    assert!(trace.contains("step.finish"), "{trace}");
+    let everything = [out.stdout.as_str(), out.stderr.as_str(), &bodies.join("\n"), &trace].join("\n");
     for marker in MARKERS {
         assert!(!everything.contains(marker), "secret {marker} leaked");
     }

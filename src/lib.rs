@@ -80,6 +80,9 @@ impl Application {
         })?;
         let http = reqwest::Client::builder()
             .connect_timeout(UPSTREAM_CONNECT_TIMEOUT)
+            // No upstream we call redirects, and a redirect would carry credentials that reqwest does not
+            // strip (x-api-key, MCP `auth.headers`) to whatever host it names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError(format!("HTTP client could not be built: {e}")))?;
         let bases =
@@ -113,6 +116,7 @@ impl Application {
         let flushers = Flushers::new(flush_settings, user_dbs.clone(), sessions_arbiter.handle(), Arc::clone(&health));
         let registry = SessionRegistry::new(Arc::clone(&health), Some(flushers.clone()));
         let banner = banner(&config, port, demo.as_ref());
+        let mcp = tools::pool::McpPool::default();
         let state = web::Data::new(AppState {
             mode: config.mode,
             registry: registry.clone(),
@@ -128,10 +132,10 @@ impl Application {
             csp: http::static_ui::csp(&config.allowed_parent_origins),
             traces,
             tool_timeout: config.tool_timeout,
-            mcp: Default::default(),
+            mcp: mcp.clone(),
             turns: Default::default(),
         });
-        sessions_arbiter.spawn(log_health(registry, config.health_log_interval));
+        sessions_arbiter.spawn(log_health(registry, mcp, config.health_log_interval));
 
         let tenant_from = web::Data::new(config.tenant_from);
         let mode = config.mode;
@@ -198,12 +202,14 @@ fn banner(config: &Config, port: u16, demo: Option<&DemoTemplate>) -> Vec<String
     lines
 }
 
-/// The periodic health summary SREs read in stderr.
-async fn log_health(registry: SessionRegistry, every: Duration) {
+/// The periodic health summary SREs read in stderr; expired sessions' MCP clients are dropped on the
+/// same tick.
+async fn log_health(registry: SessionRegistry, mcp: tools::pool::McpPool, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.tick().await;
     loop {
         ticks.tick().await;
+        mcp.prune_expired();
         let counters = registry.health().snapshot();
         tracing::info!(
             sessions = registry.live_sessions(),
@@ -212,6 +218,7 @@ async fn log_health(registry: SessionRegistry, every: Duration) {
             ended = counters.sessions_ended,
             expired = counters.sessions_expired,
             actor_restarts = counters.actor_restarts,
+            mcp_sessions = mcp.sessions(),
             "health summary"
         );
     }

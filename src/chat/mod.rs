@@ -34,8 +34,8 @@ pub use active::{ActiveTurn, ActiveTurns};
 use out::{Gone, Out};
 use step::{Call, Halt, Step};
 
-use crate::llm::ProviderBases;
 use crate::llm::transcript::{self, Item};
+use crate::llm::{ProviderBases, Usage};
 use crate::stream::{Chunk, DONE, FinishReason, MessageMetadata, ModelTag};
 use crate::tools::set::{ToolOutcome, ToolSet};
 use crate::trace::Trace;
@@ -136,10 +136,12 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<(), Ha
     let mut unauthorized: Vec<String> = Vec::new();
     let mut finish = FinishReason::ToolCalls;
     let mut steps = 0;
+    let mut usage = Usage::default();
     while steps < MAX_STEPS && finish == FinishReason::ToolCalls {
         steps += 1;
         out.step_start().await?;
         let step = step::run(turn, out, &transcript, turn.tools.specs()).await?;
+        usage += step.usage;
         transcript.extend(step.items.iter().cloned());
         let outcomes = run_calls(turn, out, &step.calls).await?;
         let mut results = Vec::new();
@@ -184,9 +186,10 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<(), Ha
         out.augchatd_error(&id, &json!({"code": "upstream_unauthorized", "connectors": unauthorized})).await?;
     }
     out.send(Chunk::Finish { finish_reason: finish, message_metadata: &metadata }).await?;
-    // Traced before the last byte, so a client that has read the whole stream finds the trace complete.
-    turn.trace.event("response.finish", json!({"finish_reason": finish, "total_usage": null, "step_count": steps}));
-    out.raw(Bytes::from_static(DONE)).await?;
+    // Traced before the last byte, so a client that has read the whole stream finds the trace complete;
+    // the turn is complete even if that byte finds the client gone.
+    turn.trace.event("response.finish", json!({"finish_reason": finish, "total_usage": usage, "step_count": steps}));
+    let _complete = out.raw(Bytes::from_static(DONE)).await;
     Ok(())
 }
 
@@ -289,7 +292,7 @@ fn trace_step(turn: &Turn, number: usize, step: &Step, results: Vec<Value>, sour
         "step.finish",
         json!({"step_number": number, "text": step.text(), "reasoning_text": step.reasoning(), "tool_calls": calls,
             "tool_results": results, "source_documents_emitted": sources, "finish_reason": finish,
-            "usage": null, "warnings": []}),
+            "usage": step.usage, "warnings": []}),
     );
 }
 

@@ -90,11 +90,13 @@ impl Out {
         self.delta(PartKind::Reasoning, delta).await
     }
 
-    /// The signature of the open thinking block, sent with its `reasoning-end`.
-    pub fn signature(&mut self, signature: String) {
-        if let Some(open) = self.open.as_mut().filter(|o| o.kind == PartKind::Reasoning) {
-            open.signature = Some(signature);
+    /// Ends the open reasoning part, with the thinking block's signature on its `reasoning-end`.
+    pub async fn reasoning_end(&mut self, signature: Option<String>) -> Result<(), Gone> {
+        match self.open.as_mut().filter(|o| o.kind == PartKind::Reasoning) {
+            Some(open) => open.signature = signature,
+            None => return Ok(()),
         }
+        self.close_part().await
     }
 
     /// Closes the open text or reasoning part, if any.
@@ -156,10 +158,11 @@ impl Out {
         self.send(Chunk::ToolInputAvailable { tool_call_id: id, tool_name: name, input }).await
     }
 
-    /// A call whose arguments were not JSON: it does not run.
+    /// A call whose arguments were not JSON: it does not run. Stored as the AI SDK stores it: no
+    /// `input`, the text as `rawInput`.
     pub async fn tool_input_error(&mut self, id: &str, name: &str, raw: &str, error: &str) -> Result<(), Gone> {
         let input = Value::String(raw.to_owned());
-        self.tool_part(id, name, json!({"state": "output-error", "input": input, "errorText": error}));
+        self.tool_part(id, name, json!({"state": "output-error", "rawInput": raw, "errorText": error}));
         self.send(Chunk::ToolInputError { tool_call_id: id, tool_name: name, input: &input, error_text: error }).await
     }
 
@@ -175,9 +178,10 @@ impl Out {
         self.send(Chunk::ToolOutputError { tool_call_id: id, error_text: error }).await
     }
 
-    /// Updates (or adds) the stored part of a call with `fields`.
+    /// Updates (or adds) the stored part of a call with `fields`. Searched from the end: some
+    /// OpenAI-compatible servers reuse call ids from one step to the next.
     fn tool_part(&mut self, id: &str, name: &str, fields: Value) {
-        let found = self.parts.iter().position(|p| p["toolCallId"] == id);
+        let found = self.parts.iter().rposition(|p| p["toolCallId"] == id);
         let index = found.unwrap_or_else(|| {
             self.parts.push(json!({"type": format!("tool-{name}"), "toolCallId": id}));
             self.parts.len() - 1

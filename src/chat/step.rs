@@ -9,7 +9,7 @@ use super::out::{Gone, Out};
 use super::{KEEPALIVE_INTERVAL, Turn};
 use crate::llm::error::LlmError;
 use crate::llm::transcript::Item;
-use crate::llm::{self, LlmEvent, ModelCall, ToolSpec};
+use crate::llm::{self, LlmEvent, ModelCall, ToolSpec, Usage};
 use crate::stream::FinishReason;
 
 /// Why a turn stopped before its end.
@@ -45,6 +45,10 @@ pub struct Step {
     pub calls: Vec<Call>,
     /// Why the model stopped.
     pub finish: FinishReason,
+    /// Tokens the call used, as the provider reported them.
+    pub usage: Usage,
+    /// Whether the last item is a reasoning block still streaming.
+    reasoning_open: bool,
 }
 
 impl Step {
@@ -77,7 +81,13 @@ pub async fn run(turn: &Turn, out: &mut Out, transcript: &[Item], tools: &[ToolS
             () = out.closed() => return Err(Halt::Gone),
         }
     };
-    let mut step = Step { items: Vec::new(), calls: Vec::new(), finish: FinishReason::Stop };
+    let mut step = Step {
+        items: Vec::new(),
+        calls: Vec::new(),
+        finish: FinishReason::Stop,
+        usage: Usage::default(),
+        reasoning_open: false,
+    };
     loop {
         let next = tokio::select! {
             next = events.next() => next,
@@ -100,6 +110,7 @@ pub async fn run(turn: &Turn, out: &mut Out, transcript: &[Item], tools: &[ToolS
 async fn relay(event: LlmEvent, out: &mut Out, step: &mut Step) -> Result<(), Gone> {
     match event {
         LlmEvent::TextDelta(text) => {
+            step.reasoning_open = false;
             out.text(&text).await?;
             match step.items.last_mut() {
                 Some(Item::Assistant(stored)) => stored.push_str(&text),
@@ -109,17 +120,29 @@ async fn relay(event: LlmEvent, out: &mut Out, step: &mut Step) -> Result<(), Go
         LlmEvent::ReasoningDelta(text) => {
             out.reasoning(&text).await?;
             match step.items.last_mut() {
-                Some(Item::Reasoning { text: stored, .. }) => stored.push_str(&text),
+                Some(Item::Reasoning { text: stored, .. }) if step.reasoning_open => stored.push_str(&text),
                 _ => step.items.push(Item::Reasoning { text, signature: None }),
             }
+            step.reasoning_open = true;
         }
-        LlmEvent::ReasoningSignature(signature) => {
-            out.signature(signature.clone());
-            if let Some(Item::Reasoning { signature: stored, .. }) = step.items.last_mut() {
-                *stored = Some(signature);
+        LlmEvent::ReasoningEnd { signature } => {
+            // One item per thinking block, even one that streamed no text: its signature must go back.
+            match step.items.last_mut() {
+                Some(Item::Reasoning { signature: stored, .. }) if step.reasoning_open => *stored = signature.clone(),
+                _ => step.items.push(Item::Reasoning { text: String::new(), signature: signature.clone() }),
             }
+            step.reasoning_open = false;
+            out.reasoning_end(signature).await?;
         }
-        LlmEvent::ToolInputStart { id, name } => out.tool_start(&id, &name).await?,
+        LlmEvent::RedactedReasoning(data) => {
+            step.reasoning_open = false;
+            step.items.push(Item::RedactedReasoning(data));
+        }
+        LlmEvent::Usage(usage) => step.usage += usage,
+        LlmEvent::ToolInputStart { id, name } => {
+            step.reasoning_open = false;
+            out.tool_start(&id, &name).await?;
+        }
         LlmEvent::ToolInputDelta { id, delta } => out.tool_delta(&id, &delta).await?,
         LlmEvent::ToolCall { id, name, input } => {
             match &input {

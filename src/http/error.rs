@@ -105,14 +105,12 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
-    /// `X-Augchatd-Reason`: set on the 503s a UI reacts to (SPEC §2).
+    /// `X-Augchatd-Reason`: set on the 503s and the 401 a UI reacts to (SPEC §2).
     fn reason_header(&self) -> Option<&'static str> {
         match self {
             ApiError::HotWriteFailed => Some("hot-write-failed"),
             ApiError::FlushStalled => Some("flush-stalled"),
-            ApiError::UpstreamUnauthorized(_) => {
-                Some("a connector's server refused this session's credentials; a new session with fresh ones is needed")
-            }
+            ApiError::UpstreamUnauthorized(_) => Some("upstream-unauthorized"),
             ApiError::ColdReadFailed => Some("cold-read-failed"),
             _ => None,
         }

@@ -126,7 +126,11 @@ pub async fn delete(
         }
     }
     match addr.send(EndSession).timeout(END_TIMEOUT).await {
-        Ok(true) => Ok(HttpResponse::NoContent().finish()),
+        Ok(true) => {
+            // The session's MCP connections, and the user's credentials in them, go with it.
+            state.mcp.end_session(&sid);
+            Ok(HttpResponse::NoContent().finish())
+        }
         Ok(false) => Err(ApiError::SessionNotFound),
         Err(e) => {
             tracing::error!(%sid, %tenant, error = %e, "session actor did not answer EndSession");

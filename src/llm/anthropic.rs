@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::error::LlmError;
 use super::sse::Adapter;
 use super::transcript::{Item, anthropic_messages};
-use super::{LlmEvent, ToolSpec};
+use super::{LlmEvent, ToolSpec, Usage};
 use crate::stream::FinishReason;
 
 /// The API version this adapter speaks.
@@ -23,9 +23,15 @@ fn thinks(model_id: &str) -> bool {
     model_id.contains("sonnet") || model_id.contains("opus")
 }
 
-/// The JSON body of a streaming Messages call.
+/// The JSON body of a streaming Messages call. Reasoning goes back only to a model that thinks.
 pub fn body(model_id: &str, system: &str, items: &[Item], tools: &[ToolSpec]) -> Value {
-    let messages = anthropic_messages(items);
+    let thinking = thinks(model_id);
+    let kept: Vec<Item> = items
+        .iter()
+        .filter(|i| thinking || !matches!(i, Item::Reasoning { .. } | Item::RedactedReasoning(_)))
+        .cloned()
+        .collect();
+    let messages = anthropic_messages(&kept);
     let mut body =
         json!({"model": model_id, "system": system, "messages": messages, "stream": true, "max_tokens": 4096});
     if thinks(model_id) {
@@ -44,6 +50,9 @@ pub fn body(model_id: &str, system: &str, items: &[Item], tools: &[ToolSpec]) ->
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Wire {
+    MessageStart {
+        message: StartedMessage,
+    },
     ContentBlockStart {
         index: u32,
         content_block: Block,
@@ -57,6 +66,8 @@ enum Wire {
     },
     MessageDelta {
         delta: MessageDelta,
+        #[serde(default)]
+        usage: Option<WireUsage>,
     },
     MessageStop,
     Error {
@@ -73,8 +84,30 @@ enum Block {
         id: String,
         name: String,
     },
+    Thinking,
+    RedactedThinking {
+        data: String,
+    },
     #[serde(other)]
     Other,
+}
+
+#[derive(Deserialize)]
+struct StartedMessage {
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+struct WireUsage {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    #[serde(default)]
+    cache_read_input_tokens: u64,
+    #[serde(default)]
+    cache_creation_input_tokens: u64,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +152,9 @@ struct OpenCall {
 #[derive(Default)]
 pub struct Anthropic {
     calls: HashMap<u32, OpenCall>,
+    /// Open thinking blocks by index, with their signature so far.
+    thinking: HashMap<u32, Option<String>>,
+    usage: Usage,
     stop_reason: Option<String>,
     done: bool,
 }
@@ -127,6 +163,23 @@ impl Adapter for Anthropic {
     fn on_event(&mut self, _event: &str, data: &str) -> Result<Vec<LlmEvent>, LlmError> {
         let wire: Wire = serde_json::from_str(data).map_err(|_| LlmError::Malformed)?;
         Ok(match wire {
+            Wire::MessageStart { message } => {
+                if let Some(usage) = message.usage {
+                    // Anthropic counts cached prompt tokens apart; the total prompt includes them.
+                    self.usage.input_tokens =
+                        usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
+                    self.usage.cached_input_tokens = usage.cache_read_input_tokens;
+                    self.usage.output_tokens = usage.output_tokens;
+                }
+                vec![]
+            }
+            Wire::ContentBlockStart { index, content_block: Block::Thinking } => {
+                self.thinking.insert(index, None);
+                vec![]
+            }
+            Wire::ContentBlockStart { content_block: Block::RedactedThinking { data }, .. } => {
+                vec![LlmEvent::RedactedReasoning(data)]
+            }
             Wire::ContentBlockStart { index, content_block: Block::ToolUse { id, name } } => {
                 let start = LlmEvent::ToolInputStart { id: id.clone(), name: name.clone() };
                 self.calls.insert(index, OpenCall { id, name, json: String::new() });
@@ -136,24 +189,34 @@ impl Adapter for Anthropic {
             Wire::ContentBlockDelta { delta: Delta::ThinkingDelta { thinking }, .. } => {
                 vec![LlmEvent::ReasoningDelta(thinking)]
             }
-            Wire::ContentBlockDelta { delta: Delta::SignatureDelta { signature }, .. } => {
-                vec![LlmEvent::ReasoningSignature(signature)]
+            Wire::ContentBlockDelta { index, delta: Delta::SignatureDelta { signature } } => {
+                self.thinking.insert(index, Some(signature));
+                vec![]
             }
             Wire::ContentBlockDelta { index, delta: Delta::InputJsonDelta { partial_json } } => {
                 let call = self.calls.get_mut(&index).ok_or(LlmError::Malformed)?;
                 call.json.push_str(&partial_json);
                 vec![LlmEvent::ToolInputDelta { id: call.id.clone(), delta: partial_json }]
             }
-            Wire::ContentBlockStop { index } => match self.calls.remove(&index) {
-                Some(OpenCall { id, name, json }) => {
-                    // A call without arguments streams no delta at all.
-                    let input = if json.trim().is_empty() { Ok(json!({})) } else { serde_json::from_str(&json) };
-                    vec![LlmEvent::ToolCall { id, name, input: input.map_err(|_| json) }]
+            Wire::ContentBlockStop { index } => {
+                if let Some(signature) = self.thinking.remove(&index) {
+                    return Ok(vec![LlmEvent::ReasoningEnd { signature }]);
                 }
-                None => vec![],
-            },
-            Wire::MessageDelta { delta } => {
+                match self.calls.remove(&index) {
+                    Some(OpenCall { id, name, json }) => {
+                        // A call without arguments streams no delta at all.
+                        let input = if json.trim().is_empty() { Ok(json!({})) } else { serde_json::from_str(&json) };
+                        vec![LlmEvent::ToolCall { id, name, input: input.map_err(|_| json) }]
+                    }
+                    None => vec![],
+                }
+            }
+            Wire::MessageDelta { delta, usage } => {
                 self.stop_reason = delta.stop_reason.or(self.stop_reason.take());
+                if let Some(usage) = usage {
+                    // Cumulative: the final count of the call.
+                    self.usage.output_tokens = usage.output_tokens;
+                }
                 vec![]
             }
             Wire::MessageStop => {
@@ -163,7 +226,7 @@ impl Adapter for Anthropic {
                     Some("tool_use") => FinishReason::ToolCalls,
                     _ => FinishReason::Stop,
                 };
-                vec![LlmEvent::Finished(reason)]
+                vec![LlmEvent::Usage(self.usage), LlmEvent::Finished(reason)]
             }
             Wire::Error { error } if error.kind == "overloaded_error" => return Err(LlmError::Overloaded),
             Wire::Error { .. } => return Err(LlmError::Upstream(500)),
@@ -196,6 +259,19 @@ mod tests {
     }
 
     #[test]
+    fn reasoning_goes_back_only_to_a_thinking_model() {
+        let items = [
+            Item::User("q".into()),
+            Item::Reasoning { text: "r".into(), signature: Some("s".into()) },
+            Item::RedactedReasoning("opaque".into()),
+            Item::Assistant("a".into()),
+        ];
+        let blocks = |model: &str| body(model, "s", &items, &[])["messages"][1]["content"].clone();
+        assert_eq!(blocks("claude-sonnet-4-5").as_array().unwrap().len(), 3);
+        assert_eq!(blocks("claude-haiku-4-5"), json!([{"type": "text", "text": "a"}]));
+    }
+
+    #[test]
     fn tools_are_offered_only_when_there_are_some() {
         // SPEC §11 #48
         assert!(body("claude-haiku-4-5", "s", &[], &[]).get("tools").is_none());
@@ -218,21 +294,25 @@ mod tests {
     #[test]
     fn events_translate_to_text_reasoning_and_a_finish() {
         let out = translate(&[
-            r#"{"type":"message_start","message":{"id":"m"}}"#,
+            r#"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":10,"cache_read_input_tokens":90,"output_tokens":1}}}"#,
             r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#,
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}"#,
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"x"}}"#,
             r#"{"type":"content_block_stop","index":0}"#,
-            r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hi"}}"#,
-            r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"}}"#,
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"opaque"}}"#,
+            r#"{"type":"content_block_stop","index":1}"#,
+            r#"{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"Hi"}}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":42}}"#,
             r#"{"type":"message_stop"}"#,
         ]);
         assert_eq!(
             out,
             [
                 LlmEvent::ReasoningDelta("hm".into()),
-                LlmEvent::ReasoningSignature("x".into()),
+                LlmEvent::ReasoningEnd { signature: Some("x".into()) },
+                LlmEvent::RedactedReasoning("opaque".into()),
                 LlmEvent::TextDelta("Hi".into()),
+                LlmEvent::Usage(Usage { input_tokens: 100, output_tokens: 42, cached_input_tokens: 90 }),
                 LlmEvent::Finished(FinishReason::Length)
             ]
         );
@@ -271,6 +351,6 @@ mod tests {
             out[9],
             LlmEvent::ToolCall { id: "toolu_3".into(), name: "d__x".into(), input: Err("{\"q\":".into()) }
         );
-        assert_eq!(out[10], LlmEvent::Finished(FinishReason::ToolCalls));
+        assert_eq!(out[11], LlmEvent::Finished(FinishReason::ToolCalls));
     }
 }

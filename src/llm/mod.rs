@@ -23,8 +23,16 @@ pub enum LlmEvent {
     TextDelta(String),
     /// More reasoning (Anthropic thinking, OpenAI reasoning summary).
     ReasoningDelta(String),
-    /// The signature closing an Anthropic thinking block; it goes back with the block in a tool loop.
-    ReasoningSignature(String),
+    /// The end of one reasoning block, with Anthropic's signature when it gave one; the block goes back
+    /// with it in a tool loop, and blocks are never merged across this boundary.
+    ReasoningEnd {
+        /// The thinking block's signature.
+        signature: Option<String>,
+    },
+    /// An Anthropic `redacted_thinking` block: opaque, shown to no one, sent back verbatim.
+    RedactedReasoning(String),
+    /// Token counts of the call, once the provider reports them.
+    Usage(Usage),
     /// The model started a tool call.
     ToolInputStart {
         /// The provider's call id.
@@ -50,6 +58,25 @@ pub enum LlmEvent {
     },
     /// The model finished; the stream ends after this.
     Finished(FinishReason),
+}
+
+/// Token counts of one model call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    /// Prompt tokens, cached ones included.
+    pub input_tokens: u64,
+    /// Completion tokens, reasoning included.
+    pub output_tokens: u64,
+    /// Prompt tokens served from the provider's cache.
+    pub cached_input_tokens: u64,
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Usage) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cached_input_tokens += other.cached_input_tokens;
+    }
 }
 
 /// A tool as offered to a model: provider-neutral, each adapter writes its own shape.

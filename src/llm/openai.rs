@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::error::LlmError;
 use super::sse::Adapter;
 use super::transcript::{Item, openai_input};
-use super::{LlmEvent, ToolSpec};
+use super::{LlmEvent, ToolSpec, Usage};
 use crate::stream::FinishReason;
 
 /// `^(o[1-9]|gpt-5)` (SPEC §5.7, §11 #57, #59).
@@ -53,7 +53,10 @@ enum Wire {
     #[serde(rename = "response.output_item.done")]
     ItemDone { item: OutputItem },
     #[serde(rename = "response.completed")]
-    Completed,
+    Completed {
+        #[serde(default)]
+        response: Option<Completed>,
+    },
     #[serde(rename = "response.incomplete")]
     Incomplete,
     #[serde(rename = "response.failed")]
@@ -62,6 +65,28 @@ enum Wire {
     Error,
     #[serde(other)]
     Other,
+}
+
+#[derive(Deserialize)]
+struct Completed {
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    #[serde(default)]
+    input_tokens_details: Option<InputDetails>,
+}
+
+#[derive(Deserialize)]
+struct InputDetails {
+    #[serde(default)]
+    cached_tokens: u64,
 }
 
 #[derive(Deserialize)]
@@ -108,9 +133,21 @@ impl Adapter for OpenAi {
                 let input = if arguments.trim().is_empty() { Ok(json!({})) } else { serde_json::from_str(&arguments) };
                 vec![LlmEvent::ToolCall { id: call_id, name, input: input.map_err(|_| arguments) }]
             }
-            Wire::Completed => {
+            Wire::Completed { response } => {
                 self.done = true;
-                vec![LlmEvent::Finished(if self.called { FinishReason::ToolCalls } else { FinishReason::Stop })]
+                let finished =
+                    LlmEvent::Finished(if self.called { FinishReason::ToolCalls } else { FinishReason::Stop });
+                match response.and_then(|r| r.usage) {
+                    Some(u) => vec![
+                        LlmEvent::Usage(Usage {
+                            input_tokens: u.input_tokens,
+                            output_tokens: u.output_tokens,
+                            cached_input_tokens: u.input_tokens_details.map_or(0, |d| d.cached_tokens),
+                        }),
+                        finished,
+                    ],
+                    None => vec![finished],
+                }
             }
             Wire::Incomplete => {
                 self.done = true;
@@ -171,13 +208,14 @@ mod tests {
             r#"{"type":"response.reasoning_summary_text.delta","delta":"plan"}"#,
             r#"{"type":"response.output_item.added","item":{"type":"message","id":"msg_1"}}"#,
             r#"{"type":"response.output_text.delta","item_id":"msg_1","delta":"Hi"}"#,
-            r#"{"type":"response.completed","response":{}}"#,
+            r#"{"type":"response.completed","response":{"usage":{"input_tokens":50,"output_tokens":7,"input_tokens_details":{"cached_tokens":32}}}}"#,
         ]);
         assert_eq!(
             out,
             [
                 LlmEvent::ReasoningDelta("plan".into()),
                 LlmEvent::TextDelta("Hi".into()),
+                LlmEvent::Usage(Usage { input_tokens: 50, output_tokens: 7, cached_input_tokens: 32 }),
                 LlmEvent::Finished(FinishReason::Stop)
             ]
         );

@@ -2,10 +2,11 @@
 //! reasoning, tool calls and their results) built from the client's thread and grown by the tool
 //! loop, then written in each provider's message shape.
 //!
-//! Reasoning from earlier turns is not replayed (both providers drop or ignore it); reasoning of the
-//! current turn goes back with its signature, because Anthropic requires the thinking block in front
-//! of the tool use it led to. A stored tool call whose tool is not offered in this request is replayed
-//! as text: Anthropic refuses `tool_use` blocks for tools the request does not define.
+//! Anthropic thinking goes back with its signature, from earlier turns (stored on the reasoning part's
+//! `providerMetadata.anthropic.signature`) and from this turn's steps, because Anthropic requires the
+//! thinking block in front of the tool use it led to; unsigned reasoning (OpenAI summaries) is not
+//! replayed. A stored tool call whose tool is not offered in this request is replayed as text:
+//! Anthropic refuses `tool_use` blocks for tools the request does not define.
 
 use augchatd_actors::user_db::{Role, StoredMessage};
 use serde_json::{Value, json};
@@ -20,7 +21,9 @@ pub enum Item {
     User(String),
     /// Assistant text.
     Assistant(String),
-    /// Assistant reasoning of the current turn, with the provider's signature when it gave one.
+    /// An Anthropic `redacted_thinking` block of the current turn, sent back verbatim.
+    RedactedReasoning(String),
+    /// Assistant reasoning, with the provider's signature when it gave one.
     Reasoning {
         /// The reasoning text.
         text: String,
@@ -63,6 +66,11 @@ pub fn from_thread(messages: &[StoredMessage], offered: impl Fn(&str) -> bool) -
                     } else {
                         Item::Assistant(text.to_owned())
                     });
+                }
+            } else if kind == "reasoning" && message.role == Role::Assistant {
+                if let Some(signature) = part["providerMetadata"]["anthropic"]["signature"].as_str() {
+                    let text = part["text"].as_str().unwrap_or_default().to_owned();
+                    items.push(Item::Reasoning { text, signature: Some(signature.to_owned()) });
                 }
             } else if message.role == Role::Assistant {
                 tool_part(kind, part, &offered, &mut items);
@@ -116,7 +124,10 @@ pub fn anthropic_messages(items: &[Item]) -> Vec<Value> {
             Item::ToolResult { id, output, is_error } => {
                 ("user", json!({"type": "tool_result", "tool_use_id": id, "content": output, "is_error": is_error}))
             }
+            // Anthropic refuses a text block of whitespace only; models do emit them before a tool call.
+            Item::Assistant(text) if text.trim().is_empty() => continue,
             Item::Assistant(text) => ("assistant", json!({"type": "text", "text": text})),
+            Item::RedactedReasoning(data) => ("assistant", json!({"type": "redacted_thinking", "data": data})),
             Item::Reasoning { text, signature: Some(signature) } => {
                 ("assistant", json!({"type": "thinking", "thinking": text, "signature": signature}))
             }
@@ -142,7 +153,7 @@ pub fn openai_input(items: &[Item]) -> Vec<Value> {
         .filter_map(|item| match item {
             Item::User(text) => Some(json!({"role": "user", "content": text})),
             Item::Assistant(text) => Some(json!({"role": "assistant", "content": text})),
-            Item::Reasoning { .. } => None,
+            Item::Reasoning { .. } | Item::RedactedReasoning(_) => None,
             Item::ToolCall { id, name, input } => Some(
                 json!({"type": "function_call", "call_id": id, "name": name, "arguments": object_or_empty(input).to_string()}),
             ),
@@ -173,6 +184,7 @@ mod tests {
             message(
                 Role::Assistant,
                 r#"[{"type":"step-start"},{"type":"reasoning","text":"hmm"},
+                {"type":"reasoning","text":"signed","providerMetadata":{"anthropic":{"signature":"s0"}}},
                 {"type":"tool-docs__search","toolCallId":"c1","state":"output-available","input":{"q":"x"},"output":"1 hit"},
                 {"type":"dynamic-tool","toolName":"old__gone","toolCallId":"c2","state":"output-error","input":{},"errorText":"boom"},
                 {"type":"tool-docs__search","toolCallId":"c3","state":"input-available","input":{"q":"cut"}},
@@ -189,6 +201,7 @@ mod tests {
             items,
             [
                 Item::User("a".into()),
+                Item::Reasoning { text: "signed".into(), signature: Some("s0".into()) },
                 Item::ToolCall { id: "c1".into(), name: "docs__search".into(), input: json!({"q": "x"}) },
                 Item::ToolResult { id: "c1".into(), output: "1 hit".into(), is_error: false },
                 Item::Assistant("[tool old__gone was called with {}; it failed: boom]".into()),
@@ -203,12 +216,14 @@ mod tests {
         let mut items = from_thread(&thread(), |_| true);
         items.push(Item::Reasoning { text: "plan".into(), signature: Some("sig".into()) });
         items.push(Item::Reasoning { text: "unsigned".into(), signature: None });
+        items.push(Item::Assistant("\n\n".into()));
         items.push(Item::ToolCall { id: "c9".into(), name: "docs__search".into(), input: json!("bad") });
         let messages = anthropic_messages(&items);
         let roles: Vec<&str> = messages.iter().map(|m| m["role"].as_str().unwrap_or_default()).collect();
         assert_eq!(roles, ["user", "assistant", "user", "assistant", "user", "assistant", "user", "assistant"]);
+        assert_eq!(messages[1]["content"][0], json!({"type": "thinking", "thinking": "signed", "signature": "s0"}));
         assert_eq!(
-            messages[1]["content"][0],
+            messages[1]["content"][1],
             json!({"type": "tool_use", "id": "c1", "name": "docs__search", "input": {"q": "x"}})
         );
         assert_eq!(messages[2]["content"][0]["type"], "tool_result");

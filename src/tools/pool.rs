@@ -2,8 +2,9 @@
 //! session's later turns, and never shared with another session, since every session carries its own
 //! user's credentials even when the connector id and URL are the same.
 //! Invariant: a client is keyed by (session, descriptive_id), so a credential cannot cross sessions.
-//! A client is dropped (and its connection closed) when its session expires, or at once when the
-//! server refuses it or fails, so the next turn reconnects. A failed connect is not retried for
+//! A session's clients (and the credentials inside them) are dropped when it is deleted, within a
+//! health interval of its expiry, and a single client at once when its server refuses it or its
+//! connection fails, so the next turn reconnects. A failed connect is not retried for
 //! `RETRY_AFTER`, so a dead server costs one timeout, not one per turn.
 
 use std::collections::HashMap;
@@ -57,15 +58,28 @@ impl McpPool {
             Err(_) => Slot::Failed(Instant::now()),
         };
         let mut sessions = self.lock();
-        let now = unix_now();
-        // Clients of expired sessions go here, so the pool never outgrows the live sessions for long.
-        sessions.retain(|_, s| s.expires_at > now);
         sessions
             .entry(record.id.clone())
             .or_insert_with(|| SessionClients { expires_at: record.expires_at, slots: HashMap::new() })
             .slots
             .insert(connector.descriptive_id.clone(), slot);
         connected
+    }
+
+    /// Drops every client of an ended session.
+    pub fn end_session(&self, sid: &SessionId) {
+        self.lock().remove(sid);
+    }
+
+    /// Drops the clients of expired sessions; called periodically.
+    pub fn prune_expired(&self) {
+        let now = unix_now();
+        self.lock().retain(|_, s| s.expires_at > now);
+    }
+
+    /// How many sessions hold clients.
+    pub fn sessions(&self) -> usize {
+        self.lock().len()
     }
 
     /// Drops a session's client after the server refused or failed it.

@@ -18,6 +18,10 @@ use super::pool::McpPool;
 use super::rag::{self, Hit};
 use crate::llm::ToolSpec;
 
+/// Longest tool output kept, in characters. Every output goes to the browser, into the stored thread
+/// and into every later model call of the conversation, whose whole thread must fit one request body.
+const MAX_OUTPUT_CHARS: usize = 64 * 1024;
+
 /// Where a tool's calls go.
 enum Route {
     Mcp { client: Arc<McpClient>, original: String },
@@ -131,7 +135,7 @@ impl ToolSet {
         let connector = Some(tool.connector.clone());
         match &tool.route {
             Route::Mcp { client, original } => match client.call(original, input.clone(), self.timeout).await {
-                Ok(output) => ToolOutcome { output, connector, ..ToolOutcome::default() },
+                Ok(output) => ToolOutcome { output: capped(output), connector, ..ToolOutcome::default() },
                 // The sentinel the model reads, and the connector the browser is told about (SPEC §5.5).
                 Err(McpError::Unauthorized) => {
                     self.pool.forget(&self.session, &tool.connector);
@@ -146,7 +150,9 @@ impl ToolSet {
                     }
                 }
                 Err(e) => {
-                    if !matches!(e, McpError::Timeout) {
+                    // A transport failure may have broken the connection; a tool's own error or a slow
+                    // answer did not.
+                    if matches!(e, McpError::Failed(_)) {
                         self.pool.forget(&self.session, &tool.connector);
                     }
                     tracing::warn!(sid = %self.session, connector = %tool.connector, tool = %name, error = %e,
@@ -167,5 +173,28 @@ impl ToolSet {
                 }
             }
         }
+    }
+}
+
+/// Cuts an output at `MAX_OUTPUT_CHARS`, on a character boundary.
+fn capped(mut output: String) -> String {
+    if let Some((at, _)) = output.char_indices().nth(MAX_OUTPUT_CHARS) {
+        output.truncate(at);
+        output.push_str("… [truncated]");
+    }
+    output
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_outputs_are_cut_on_a_character_boundary() {
+        assert_eq!(capped("short".into()), "short");
+        let long = "é".repeat(MAX_OUTPUT_CHARS + 5);
+        let cut = capped(long);
+        assert_eq!(cut.chars().count(), MAX_OUTPUT_CHARS + "… [truncated]".chars().count());
+        assert!(cut.ends_with("… [truncated]"));
     }
 }

@@ -148,6 +148,7 @@ async fn an_mcp_server_refusing_at_turn_start_is_a_real_401() {
     let jwt = session(&srv, "u", HAIKU, json!([docs(&peer.url, json!({"bearer": "stale"}))])).await;
     let res = srv.browser.post(srv.url("/chat")).bearer_auth(&jwt).json(&ask("c1", "hello")).send().await.unwrap();
     assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["x-augchatd-reason"], "upstream-unauthorized");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "upstream_unauthorized");
     assert_eq!(body["connectors"], json!(["docs"]));

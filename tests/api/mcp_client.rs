@@ -172,11 +172,11 @@ async fn a_call_returns_the_flattened_text() {
 
 // SPEC §11 #72
 #[actix_web::test]
-async fn a_tool_error_is_failed_and_names_no_url() {
+async fn a_tool_error_is_a_tool_error_and_names_no_url() {
     let peer = mcp::start(&["tok-a"]).await;
     let client = connected(&peer.url, bearer("tok-a")).await;
     let err = client.call("broken", json!({}), DEADLINE).await.unwrap_err();
-    let McpError::Failed(text) = &err else { panic!("expected Failed, got {err:?}") };
+    let McpError::Tool(text) = &err else { panic!("expected Tool, got {err:?}") };
     assert!(text.contains("index offline"), "{text}");
     for leak in ["http://", "internal.example", "127.0.0.1", "tok-a"] {
         assert!(!text.contains(leak), "{leak} in {text}");

@@ -88,6 +88,37 @@ async fn a_call_to_a_tool_outside_the_set_is_refused_and_the_loop_goes_on() {
 }
 
 #[actix_web::test]
+async fn a_thinking_model_gets_its_signed_thinking_back_in_front_of_its_tool_use() {
+    // SPEC §5.7: the thinking block and its signature go back during the tool loop, and again on the
+    // next turn from the stored reasoning part.
+    let srv = TestServer::start(|_, _| {}).await;
+    let jwt = session(&srv, "u", ("anthropic", "claude-sonnet-4-5"), json!([])).await;
+    let (_, _, body) = srv.chat(&jwt, &ask("c1", "call: ghost__x {}")).await;
+    let checked = check_ui_stream(&body);
+    assert_eq!(checked["ok"], true, "{checked}");
+    let reasoning =
+        checked["message"]["parts"].as_array().unwrap().iter().find(|p| p["type"] == "reasoning").unwrap().clone();
+    assert_eq!(reasoning["providerMetadata"], json!({"anthropic": {"signature": "sig"}}));
+    let second = &model_calls(&srv)[1]["messages"][1]["content"];
+    assert_eq!(second[0], json!({"type": "thinking", "thinking": "Let me think.", "signature": "sig"}));
+    assert_eq!(second[1]["type"], "tool_use");
+
+    // The next turn replays the stored, signed reasoning from the client's thread.
+    let (_, stored) = srv.get_with_jwt("/conversations/c1/messages", &jwt).await;
+    let mut thread: Vec<Value> = stored["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| json!({"id": m["message_id"], "role": m["role"], "parts": m["parts"]}))
+        .collect();
+    thread.push(json!({"id": "u2", "role": "user", "parts": [{"type": "text", "text": "and now?"}]}));
+    let (status, _, _) = srv.chat(&jwt, &json!({"id": "c1", "messages": thread})).await;
+    assert_eq!(status, 200);
+    let replayed = &srv.llm.last_call()["messages"][1]["content"];
+    assert_eq!(replayed[0], json!({"type": "thinking", "thinking": "Let me think.", "signature": "sig"}));
+}
+
+#[actix_web::test]
 async fn malformed_arguments_are_a_tool_input_error_and_never_run() {
     // SPEC §4.2 item 5 (tool-input-error)
     let srv = TestServer::start(|_, _| {}).await;
@@ -100,6 +131,16 @@ async fn malformed_arguments_are_a_tool_input_error_and_never_run() {
     let bad = of_type(&chunks, "tool-input-error");
     assert_eq!(bad.len(), 1, "{chunks:?}");
     assert_eq!(bad[0]["input"], r#"{"q":"#);
+    let (_, stored) = srv.get_with_jwt("/conversations/c1/messages", &jwt).await;
+    let part = stored["messages"][1]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["type"] == "tool-ghost__x")
+        .unwrap()
+        .clone();
+    assert_eq!((part["state"].clone(), part["rawInput"].clone()), (json!("output-error"), json!(r#"{"q":"#)));
+    assert!(part.get("input").is_none());
     assert!(final_text(&checked).contains("not valid JSON"));
     let second = &model_calls(&srv)[1]["input"];
     let call = second.as_array().unwrap().iter().find(|i| i["type"] == "function_call").unwrap();
@@ -177,6 +218,8 @@ async fn the_trace_records_request_steps_and_finish_without_credentials() {
     assert_eq!(lines[1]["finish_reason"], "tool-calls");
     assert!(lines[2]["text"].as_str().unwrap().starts_with("Tool results:"));
     assert_eq!(lines[3]["step_count"], 2);
+    assert_eq!(lines[1]["usage"], json!({"input_tokens": 100, "output_tokens": 12, "cached_input_tokens": 80}));
+    assert_eq!(lines[3]["total_usage"], json!({"input_tokens": 200, "output_tokens": 17, "cached_input_tokens": 160}));
     assert_eq!(lines[3]["finish_reason"], "stop");
 }
 

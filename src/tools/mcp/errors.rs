@@ -86,8 +86,7 @@ impl Redactor {
 /// A failed connect (initialize over either transport).
 pub(super) fn from_initialize(err: &ClientInitializeError, redactor: &Redactor) -> McpError {
     let unauthorized = err.is_authorization_required()
-        || err.auth_challenge().is_some()
-        || matches!(err, ClientInitializeError::TransportError { error, .. } if unchallenged_401_or_403(error.error.as_ref()));
+        || matches!(err, ClientInitializeError::TransportError { error, .. } if unchallenged_401(error.error.as_ref()));
     if unauthorized {
         return McpError::Unauthorized;
     }
@@ -101,27 +100,28 @@ pub(super) fn from_initialize(err: &ClientInitializeError, redactor: &Redactor) 
 
 /// A failed request on a running connection (`tools/list`, `tools/call`).
 pub(super) fn from_service(err: &ServiceError, redactor: &Redactor) -> McpError {
-    if err.is_authorization_required() || err.auth_challenge().is_some() {
+    if err.is_authorization_required() {
         return McpError::Unauthorized;
     }
     match err {
-        ServiceError::TransportSend(error) if unchallenged_401_or_403(error.error.as_ref()) => McpError::Unauthorized,
+        ServiceError::TransportSend(error) if unchallenged_401(error.error.as_ref()) => McpError::Unauthorized,
         ServiceError::TransportSend(error) => McpError::Failed(redactor.describe_transport(error.error.as_ref())),
         ServiceError::Timeout { .. } => McpError::Timeout,
         ServiceError::McpError(data) => {
-            McpError::Failed(redactor.clean(&format!("the server answered error {}: {}", data.code.0, data.message)))
+            McpError::Tool(redactor.clean(&format!("the server answered error {}: {}", data.code.0, data.message)))
         }
         other => McpError::Failed(redactor.describe(other)),
     }
 }
 
-/// rmcp turns a 401/403 that lacks `WWW-Authenticate` into `UnexpectedServerResponse("HTTP 401 …")`,
-/// its own wording around the status it read, so the status is recovered from that variant only.
-fn unchallenged_401_or_403(err: &(dyn StdError + 'static)) -> bool {
+/// rmcp turns a 401 that lacks `WWW-Authenticate` into `UnexpectedServerResponse("HTTP 401 …")`, its
+/// own wording around the status it read, so the status is recovered from that variant only. A 403 is
+/// a scope problem, not expired credentials: a fresh JWT would not fix it, so it is a plain failure.
+fn unchallenged_401(err: &(dyn StdError + 'static)) -> bool {
     let mut current = Some(err);
     while let Some(error) = current {
         if let Some(StreamableHttpError::<reqwest::Error>::UnexpectedServerResponse(text)) = error.downcast_ref() {
-            return text.starts_with("HTTP 401 ") || text.starts_with("HTTP 403 ");
+            return text.starts_with("HTTP 401 ");
         }
         current = error.source();
     }
@@ -168,7 +168,7 @@ mod tests {
     #[test]
     fn a_jsonrpc_error_keeps_its_code_and_cleaned_message() {
         let data = rmcp::ErrorData::internal_error("index offline at https://mcp.internal.example/idx", None);
-        let McpError::Failed(text) = from_service(&ServiceError::McpError(data), &redactor()) else { panic!() };
+        let McpError::Tool(text) = from_service(&ServiceError::McpError(data), &redactor()) else { panic!() };
         assert_eq!(text, "the server answered error -32603: index offline at <url>");
     }
 
@@ -188,11 +188,11 @@ mod tests {
     }
 
     #[test]
-    fn a_401_or_403_without_a_challenge_is_unauthorized_too() {
-        for status in ["HTTP 401 Unauthorized: nope", "HTTP 403 Forbidden: nope"] {
-            let err = transport_send(StreamableHttpError::UnexpectedServerResponse(status.into()));
-            assert!(matches!(from_service(&err, &redactor()), McpError::Unauthorized), "{status}");
-        }
+    fn a_401_without_a_challenge_is_unauthorized_too_and_a_403_is_not() {
+        let err = transport_send(StreamableHttpError::UnexpectedServerResponse("HTTP 401 Unauthorized: nope".into()));
+        assert!(matches!(from_service(&err, &redactor()), McpError::Unauthorized));
+        let err = transport_send(StreamableHttpError::UnexpectedServerResponse("HTTP 403 Forbidden: nope".into()));
+        assert!(matches!(from_service(&err, &redactor()), McpError::Failed(_)));
         let err = transport_send(StreamableHttpError::UnexpectedServerResponse("HTTP 400 Bad Request: 401".into()));
         assert!(matches!(from_service(&err, &redactor()), McpError::Failed(_)));
     }

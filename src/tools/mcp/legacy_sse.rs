@@ -52,9 +52,9 @@ pub(super) enum LegacySseError {
 }
 
 impl LegacySseError {
-    /// True for a 401 or 403.
+    /// True for a 401 (a 403 is a scope problem a fresh JWT would not fix).
     pub(super) fn is_unauthorized(&self) -> bool {
-        matches!(self, Self::Unauthorized(_) | Self::Forbidden(_))
+        matches!(self, Self::Unauthorized(_))
     }
 }
 

@@ -52,13 +52,16 @@ pub struct McpTool {
 /// Why an MCP connect or call failed; the caller handles each differently (SPEC §4.5, §5.5).
 #[derive(Debug, thiserror::Error)]
 pub enum McpError {
-    /// The server answered HTTP 401 (or 403): the session's credentials are no longer accepted.
+    /// The server answered HTTP 401: the session's credentials are no longer accepted.
     #[error("the MCP server refused the credentials")]
     Unauthorized,
     /// No answer within the deadline.
     #[error("the MCP server did not answer in time")]
     Timeout,
-    /// Anything else; the text names no URL and no credential.
+    /// The server answered the call with a JSON-RPC error; the connection is fine.
+    #[error("{0}")]
+    Tool(String),
+    /// Anything else (transport, protocol); the text names no URL and no credential.
     #[error("MCP failure: {0}")]
     Failed(String),
 }

@@ -144,7 +144,11 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
     };
     let mut events = Vec::new();
     if anthropic {
-        events.push(ev("message_start", json!({"type": "message_start", "message": {"id": "msg_1", "content": []}})));
+        events.push(ev(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_1", "content": [],
+            "usage": {"input_tokens": 20, "cache_read_input_tokens": 80, "output_tokens": 1}}}),
+        ));
         if thinking {
             events.push(ev("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}})));
             events.push(ev("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Let me think."}})));
@@ -170,7 +174,11 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
                 }
                 events.push(ev("content_block_stop", json!({"type": "content_block_stop", "index": index})));
             }
-            events.push(ev("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}})));
+            events.push(ev(
+                "message_delta",
+                json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"},
+                "usage": {"output_tokens": 12}}),
+            ));
             events.push(ev("message_stop", json!({"type": "message_stop"})));
             return (200, events);
         }
@@ -196,7 +204,11 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
             return (200, events);
         }
         events.push(ev("content_block_stop", json!({"type": "content_block_stop", "index": 1})));
-        events.push(ev("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}})));
+        events.push(ev(
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 5}}),
+        ));
         events.push(ev("message_stop", json!({"type": "message_stop"})));
     } else {
         events.push(ev("", json!({"type": "response.created", "response": {"id": "resp_1"}})));
@@ -237,7 +249,11 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
         if last_user.contains("cut") {
             return (200, events);
         }
-        events.push(ev("", json!({"type": "response.completed", "response": {"id": "resp_1", "status": "completed"}})));
+        events.push(ev(
+            "",
+            json!({"type": "response.completed", "response": {"id": "resp_1", "status": "completed",
+            "usage": {"input_tokens": 100, "output_tokens": 5, "input_tokens_details": {"cached_tokens": 64}}}}),
+        ));
     }
     (200, events)
 }

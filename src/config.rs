@@ -130,6 +130,8 @@ pub struct Config {
     pub flush_stalled: Duration,
     /// Bound on one MCP connect and on one tool call (`AUGCHATD_TOOL_TIMEOUT_MS`).
     pub tool_timeout: Duration,
+    /// Longest silence of a provider mid-stream before the turn fails (`AUGCHATD_LLM_STALL_MS`).
+    pub llm_stall_timeout: Duration,
     /// Server TLS; `None` means plain HTTP (demo only).
     pub tls: Option<TlsFiles>,
     /// How tenants are named from certificates.
@@ -167,6 +169,7 @@ const KNOWN: &[&str] = &[
     "AUGCHATD_FLUSH_IDLE_MS",
     "AUGCHATD_FLUSH_STALLED_MS",
     "AUGCHATD_TOOL_TIMEOUT_MS",
+    "AUGCHATD_LLM_STALL_MS",
     "AUGCHATD_TLS_CERT",
     "AUGCHATD_TLS_KEY",
     "AUGCHATD_CLIENT_CA",
@@ -302,6 +305,7 @@ impl Config {
             flush_idle: vars.millis("AUGCHATD_FLUSH_IDLE_MS", 300_000)?,
             flush_stalled: vars.millis("AUGCHATD_FLUSH_STALLED_MS", 900_000)?,
             tool_timeout: vars.millis("AUGCHATD_TOOL_TIMEOUT_MS", 60_000)?,
+            llm_stall_timeout: vars.millis("AUGCHATD_LLM_STALL_MS", 120_000)?,
             tls,
             tenant_from,
             jwt_secret,

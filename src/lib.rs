@@ -85,8 +85,11 @@ impl Application {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError(format!("HTTP client could not be built: {e}")))?;
-        let bases =
-            ProviderBases { anthropic: config.anthropic_base_url.clone(), openai: config.openai_base_url.clone() };
+        let bases = ProviderBases {
+            anthropic: config.anthropic_base_url.clone(),
+            openai: config.openai_base_url.clone(),
+            stall: config.llm_stall_timeout,
+        };
         let demo = match config.mode {
             Mode::Prod => None,
             Mode::Demo => {

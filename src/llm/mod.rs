@@ -123,14 +123,14 @@ pub async fn stream(
                 .header("x-api-key", call.model.api_key.expose())
                 .header("anthropic-version", anthropic::API_VERSION)
                 .json(&anthropic::body(call.model_id, call.system, call.transcript, call.tools));
-            sse::open(request, anthropic::Anthropic::default()).await
+            sse::open(request, anthropic::Anthropic::default(), bases.stall).await
         }
         Provider::OpenAi => {
             let request = http
                 .post(format!("{base}/responses"))
                 .bearer_auth(call.model.api_key.expose())
                 .json(&openai::body(call.model_id, call.system, call.transcript, call.tools));
-            sse::open(request, openai::OpenAi::default()).await
+            sse::open(request, openai::OpenAi::default(), bases.stall).await
         }
     }
 }
@@ -144,6 +144,9 @@ pub struct ProviderBases {
     pub anthropic: String,
     /// OpenAI API root, including `/v1`.
     pub openai: String,
+    /// Longest silence tolerated from a provider mid-stream (reasoning models think for tens of
+    /// seconds; SPEC §4.6).
+    pub stall: std::time::Duration,
 }
 
 impl ProviderBases {

@@ -1,6 +1,6 @@
 //! The shared transport of the streaming adapters: one POST through the shared reqwest client, the
 //! status classified once, the body parsed as SSE (eventsource-stream) and each event handed to the
-//! provider's adapter. A stall (no bytes for `STALL_TIMEOUT`) or an end without the provider's final
+//! provider's adapter. A stall (no event for the configured stall timeout) or an end without the provider's final
 //! event is an error, never a silently short reply. A POST that has streamed is never retried.
 
 use std::collections::VecDeque;
@@ -13,8 +13,6 @@ use futures_util::{Stream, StreamExt};
 use super::LlmEvent;
 use super::error::LlmError;
 
-/// Longest silence tolerated from a provider (reasoning models think for tens of seconds; SPEC §4.6).
-const STALL_TIMEOUT: Duration = Duration::from_secs(120);
 /// Deadline for the response headers.
 const HEADERS_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -30,7 +28,11 @@ pub trait Adapter: Send + 'static {
 }
 
 /// Sends `request` and returns its translated event stream, or the classified refusal.
-pub async fn open(request: reqwest::RequestBuilder, adapter: impl Adapter) -> Result<EventStream, LlmError> {
+pub async fn open(
+    request: reqwest::RequestBuilder,
+    adapter: impl Adapter,
+    stall: Duration,
+) -> Result<EventStream, LlmError> {
     let response = tokio::time::timeout(HEADERS_TIMEOUT, request.send())
         .await
         .map_err(|_| LlmError::Stalled)?
@@ -41,28 +43,31 @@ pub async fn open(request: reqwest::RequestBuilder, adapter: impl Adapter) -> Re
     }
     let events = response.bytes_stream().eventsource();
     let state = (Box::pin(events), adapter, VecDeque::new(), false);
-    Ok(Box::pin(futures_util::stream::unfold(state, |(mut events, mut adapter, mut ready, mut ended)| async move {
-        loop {
-            if let Some(event) = ready.pop_front() {
-                return Some((Ok(event), (events, adapter, ready, ended)));
-            }
-            if ended || adapter.finished() {
-                return None;
-            }
-            let next = match tokio::time::timeout(STALL_TIMEOUT, events.next()).await {
-                Err(_) => Err(LlmError::Stalled),
-                Ok(None) => Err(LlmError::Truncated),
-                Ok(Some(Err(EventStreamError::Transport(e)))) => Err(LlmError::Unreachable(e.without_url())),
-                Ok(Some(Err(_))) => Err(LlmError::Malformed),
-                Ok(Some(Ok(event))) => adapter.on_event(&event.event, &event.data).map(VecDeque::from),
-            };
-            match next {
-                Ok(events_out) => ready = events_out,
-                Err(err) => {
-                    ended = true;
-                    return Some((Err(err), (events, adapter, ready, ended)));
+    Ok(Box::pin(futures_util::stream::unfold(
+        state,
+        move |(mut events, mut adapter, mut ready, mut ended)| async move {
+            loop {
+                if let Some(event) = ready.pop_front() {
+                    return Some((Ok(event), (events, adapter, ready, ended)));
+                }
+                if ended || adapter.finished() {
+                    return None;
+                }
+                let next = match tokio::time::timeout(stall, events.next()).await {
+                    Err(_) => Err(LlmError::Stalled),
+                    Ok(None) => Err(LlmError::Truncated),
+                    Ok(Some(Err(EventStreamError::Transport(e)))) => Err(LlmError::Unreachable(e.without_url())),
+                    Ok(Some(Err(_))) => Err(LlmError::Malformed),
+                    Ok(Some(Ok(event))) => adapter.on_event(&event.event, &event.data).map(VecDeque::from),
+                };
+                match next {
+                    Ok(events_out) => ready = events_out,
+                    Err(err) => {
+                        ended = true;
+                        return Some((Err(err), (events, adapter, ready, ended)));
+                    }
                 }
             }
-        }
-    })))
+        },
+    )))
 }

@@ -93,11 +93,15 @@ async fn openai_uses_the_responses_api_with_reasoning_only_for_reasoning_models(
 
 #[actix_web::test]
 async fn provider_failures_become_a_masked_in_stream_error() {
-    // SPEC §11 #55: overloaded before streaming, an error event mid-way, a stream cut short.
-    let srv = TestServer::start(|_, _| {}).await;
+    // SPEC §11 #55, issue #5 item 2: overloaded, 401, 429 and 500 before streaming, an error event
+    // mid-way, a stream cut short, a stream that stalls past the timeout.
+    let srv = TestServer::start(|env, _| {
+        env.insert("AUGCHATD_LLM_STALL_MS".into(), "300".into());
+    })
+    .await;
     for provider in [("anthropic", "claude-haiku-4-5"), ("openai", "gpt-4o")] {
         let jwt = session(&srv, provider.0, provider.1).await;
-        for trigger in ["overload", "mid-error", "cut"] {
+        for trigger in ["overload", "status-401", "status-429", "status-500", "mid-error", "cut", "stall"] {
             let (status, _, body) = srv.chat(&jwt, &turn(trigger)).await;
             assert_eq!(status, 200, "{provider:?} {trigger}");
             let checked = check_ui_stream(&body);

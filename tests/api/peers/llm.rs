@@ -2,7 +2,8 @@
 //! (`x-api-key`, `anthropic-version`) and OpenAI (Bearer), Anthropic Messages streaming and OpenAI
 //! Responses streaming, sent in 7-byte pieces so events split anywhere. The reply follows the last user
 //! text: `overload` answers 529/503, `cut` ends the stream early, `mid-error` sends an error event after
-//! some text, `call: <tool> <args>; …` makes tool calls (see `script`), anything else a normal reply
+//! some text, `status-NNN` answers that HTTP status, `stall` sends some text and then nothing with the
+//! connection open, `call: <tool> <args>; …` makes tool calls (see `script`), anything else a normal reply
 //! (with thinking / a reasoning summary when the request asked).
 //! Every request's path, credential and body are recorded for the tests' assertions.
 
@@ -132,6 +133,9 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
     if last_user.contains("overload") {
         return (if anthropic { 529 } else { 503 }, vec![]);
     }
+    if let Some(status) = last_user.split_once("status-").and_then(|(_, s)| s.get(..3)?.parse().ok()) {
+        return (status, vec![]);
+    }
     let results = trailing_tool_results(anthropic, body);
     let calls = requested_calls(&last_user);
     let step = body[if anthropic { "messages" } else { "input" }].as_array().map_or(0, Vec::len);
@@ -200,7 +204,7 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
             ));
             return (200, events);
         }
-        if last_user.contains("cut") {
+        if last_user.contains("cut") || last_user.contains("stall") {
             return (200, events);
         }
         events.push(ev("content_block_stop", json!({"type": "content_block_stop", "index": 1})));
@@ -246,7 +250,7 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
             events.push(ev("", json!({"type": "error", "code": "server_error", "message": "boom"})));
             return (200, events);
         }
-        if last_user.contains("cut") {
+        if last_user.contains("cut") || last_user.contains("stall") {
             return (200, events);
         }
         events.push(ev(
@@ -282,7 +286,13 @@ async fn stream_reply(req: HttpRequest, body: web::Json<serde_json::Value>, peer
     let bytes = events.concat().into_bytes();
     let pieces: Vec<Result<actix_web::web::Bytes, actix_web::Error>> =
         bytes.chunks(7).map(|c| Ok(actix_web::web::Bytes::copy_from_slice(c))).collect();
-    HttpResponse::Ok().content_type("text/event-stream").streaming(futures_util::stream::iter(pieces))
+    let stream = futures_util::stream::iter(pieces);
+    if last_user_text(anthropic, &body).contains("stall") {
+        // Some text, then silence with the connection open.
+        let stalled = futures_util::StreamExt::chain(stream, futures_util::stream::pending());
+        return HttpResponse::Ok().content_type("text/event-stream").streaming(stalled);
+    }
+    HttpResponse::Ok().content_type("text/event-stream").streaming(stream)
 }
 
 impl LlmPeer {

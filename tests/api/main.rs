@@ -7,6 +7,7 @@ mod peers;
 mod server;
 
 mod boot;
+mod browser;
 mod chat;
 mod cold;
 mod connectors;

@@ -1,0 +1,118 @@
+//! The bundled UI in a real browser (issue #6 item 4; SPEC §8, §11 items 148–156): Debian's Chromium
+//! driven by playwright-core (`web/e2e/run.mjs`), an integrator's page on another origin embedding the
+//! UI, and the real daemon with the scripted model, MCP, OpenSearch and S3 peers behind it.
+
+use serde_json::{Value, json};
+
+use crate::peers::browser::{ParentPage, play, texts};
+use crate::peers::llm::GOOD_KEY;
+use crate::peers::{mcp, opensearch};
+use crate::server::TestServer;
+
+/// The daemon with `parent` allowed to embed the UI (plus `also` origins).
+async fn daemon(parent: &ParentPage, also: &[&str]) -> TestServer {
+    let mut origins = vec![parent.origin.clone()];
+    origins.extend(also.iter().map(|o| (*o).to_owned()));
+    let srv = TestServer::start(|env, _| {
+        env.insert("AUGCHATD_ALLOWED_PARENT_ORIGINS".into(), origins.join(","));
+    })
+    .await;
+    parent.embed(&srv.base);
+    srv
+}
+
+async fn mint(srv: &TestServer, user: &str, ttl: u64, connectors: Value) -> String {
+    let mut body = srv.session_body(user);
+    body["model"] = json!({"provider": "anthropic", "model_id": "claude-sonnet-4-5", "api_key": GOOD_KEY});
+    body["connectors"] = connectors;
+    body["ttl_seconds"] = json!(ttl);
+    let (status, minted) = srv.post_session(&srv.acme, &body).await;
+    assert_eq!(status, 200, "{minted}");
+    minted["jwt"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn an_integrator_page_embeds_the_ui_and_a_turn_shows_tools_sources_and_reasoning() {
+    // SPEC §11 #149, #151, #158, #159; issue #6 item 4 (message streams, tool indicator, source chip, screenshot)
+    let tools = mcp::start(&["tok-a"]).await;
+    let search = opensearch::start().await;
+    let parent = ParentPage::start();
+    let srv = daemon(&parent, &[]).await;
+    let connectors = json!([
+        {"descriptive_id": "docs", "name": "Docs", "type": "mcp", "default_active": true, "url": tools.url,
+         "auth": {"bearer": "tok-a"}},
+        {"descriptive_id": "kb", "name": "Handbook", "type": "rag", "default_active": true, "backend": "opensearch",
+         "cluster": search.url, "auth": {"bearer": "os-token"}, "indexes": ["docs", "faq"]}
+    ]);
+    parent.give(&[&mint(&srv, "ada", 600, connectors).await]);
+    let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e/chat.png");
+    std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+        {"send": r#"call: docs__search {"q": "rust"}; kb__retrieve {"query": "rust"}"#},
+        {"waitFor": "tool-pill", "count": 2, "attr": {"data-state": "done"}},
+        {"waitFor": "source-chip", "count": 3},
+        {"snapshot": "after"},
+        {"screenshot": shot.to_str().unwrap()},
+    ]}))
+    .await;
+    let after = &report["snapshots"]["after"];
+    let pills = texts(after, "tool-pill");
+    assert!(pills.iter().any(|p| p.contains("search") && p.contains("(docs)")), "{pills:?}");
+    assert!(pills.iter().any(|p| p.contains("retrieve") && p.contains("(kb)")), "{pills:?}");
+    assert!(texts(after, "source-chip")[0].contains("Document 0 of docs"), "{after}");
+    assert!(texts(after, "assistant-message")[0].contains("Tool results:"), "{after}");
+    assert!(texts(after, "model-chip")[0].contains("claude-sonnet-4-5"));
+    assert!(!after["reasoning"].as_array().unwrap().is_empty(), "the thinking model's reasoning is shown");
+    assert!(parent.handshakes() >= 1);
+    assert!(shot.exists());
+}
+
+#[actix_web::test]
+async fn an_expired_jwt_triggers_a_new_handshake_and_the_message_still_goes_through() {
+    // SPEC §11 #153
+    let parent = ParentPage::start();
+    let srv = daemon(&parent, &[]).await;
+    let short = mint(&srv, "ada", 1, json!([])).await;
+    let long = mint(&srv, "ada", 600, json!([])).await;
+    parent.give(&[&short, &long]);
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+        {"waitFor": "composer-input"},
+        {"sleep": 1500},
+        {"send": "hello after expiry"},
+        {"snapshot": "after"},
+    ]}))
+    .await;
+    assert!(texts(&report["snapshots"]["after"], "assistant-message")[0].contains("Hello from the scripted model."));
+    assert_eq!(parent.handshakes(), 2, "one handshake at boot, one after the 401");
+}
+
+#[actix_web::test]
+async fn a_jwt_from_a_page_that_is_not_the_named_parent_is_ignored() {
+    // SPEC §11 #150: the page may frame the UI, but the UI was told another origin is its parent.
+    let parent = ParentPage::start();
+    let named = "http://127.0.0.1:9";
+    let srv = daemon(&parent, &[named]).await;
+    parent.give(&[&mint(&srv, "ada", 600, json!([])).await]);
+    let report = play(json!({"url": format!("{}/spoof?claimed={named}", parent.origin), "steps": [
+        {"waitFor": "notice", "text": "did not reply", "timeoutMs": 20000},
+        {"snapshot": "after"},
+    ]}))
+    .await;
+    assert!(report["snapshots"]["after"]["composer-input"].as_array().unwrap().is_empty(), "no chat without a JWT");
+    assert!(srv.llm.seen().iter().all(|s| s.body.is_none()), "no chat request was made");
+}
+
+#[actix_web::test]
+async fn demo_mode_shows_its_banner_and_chats() {
+    // SPEC §11 #155, issue #6 item 2 (demo)
+    let srv = TestServer::offline_demo().await;
+    let report = play(json!({"url": srv.url("/demo/"), "steps": [
+        {"waitFor": "demo-banner"},
+        {"send": "hello"},
+        {"snapshot": "after"},
+    ]}))
+    .await;
+    let after = &report["snapshots"]["after"];
+    assert_eq!(texts(after, "demo-banner")[0], "Demo session — not authenticated");
+    assert!(texts(after, "assistant-message")[0].contains("offline demo model"), "{after}");
+}

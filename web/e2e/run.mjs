@@ -1,0 +1,135 @@
+// Browser driver for the Rust browser tests (tests/api/browser.rs): one scenario per run, given as JSON
+// in argv[2], played in Debian's Chromium through playwright-core. The Rust side starts the daemon and
+// its peers and asserts on what this prints: `{"snapshots": {...}, "consoleErrors": [...]}` on stdout.
+// A step that times out fails the run (exit 1) with the step and a snapshot on stderr.
+//
+// Scenario: {"url": "...", "frame": "#app" | false, "steps": [step, ...]}. Steps:
+//   {"send": "text", "expect": "reply" | "none"}   type into the composer, press Enter, wait until idle
+//   {"waitFor": "<testid>", "text": "...", "count": n, "attr": {...}, "gone": true, "timeoutMs": n}
+//   {"click": "<testid>", "attr": {...}, "text": "...", "nth": n}
+//   {"reload": true}   {"sleep": ms}   {"snapshot": "name"}   {"screenshot": "/path.png"}
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const scenario = JSON.parse(process.argv[2]);
+const TIMEOUT = 15_000;
+const WATCHED = [
+  "assistant-message", "user-message", "tool-pill", "source-chip", "model-chip", "demo-banner", "readonly-banner",
+  "notice", "data-error", "message-error", "reasoning", "conversation-item", "connector-toggle", "model-picker",
+  "composer-input",
+];
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), "augchatd-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  ignoreHTTPSErrors: true, // the daemon's certificate comes from the test's own CA
+  viewport: { width: 900, height: 700 },
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const page = context.pages()[0] ?? (await context.newPage());
+const consoleErrors = [];
+page.on("console", (m) => {
+  // A 401 or 503 the UI handles still prints "Failed to load resource" (UI-TOOLCHAIN P6).
+  if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) consoleErrors.push(m.text());
+});
+page.on("pageerror", (e) => consoleErrors.push(String(e)));
+
+const root = () => (scenario.frame === false ? page : page.frameLocator(scenario.frame ?? "#app"));
+
+function locate(step, key) {
+  let loc = root().getByTestId(step[key]);
+  for (const [name, value] of Object.entries(step.attr ?? {})) {
+    loc = root().locator(`[data-testid="${step[key]}"][${name}="${value}"]`);
+  }
+  if (step.text !== undefined) loc = loc.filter({ hasText: step.text });
+  return loc;
+}
+
+async function snapshot() {
+  const out = {};
+  for (const id of WATCHED) {
+    out[id] = await root().getByTestId(id).evaluateAll((nodes) =>
+      nodes.map((n) => ({
+        text: n.innerText ?? n.textContent ?? "",
+        state: n.getAttribute("data-state"),
+        cid: n.getAttribute("data-cid"),
+        id: n.getAttribute("data-id"),
+        current: n.getAttribute("aria-current"),
+        checked: "checked" in n ? n.checked : null,
+        value: "value" in n ? n.value : null,
+      })),
+    );
+  }
+  return out;
+}
+
+async function waitIdle(timeout) {
+  await root().locator('[data-testid="thread"][data-running="false"]').waitFor({ timeout });
+}
+
+async function send(step) {
+  const timeout = step.timeoutMs ?? TIMEOUT;
+  const input = root().getByTestId("composer-input");
+  await input.waitFor({ timeout });
+  await waitIdle(timeout);
+  const before = await root().getByTestId("assistant-message").count();
+  await input.fill(step.send);
+  await input.press("Enter");
+  if ((step.expect ?? "reply") === "reply") {
+    await root().getByTestId("assistant-message").nth(before).waitFor({ timeout });
+  }
+  // Give the run a moment to start, then wait until it has ended (UI-TOOLCHAIN P10).
+  await page.waitForTimeout(100);
+  await waitIdle(timeout);
+}
+
+async function run(step) {
+  const timeout = step.timeoutMs ?? TIMEOUT;
+  if (step.send !== undefined) return send(step);
+  if (step.waitFor !== undefined) {
+    const loc = locate(step, "waitFor");
+    if (step.gone) return loc.first().waitFor({ state: "detached", timeout });
+    if (step.count === undefined) return loc.first().waitFor({ timeout });
+    const deadline = Date.now() + timeout;
+    while ((await loc.count()) < step.count) {
+      if (Date.now() > deadline) throw new Error(`fewer than ${step.count} × ${step.waitFor}`);
+      await page.waitForTimeout(50);
+    }
+    return;
+  }
+  if (step.click !== undefined) return locate(step, "click").nth(step.nth ?? 0).click({ timeout });
+  if (step.reload) return page.reload();
+  if (step.sleep !== undefined) return page.waitForTimeout(step.sleep);
+  if (step.screenshot !== undefined) return page.screenshot({ path: step.screenshot });
+  throw new Error(`unknown step ${JSON.stringify(step)}`);
+}
+
+const snapshots = {};
+let failure = null;
+try {
+  await page.goto(scenario.url);
+  for (const step of scenario.steps) {
+    if (step.snapshot !== undefined) {
+      snapshots[step.snapshot] = await snapshot();
+      continue;
+    }
+    try {
+      await run(step);
+    } catch (e) {
+      failure = { step, error: String(e).split("\n")[0], snapshot: await snapshot().catch(() => null) };
+      break;
+    }
+  }
+} finally {
+  await context.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+if (failure) {
+  process.stderr.write(JSON.stringify({ ...failure, consoleErrors }, null, 1) + "\n");
+  process.exit(1);
+}
+process.stdout.write(JSON.stringify({ snapshots, consoleErrors }) + "\n");

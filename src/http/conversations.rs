@@ -66,6 +66,10 @@ pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let record = &authed.0;
+    // Read-only is checked before the body is read, as on every write route. The bundled UI relies on
+    // it: an invalid id answers 503 while read-only and 400 once writable, a probe that writes nothing.
+    writable(&state, record)?;
     let body = read_limited(payload, MAX_JSON_BODY).await?;
     let is_json = req
         .headers()
@@ -79,8 +83,6 @@ pub async fn create(
         Some(Value::String(s)) => ConversationId::try_from(s.as_str()).map_err(|_| ApiError::InvalidConversationId)?,
         Some(_) => return Err(ApiError::InvalidConversationId),
     };
-    let record = &authed.0;
-    writable(&state, record)?;
     // A client-chosen id may name a conversation only cold has: bring it back before anything is
     // written, or an empty row would later overwrite its history.
     hydrate_if_missing(&state, record, &cid).await?;

@@ -1,0 +1,1 @@
+export{E as createGitGraphServices}from"./mermaid-parser.core-BIdBn4Fk.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

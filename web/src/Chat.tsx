@@ -1,15 +1,27 @@
 // Chat runtime: AI SDK transport to POST /chat (JWT, 401 retry, server conversation id in `id`) feeding the assistant-ui thread.
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import type { UIMessage } from "ai";
-import { AssistantRuntimeProvider } from "@assistant-ui/react";
+import { AssistantRuntimeProvider, useAuiState } from "@assistant-ui/react";
 import { AssistantChatTransport, useChatRuntime } from "@assistant-ui/react-ai-sdk";
 import { getJwt } from "./handshake";
 import { makeChatFetch } from "./chatFetch";
 import { Thread } from "./Thread";
 
-type Props = { conversationId: string; initialMessages: UIMessage[] };
+type Props = { conversationId: string; initialMessages: UIMessage[]; onTurnFinished: () => void };
 
-export function Chat({ conversationId, initialMessages }: Props) {
+/** Calls `onFinished` each time the thread goes from running to idle (a turn ended, stopped or failed). */
+function TurnWatcher({ onFinished }: { onFinished: () => void }) {
+  const running = useAuiState((s) => s.thread.isRunning);
+  const wasRunning = useRef(running);
+  useEffect(() => {
+    if (wasRunning.current && !running) onFinished();
+    wasRunning.current = running;
+  }, [running, onFinished]);
+  return null;
+}
+
+/** One conversation's runtime; Shell mounts a fresh one (keyed by cid) for each conversation it opens. */
+export function Chat({ conversationId, initialMessages, onTurnFinished }: Props) {
   const [readOnly, setReadOnly] = useState(false);
   const transport = useMemo(
     () =>
@@ -28,6 +40,7 @@ export function Chat({ conversationId, initialMessages }: Props) {
   const runtime = useChatRuntime<UIMessage>({ transport, messages: initialMessages });
   return (
     <AssistantRuntimeProvider runtime={runtime}>
+      <TurnWatcher onFinished={onTurnFinished} />
       <Thread readOnly={readOnly} />
     </AssistantRuntimeProvider>
   );

@@ -1,0 +1,1 @@
+export{M as createArchitectureServices}from"./mermaid-parser.core-DRLcmtdn.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{A as createCynefinServices}from"./mermaid-parser.core-BIdBn4Fk.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

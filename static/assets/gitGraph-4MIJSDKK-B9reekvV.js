@@ -1,1 +1,0 @@
-export{E as createGitGraphServices}from"./mermaid-parser.core-BIdBn4Fk.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

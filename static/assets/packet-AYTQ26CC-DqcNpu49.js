@@ -1,1 +1,0 @@
-export{S as createPacketServices}from"./mermaid-parser.core-BIdBn4Fk.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

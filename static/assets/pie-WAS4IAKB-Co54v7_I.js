@@ -1,1 +1,0 @@
-export{b as createPieServices}from"./mermaid-parser.core-BIdBn4Fk.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,5 +1,5 @@
 // An assistant message: label + model chip, then markdown text, reasoning, tool pills, source chips, data parts and
-// errors; below it Copy, Regenerate and, after a regenerate, the branch picker (← n/m →).
+// errors; below it Copy, Regenerate (not while read-only) and, after a regenerate, the branch picker (← n/m →).
 import { ActionBarPrimitive, BranchPickerPrimitive, ErrorPrimitive, MessagePrimitive } from "@assistant-ui/react";
 import { ModelChip } from "./ModelChip";
 import { MarkdownText } from "./parts/MarkdownText";
@@ -8,11 +8,13 @@ import { ToolPill } from "./parts/ToolPill";
 import { SourceChip } from "./parts/SourceChip";
 import { DataPart } from "./parts/DataPart";
 import { Thinking } from "./parts/Thinking";
+import { useReadOnly } from "./readOnly";
 
 const action =
   "group rounded-md px-2 py-1 text-xs text-muted hover:bg-surface hover:text-fg focus-visible:outline-2 focus-visible:outline-accent disabled:opacity-40";
 
 function MessageActions() {
+  const readOnly = useReadOnly();
   return (
     <div className="flex items-center gap-1">
       <BranchPickerPrimitive.Root hideWhenSingleBranch data-testid="branch-picker" className="flex items-center gap-0.5 text-xs text-muted">
@@ -31,9 +33,11 @@ function MessageActions() {
           <span className="group-data-[copied=true]:hidden">Copy</span>
           <span className="hidden group-data-[copied=true]:inline">Copied</span>
         </ActionBarPrimitive.Copy>
-        <ActionBarPrimitive.Reload data-testid="regenerate" className={action}>
-          Regenerate
-        </ActionBarPrimitive.Reload>
+        {!readOnly && (
+          <ActionBarPrimitive.Reload data-testid="regenerate" className={action}>
+            Regenerate
+          </ActionBarPrimitive.Reload>
+        )}
       </ActionBarPrimitive.Root>
     </div>
   );

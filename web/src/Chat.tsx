@@ -1,10 +1,11 @@
 // Chat runtime: AI SDK transport to POST /chat (JWT, 401 retry, server conversation id in `id`) feeding the assistant-ui thread.
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef } from "react";
 import type { UIMessage } from "ai";
 import { AssistantRuntimeProvider, useAuiState } from "@assistant-ui/react";
 import { AssistantChatTransport, useChatRuntime } from "@assistant-ui/react-ai-sdk";
 import { getJwt } from "./handshake";
-import { makeChatFetch } from "./chatFetch";
+import { chatFetch } from "./chatFetch";
+import { markHistorical } from "./parts/DataPart";
 import { Thread } from "./Thread";
 
 type Props = { conversationId: string; initialMessages: UIMessage[]; onTurnFinished: () => void };
@@ -22,13 +23,14 @@ function TurnWatcher({ onFinished }: { onFinished: () => void }) {
 
 /** One conversation's runtime; Shell mounts a fresh one (keyed by cid) for each conversation it opens. */
 export function Chat({ conversationId, initialMessages, onTurnFinished }: Props) {
-  const [readOnly, setReadOnly] = useState(false);
+  // Stored messages are history: their data parts must not trigger a new handshake (DataPart.tsx).
+  markHistorical(initialMessages.map((m) => m.id));
   const transport = useMemo(
     () =>
       new AssistantChatTransport<UIMessage>({
         api: "/chat",
         headers: async () => ({ Authorization: `Bearer ${await getJwt()}` }),
-        fetch: makeChatFetch(() => setReadOnly(true)),
+        fetch: chatFetch,
         // The body is sent exactly as returned: the server's conversation id goes in `id` (P5).
         prepareSendMessagesRequest: ({ messages, trigger, messageId, headers }) => ({
           body: { id: conversationId, messages, trigger, messageId },
@@ -41,7 +43,7 @@ export function Chat({ conversationId, initialMessages, onTurnFinished }: Props)
   return (
     <AssistantRuntimeProvider runtime={runtime}>
       <TurnWatcher onFinished={onTurnFinished} />
-      <Thread readOnly={readOnly} />
+      <Thread />
     </AssistantRuntimeProvider>
   );
 }

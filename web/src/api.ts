@@ -1,5 +1,6 @@
 // Typed helpers for the augchatd JSON API (SPEC §2.3, §2.5–§2.12), authenticated with the handshake JWT.
 import { getJwt, retryOn401 } from "./handshake";
+import { noteFailure } from "./readOnly";
 
 export type Mode = "demo" | "prod";
 
@@ -41,6 +42,7 @@ export class ApiError extends Error {
 }
 
 async function failure(res: Response): Promise<ApiError> {
+  noteFailure(res);
   const body: unknown = await res.json().catch(() => null);
   const token =
     typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"

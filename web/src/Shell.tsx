@@ -40,7 +40,7 @@ export function Shell({ conversationId, initialMessages }: Props) {
   const [listError, setListError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
-  // Models chosen in this page, shown until the next listing carries them.
+  // Models chosen in this page: newer than (or equal to) the listing's override, so they win over it.
   const [chosenModels, setChosenModels] = useState<Record<string, string>>({});
   const [drawerOpen, setDrawerOpen] = useState(false);
   const wide = useWide();

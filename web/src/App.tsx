@@ -1,8 +1,8 @@
-// Root component: runs the boot (SPEC §8.2), then shows the top-level notice, a boot error, or the chat, under the demo banner.
+// Root component: runs the boot (SPEC §8.2), then shows the top-level notice, a boot error, or the chat page, under the demo banner.
 import { useEffect, useState } from "react";
 import { boot, type BootResult } from "./boot";
 import { DemoBanner, Notice } from "./Banner";
-import { Chat } from "./Chat";
+import { Shell } from "./Shell";
 
 const TOP_LEVEL_TEXT = {
   demo: "augchatd: this UI runs inside an iframe — open /demo/ instead of /.",
@@ -17,7 +17,7 @@ function Body({ state }: { state: BootResult | null }) {
     case "error":
       return <Notice tone="error">augchatd: {state.message}</Notice>;
     case "ready":
-      return <Chat conversationId={state.conversationId} initialMessages={state.initialMessages} />;
+      return <Shell conversationId={state.conversationId} initialMessages={state.initialMessages} />;
   }
 }
 

@@ -1,5 +1,6 @@
-// An assistant message: label + model chip, then markdown text, reasoning, tool pills, source chips, data parts and errors.
-import { ErrorPrimitive, MessagePrimitive } from "@assistant-ui/react";
+// An assistant message: label + model chip, then markdown text, reasoning, tool pills, source chips, data parts and
+// errors; below it Copy, Regenerate (not while read-only) and, after a regenerate, the branch picker (← n/m →).
+import { ActionBarPrimitive, BranchPickerPrimitive, ErrorPrimitive, MessagePrimitive } from "@assistant-ui/react";
 import { ModelChip } from "./ModelChip";
 import { MarkdownText } from "./parts/MarkdownText";
 import { Reasoning } from "./parts/Reasoning";
@@ -7,6 +8,40 @@ import { ToolPill } from "./parts/ToolPill";
 import { SourceChip } from "./parts/SourceChip";
 import { DataPart } from "./parts/DataPart";
 import { Thinking } from "./parts/Thinking";
+import { useReadOnly } from "./readOnly";
+
+const action =
+  "group rounded-md px-2 py-1 text-xs text-muted hover:bg-surface hover:text-fg focus-visible:outline-2 focus-visible:outline-accent disabled:opacity-40";
+
+function MessageActions() {
+  const readOnly = useReadOnly();
+  return (
+    <div className="flex items-center gap-1">
+      <BranchPickerPrimitive.Root hideWhenSingleBranch data-testid="branch-picker" className="flex items-center gap-0.5 text-xs text-muted">
+        <BranchPickerPrimitive.Previous aria-label="Previous answer" className={action}>
+          ←
+        </BranchPickerPrimitive.Previous>
+        <span>
+          <BranchPickerPrimitive.Number />/<BranchPickerPrimitive.Count />
+        </span>
+        <BranchPickerPrimitive.Next aria-label="Next answer" className={action}>
+          →
+        </BranchPickerPrimitive.Next>
+      </BranchPickerPrimitive.Root>
+      <ActionBarPrimitive.Root hideWhenRunning className="flex items-center gap-1">
+        <ActionBarPrimitive.Copy data-testid="copy-message" className={`${action} disabled:hidden`}>
+          <span className="group-data-[copied=true]:hidden">Copy</span>
+          <span className="hidden group-data-[copied=true]:inline">Copied</span>
+        </ActionBarPrimitive.Copy>
+        {!readOnly && (
+          <ActionBarPrimitive.Reload data-testid="regenerate" className={action}>
+            Regenerate
+          </ActionBarPrimitive.Reload>
+        )}
+      </ActionBarPrimitive.Root>
+    </div>
+  );
+}
 
 export function AssistantMessage() {
   return (
@@ -15,7 +50,7 @@ export function AssistantMessage() {
         <span>Assistant</span>
         <ModelChip />
       </div>
-      <div className="flex w-full max-w-full flex-col gap-2 empty:hidden rounded-2xl border border-line bg-card px-3 py-2">
+      <div className="flex w-full max-w-full min-w-0 flex-col gap-2 empty:hidden rounded-2xl border border-line bg-card px-3 py-2">
         <MessagePrimitive.Parts
           components={{
             Empty: Thinking,
@@ -32,6 +67,7 @@ export function AssistantMessage() {
           </ErrorPrimitive.Root>
         </MessagePrimitive.Error>
       </div>
+      <MessageActions />
     </MessagePrimitive.Root>
   );
 }

@@ -1,22 +1,36 @@
 // Chat runtime: AI SDK transport to POST /chat (JWT, 401 retry, server conversation id in `id`) feeding the assistant-ui thread.
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef } from "react";
 import type { UIMessage } from "ai";
-import { AssistantRuntimeProvider } from "@assistant-ui/react";
+import { AssistantRuntimeProvider, useAuiState } from "@assistant-ui/react";
 import { AssistantChatTransport, useChatRuntime } from "@assistant-ui/react-ai-sdk";
 import { getJwt } from "./handshake";
-import { makeChatFetch } from "./chatFetch";
+import { chatFetch } from "./chatFetch";
+import { markHistorical } from "./parts/DataPart";
 import { Thread } from "./Thread";
 
-type Props = { conversationId: string; initialMessages: UIMessage[] };
+type Props = { conversationId: string; initialMessages: UIMessage[]; onTurnFinished: () => void };
 
-export function Chat({ conversationId, initialMessages }: Props) {
-  const [readOnly, setReadOnly] = useState(false);
+/** Calls `onFinished` each time the thread goes from running to idle (a turn ended, stopped or failed). */
+function TurnWatcher({ onFinished }: { onFinished: () => void }) {
+  const running = useAuiState((s) => s.thread.isRunning);
+  const wasRunning = useRef(running);
+  useEffect(() => {
+    if (wasRunning.current && !running) onFinished();
+    wasRunning.current = running;
+  }, [running, onFinished]);
+  return null;
+}
+
+/** One conversation's runtime; Shell mounts a fresh one (keyed by cid) for each conversation it opens. */
+export function Chat({ conversationId, initialMessages, onTurnFinished }: Props) {
+  // Stored messages are history: their data parts must not trigger a new handshake (DataPart.tsx).
+  markHistorical(initialMessages.map((m) => m.id));
   const transport = useMemo(
     () =>
       new AssistantChatTransport<UIMessage>({
         api: "/chat",
         headers: async () => ({ Authorization: `Bearer ${await getJwt()}` }),
-        fetch: makeChatFetch(() => setReadOnly(true)),
+        fetch: chatFetch,
         // The body is sent exactly as returned: the server's conversation id goes in `id` (P5).
         prepareSendMessagesRequest: ({ messages, trigger, messageId, headers }) => ({
           body: { id: conversationId, messages, trigger, messageId },
@@ -28,7 +42,8 @@ export function Chat({ conversationId, initialMessages }: Props) {
   const runtime = useChatRuntime<UIMessage>({ transport, messages: initialMessages });
   return (
     <AssistantRuntimeProvider runtime={runtime}>
-      <Thread readOnly={readOnly} />
+      <TurnWatcher onFinished={onTurnFinished} />
+      <Thread />
     </AssistantRuntimeProvider>
   );
 }

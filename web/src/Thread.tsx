@@ -4,8 +4,10 @@ import { AssistantMessage } from "./AssistantMessage";
 import { UserMessage } from "./UserMessage";
 import { Composer } from "./Composer";
 import { ReadOnlyBanner } from "./Banner";
+import { useReadOnly } from "./readOnly";
 
-export function Thread({ readOnly }: { readOnly: boolean }) {
+export function Thread() {
+  const readOnly = useReadOnly();
   // Tests wait on data-running="false" between turns (UI-TOOLCHAIN P10).
   const running = useAuiState((s) => s.thread.isRunning);
   return (

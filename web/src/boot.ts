@@ -1,7 +1,8 @@
 // Boot sequence of SPEC §8.2: healthz → top-level check → handshake → theme → resolve or create the conversation.
 import type { UIMessage } from "ai";
 import { createConversation, getHealth, getMessages, type Mode, type StoredMessage } from "./api";
-import { applyTheme, getTheme, postRoute, requestJwt } from "./handshake";
+import { applyTheme, getTheme, requestJwt } from "./handshake";
+import { cidFromPath, showConversationRoute } from "./route";
 
 export type BootResult =
   | { kind: "top-level"; mode: Mode }
@@ -18,17 +19,6 @@ export function toUIMessage(m: StoredMessage): UIMessage {
   };
 }
 
-/** The conversation id in a `/c/<cid>` path, if any. */
-export function cidFromPath(pathname: string): string | null {
-  const match = /^\/c\/([^/]+)\/?$/.exec(pathname);
-  if (!match) return null;
-  try {
-    return decodeURIComponent(match[1]);
-  } catch {
-    return null;
-  }
-}
-
 async function resolveConversation(): Promise<{ conversationId: string; initialMessages: UIMessage[] }> {
   const cid = cidFromPath(location.pathname);
   if (cid !== null) {
@@ -37,9 +27,7 @@ async function resolveConversation(): Promise<{ conversationId: string; initialM
     if (stored) return { conversationId: cid, initialMessages: stored.messages.map(toUIMessage) };
   }
   const { conversation_id } = await createConversation();
-  const path = `/c/${encodeURIComponent(conversation_id)}`;
-  history.replaceState(null, "", path + location.search);
-  postRoute(path);
+  showConversationRoute(conversation_id);
   return { conversationId: conversation_id, initialMessages: [] };
 }
 

@@ -1,9 +1,6 @@
 // fetch for POST /chat: 401 → re-handshake and retry once, report flush-stalled 503s, and turn error bodies into readable text.
 import { retryOn401 } from "./handshake";
-
-/** A 503 whose X-Augchatd-Reason is flush-stalled means chat is read-only for now (SPEC §2.4). */
-export const isFlushStalled = (res: Response): boolean =>
-  res.status === 503 && res.headers.get("X-Augchatd-Reason") === "flush-stalled";
+import { noteFailure } from "./readOnly";
 
 const READABLE: Record<string, string> = {
   flush_stalled: "Not sent: the service is temporarily read-only.",
@@ -11,24 +8,32 @@ const READABLE: Record<string, string> = {
   missing_jwt: "Not signed in: the embedding page did not provide a session.",
   invalid_jwt: "Your session has expired. Reload the page to continue.",
   session_gone: "Your session has ended. Reload the page to continue.",
+  cold_read_failed: "This conversation could not be loaded right now. Please try again.",
 };
+
+type ErrorBody = { error?: unknown; connectors?: unknown };
 
 /** The message a failed /chat shows in the thread; the transport uses the body text as the error (P6). */
 async function readableFailure(res: Response): Promise<string> {
-  const body: unknown = await res.json().catch(() => null);
-  const token =
-    typeof body === "object" && body !== null && typeof (body as { error?: unknown }).error === "string"
-      ? (body as { error: string }).error
-      : null;
+  const parsed: unknown = await res.json().catch(() => null);
+  const body = (typeof parsed === "object" && parsed !== null ? parsed : {}) as ErrorBody;
+  const token = typeof body.error === "string" ? body.error : null;
+  if (token === "upstream_unauthorized") {
+    // A connector's server refused the session's credentials before the reply started (SPEC §5.5); the
+    // re-handshake of retryOn401 has already run once and did not bring usable credentials.
+    const names = Array.isArray(body.connectors) ? body.connectors.filter((c) => typeof c === "string") : [];
+    return (
+      `A connected tool needs new credentials${names.length ? ` (${names.join(", ")})` : ""}; ` +
+      "your message was not sent. Try again in a moment, or turn that tool off under Tools and resend."
+    );
+  }
   return (token && READABLE[token]) ?? `Request failed (HTTP ${res.status}${token ? `: ${token}` : ""}).`;
 }
 
-/** Builds the transport's fetch; `onFlushStalled` is called when the server says chat is read-only. */
-export function makeChatFetch(onFlushStalled: () => void): typeof fetch {
-  return async (input, init) => {
-    const res = await retryOn401(input, init);
-    if (res.ok) return res;
-    if (isFlushStalled(res)) onFlushStalled();
-    return new Response(await readableFailure(res), { status: res.status, statusText: res.statusText, headers: res.headers });
-  };
-}
+/** The transport's fetch: a flush-stalled 503 switches the UI to read-only (readOnly.ts). */
+export const chatFetch: typeof fetch = async (input, init) => {
+  const res = await retryOn401(input, init);
+  if (res.ok) return res;
+  noteFailure(res);
+  return new Response(await readableFailure(res), { status: res.status, statusText: res.statusText, headers: res.headers });
+};

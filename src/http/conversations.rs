@@ -67,8 +67,8 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let record = &authed.0;
-    // Read-only is checked before the body is read, as on every write route. The bundled UI relies on
-    // it: an invalid id answers 503 while read-only and 400 once writable, a probe that writes nothing.
+    // Read-only is checked before the body is read, as on every write route, so even an invalid id
+    // answers 503 while the user's cold flushes are stalled.
     writable(&state, record)?;
     let body = read_limited(payload, MAX_JSON_BODY).await?;
     let is_json = req

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::peers::browser::{ParentPage, play, texts};
 use crate::peers::llm::GOOD_KEY;
+use crate::peers::s3::Fault;
 use crate::peers::{mcp, opensearch};
 use crate::server::TestServer;
 
@@ -115,4 +116,48 @@ async fn demo_mode_shows_its_banner_and_chats() {
     let after = &report["snapshots"]["after"];
     assert_eq!(texts(after, "demo-banner")[0], "Demo session — not authenticated");
     assert!(texts(after, "assistant-message")[0].contains("offline demo model"), "{after}");
+}
+
+#[actix_web::test]
+async fn the_read_only_banner_appears_under_a_stalled_s3_and_clears_by_itself() {
+    // SPEC §11 #156, decision 29; issue #6 item 4
+    let parent = ParentPage::start();
+    let srv = TestServer::start(|env, _| {
+        env.insert("AUGCHATD_ALLOWED_PARENT_ORIGINS".into(), parent.origin.clone());
+        env.insert("AUGCHATD_FLUSH_IDLE_MS".into(), "100".into());
+        env.insert("AUGCHATD_FLUSH_STALLED_MS".into(), "1500".into());
+    })
+    .await;
+    parent.embed(&srv.base);
+    parent.give(&[&mint(&srv, "ada", 600, json!([])).await]);
+    // The first hook breaks S3 (after the conversation exists: a new one needs a cold lookup), the
+    // second heals it.
+    let switch = srv.s3.fault_switch();
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    parent.on_hook(move || {
+        let first = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+        switch(if first { Fault::Status(503) } else { Fault::None });
+    });
+    let hook = format!("{}/hook", parent.origin);
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+        {"waitFor": "composer-input"},
+        {"fetch": hook},
+        {"send": "first"},
+        // Flush attempts at ~0.1 s, +1 s, +2 s: the failure streak passes 1.5 s.
+        {"sleep": 3500},
+        {"send": "second", "expect": "none"},
+        {"waitFor": "readonly-banner"},
+        {"snapshot": "read-only"},
+        {"fetch": hook},
+        {"waitFor": "composer-input", "timeoutMs": 30000},
+        {"send": "third"},
+        {"snapshot": "recovered"},
+    ]}))
+    .await;
+    let read_only = &report["snapshots"]["read-only"];
+    assert!(texts(read_only, "readonly-banner")[0].contains("read-only"), "{read_only}");
+    assert!(read_only["composer-input"].as_array().unwrap().is_empty(), "the composer is hidden");
+    let recovered = &report["snapshots"]["recovered"];
+    assert!(recovered["readonly-banner"].as_array().unwrap().is_empty());
+    assert_eq!(texts(recovered, "assistant-message").len(), 2, "{recovered}");
 }

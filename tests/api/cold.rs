@@ -145,7 +145,7 @@ async fn a_stalled_flush_makes_the_user_read_only_until_s3_recovers() {
         body["detail"].as_str().unwrap().starts_with("Cold-storage flush has stalled past the durability threshold")
     );
     assert_eq!(srv.post_with_jwt("/conversations", &jwt, &json!({})).await.0, 503, "every write waits");
-    // Read-only comes before validation: the UI's no-write probe (an invalid id) sees the 503.
+    // Read-only comes before validation, so even a request that would write nothing sees the 503.
     let probe = json!({"conversation_id": "../probe"});
     assert_eq!(srv.post_with_jwt("/conversations", &jwt, &probe).await.0, 503);
     assert_eq!(srv.get_with_jwt("/conversations", &jwt).await.0, 200, "reads keep working");
@@ -162,7 +162,7 @@ async fn a_stalled_flush_makes_the_user_read_only_until_s3_recovers() {
         }
     }
     assert!(recovered, "the next successful flush lifts read-only by itself");
-    assert_eq!(srv.post_with_jwt("/conversations", &jwt, &probe).await.0, 400, "the probe sees the daemon writable");
+    assert_eq!(srv.post_with_jwt("/conversations", &jwt, &probe).await.0, 400, "writable again: validation answers");
     // The recovered turn is stored and flushed too: cold ends up with exactly what hot has.
     let (_, hot) = srv.get_with_jwt("/conversations/c1/messages", &jwt).await;
     let hot_ids: Vec<Value> = hot["messages"].as_array().unwrap().iter().map(|m| m["message_id"].clone()).collect();

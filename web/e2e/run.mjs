@@ -8,6 +8,7 @@
 //   {"waitFor": "<testid>", "text": "...", "count": n, "attr": {...}, "gone": true, "timeoutMs": n}
 //   {"click": "<testid>", "attr": {...}, "text": "...", "nth": n}
 //   {"reload": true}   {"sleep": ms}   {"snapshot": "name"}   {"screenshot": "/path.png"}
+//   {"fetch": "url"}   a GET from the driver itself (the test's hook to change the world mid-scenario)
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -76,15 +77,19 @@ async function send(step) {
   const input = root().getByTestId("composer-input");
   await input.waitFor({ timeout });
   await waitIdle(timeout);
-  const before = await root().getByTestId("assistant-message").count();
   await input.fill(step.send);
   await input.press("Enter");
-  if ((step.expect ?? "reply") === "reply") {
-    await root().getByTestId("assistant-message").nth(before).waitFor({ timeout });
-  }
-  // Give the run a moment to start, then wait until it has ended (UI-TOOLCHAIN P10).
+  // The user's message shows at once; then the run starts and ends (UI-TOOLCHAIN P10).
+  await root().getByTestId("user-message").filter({ hasText: step.send }).last().waitFor({ timeout });
   await page.waitForTimeout(100);
   await waitIdle(timeout);
+  if ((step.expect ?? "reply") === "reply") {
+    // The thread's last message is the reply to it (an error bubble of an earlier turn may have gone).
+    const last = root().locator('[data-testid="user-message"], [data-testid="assistant-message"]').last();
+    if ((await last.getAttribute("data-testid", { timeout })) !== "assistant-message") {
+      throw new Error(`no reply to ${JSON.stringify(step.send)}`);
+    }
+  }
 }
 
 async function run(step) {
@@ -103,6 +108,7 @@ async function run(step) {
   }
   if (step.click !== undefined) return locate(step, "click").nth(step.nth ?? 0).click({ timeout });
   if (step.reload) return page.reload();
+  if (step.fetch !== undefined) return fetch(step.fetch).then((r) => r.text());
   if (step.sleep !== undefined) return page.waitForTimeout(step.sleep);
   if (step.screenshot !== undefined) return page.screenshot({ path: step.screenshot });
   throw new Error(`unknown step ${JSON.stringify(step)}`);

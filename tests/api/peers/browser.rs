@@ -23,7 +23,11 @@ pub struct ParentPage {
     app: Arc<Mutex<String>>,
     jwts: Arc<Mutex<VecDeque<String>>>,
     handshakes: Arc<AtomicUsize>,
+    hook: Arc<Mutex<Option<Hook>>>,
 }
+
+/// What `GET /hook` runs: lets a scenario change the world (e.g. heal S3) at a chosen step.
+type Hook = Box<dyn Fn() + Send>;
 
 async fn page(parent: web::Data<ParentPage>, path: web::Path<String>) -> HttpResponse {
     let app = parent.app.lock().unwrap().clone();
@@ -59,6 +63,13 @@ setInterval(() => document.getElementById('app').contentWindow.postMessage({{typ
     ))
 }
 
+async fn hook(parent: web::Data<ParentPage>) -> HttpResponse {
+    if let Some(hook) = parent.hook.lock().unwrap().as_ref() {
+        hook();
+    }
+    HttpResponse::NoContent().finish()
+}
+
 async fn next_jwt(parent: web::Data<ParentPage>) -> HttpResponse {
     parent.handshakes.fetch_add(1, Ordering::SeqCst);
     let mut jwts = parent.jwts.lock().unwrap();
@@ -78,6 +89,7 @@ impl ParentPage {
                 .app_data(data.clone())
                 .route("/jwt", web::get().to(next_jwt))
                 .route("/spoof", web::get().to(spoof))
+                .route("/hook", web::get().to(hook))
                 .route("/{path:.*}", web::get().to(page))
         })
         .workers(1)
@@ -96,6 +108,11 @@ impl ParentPage {
     /// Queues JWTs for the next handshakes.
     pub fn give(&self, jwts: &[&str]) {
         self.jwts.lock().unwrap().extend(jwts.iter().map(|j| (*j).to_owned()));
+    }
+
+    /// Runs `f` each time a scenario's `{"fetch": "<origin>/hook"}` step runs.
+    pub fn on_hook(&self, f: impl Fn() + Send + 'static) {
+        *self.hook.lock().unwrap() = Some(Box::new(f));
     }
 
     /// How many times the UI asked for a JWT.

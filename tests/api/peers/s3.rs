@@ -37,6 +37,12 @@ pub struct S3Peer {
 }
 
 impl S3Peer {
+    /// A handle that switches this peer's fault from elsewhere (another thread, a hook).
+    pub fn fault_switch(&self) -> impl Fn(Fault) + Send + 'static {
+        let fault = Arc::clone(&self.fault);
+        move |f| *fault.lock().unwrap() = f
+    }
+
     /// Serves `root` with one bucket, accepting only `key_id`/`secret`.
     pub async fn start(root: &Path, key_id: &str, secret: &str) -> Self {
         std::fs::create_dir_all(root.join(BUCKET)).unwrap();

@@ -161,3 +161,80 @@ async fn the_read_only_banner_appears_under_a_stalled_s3_and_clears_by_itself() 
     assert!(recovered["readonly-banner"].as_array().unwrap().is_empty());
     assert_eq!(texts(recovered, "assistant-message").len(), 2, "{recovered}");
 }
+
+/// A page embedding the UI for a fresh session of `user` with `connectors`.
+async fn embedded(connectors: Value) -> (ParentPage, TestServer) {
+    let parent = ParentPage::start();
+    let srv = daemon(&parent, &[]).await;
+    parent.give(&[&mint(&srv, "ada", 600, connectors).await]);
+    (parent, srv)
+}
+
+#[actix_web::test]
+async fn assistant_markdown_renders_tables_math_diagrams_json_and_csv_and_never_scripts() {
+    // SPEC §11 #157
+    let (parent, _srv) = embedded(json!([])).await;
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+        {"send": "markdown please"},
+        {"waitFor": "markdown-table"},
+        {"waitFor": "math"},
+        {"waitFor": "json-tree"},
+        {"waitFor": "csv-table"},
+        {"waitFor": "mermaid"},
+        {"snapshot": "after"},
+    ]}))
+    .await;
+    let after = &report["snapshots"]["after"];
+    let reply = &texts(after, "assistant-message")[0];
+    assert!(reply.contains("apple") && reply.contains("pear") && reply.contains("Done."), "{reply}");
+    assert!(!reply.contains("document.title"), "the script is stripped, not shown: {reply}");
+    assert_eq!(after["scripts"], 0);
+}
+
+#[actix_web::test]
+async fn the_conversation_list_switches_threads_and_connector_and_model_choices_persist() {
+    // Issue #6 items 3 and 4; SPEC §11 #152, #160, #161
+    let tools = mcp::start(&["tok-a"]).await;
+    let (parent, srv) = embedded(json!([{"descriptive_id": "docs", "name": "Docs", "type": "mcp",
+        "default_active": true, "url": tools.url, "auth": {"bearer": "tok-a"}}]))
+    .await;
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+        {"send": "first conversation"},
+        {"click": "connectors-button"},
+        {"click": "connector-toggle", "attr": {"data-id": "docs"}},
+        {"select": "model-picker", "value": "claude-haiku-4-5"},
+        {"sleep": 500},
+        {"click": "new-conversation"},
+        {"waitFor": "empty"},
+        {"send": "second conversation"},
+        {"waitFor": "conversation-item", "count": 2},
+        {"snapshot": "two"},
+        {"click": "conversation-item", "text": "first conversation"},
+        {"waitFor": "user-message", "text": "first conversation"},
+        {"reload": true},
+        {"waitFor": "user-message", "text": "first conversation"},
+        {"click": "connectors-button"},
+        {"waitFor": "connector-toggle"},
+        {"snapshot": "reloaded"},
+        {"send": "after reload"},
+    ]}))
+    .await;
+    let two = &report["snapshots"]["two"];
+    let items = texts(two, "conversation-item");
+    assert!(
+        items.iter().any(|t| t.contains("first conversation")) && items.iter().any(|t| t.contains("second")),
+        "{items:?}"
+    );
+    let reloaded = &report["snapshots"]["reloaded"];
+    let users = texts(reloaded, "user-message");
+    assert!(
+        users.len() == 1 && users[0].ends_with("first conversation"),
+        "the first thread, after a reload: {users:?}"
+    );
+    assert_eq!(reloaded["connector-toggle"][0]["checked"], false, "the toggle survived the reload");
+    assert_eq!(reloaded["model-picker"][0]["value"], "claude-haiku-4-5");
+    // The last turn went to the chosen model, without the switched-off connector's tools.
+    let last = srv.llm.last_call();
+    assert_eq!(last["model"], "claude-haiku-4-5");
+    assert!(last.get("tools").is_none(), "{last}");
+}

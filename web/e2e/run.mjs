@@ -6,7 +6,7 @@
 // Scenario: {"url": "...", "frame": "#app" | false, "steps": [step, ...]}. Steps:
 //   {"send": "text", "expect": "reply" | "none"}   type into the composer, press Enter, wait until idle
 //   {"waitFor": "<testid>", "text": "...", "count": n, "attr": {...}, "gone": true, "timeoutMs": n}
-//   {"click": "<testid>", "attr": {...}, "text": "...", "nth": n}
+//   {"click": "<testid>", "attr": {...}, "text": "...", "nth": n}   {"select": "<testid>", "value": "..."}
 //   {"reload": true}   {"sleep": ms}   {"snapshot": "name"}   {"screenshot": "/path.png"}
 //   {"fetch": "url"}   a GET from the driver itself (the test's hook to change the world mid-scenario)
 import fs from "node:fs";
@@ -65,6 +65,7 @@ async function snapshot() {
       })),
     );
   }
+  out.scripts = await root().locator('[data-testid="assistant-message"] script').count();
   return out;
 }
 
@@ -107,6 +108,7 @@ async function run(step) {
     return;
   }
   if (step.click !== undefined) return locate(step, "click").nth(step.nth ?? 0).click({ timeout });
+  if (step.select !== undefined) return locate(step, "select").first().selectOption(step.value, { timeout });
   if (step.reload) return page.reload();
   if (step.fetch !== undefined) return fetch(step.fetch).then((r) => r.text());
   if (step.sleep !== undefined) return page.waitForTimeout(step.sleep);

@@ -15,7 +15,8 @@ use serde_json::Value;
 
 static NPM_CI: Mutex<()> = Mutex::new(());
 
-/// The integrator's page: `GET /` embeds the UI and answers each `augchatd:ready` with the next JWT.
+/// The integrator's page: `GET /<path>` embeds the UI at `<path>`, answers each `augchatd:ready` with the
+/// next JWT, and follows the UI's `augchatd:route` in its own URL.
 #[derive(Clone, Default)]
 pub struct ParentPage {
     /// `http://127.0.0.1:<port>`: the parent origin the daemon must allow.
@@ -37,7 +38,10 @@ async fn page(parent: web::Data<ParentPage>, path: web::Path<String>) -> HttpRes
 <body style="margin:0"><iframe id="app" src="{src}" style="border:0;width:100vw;height:100vh"></iframe>
 <script>
 addEventListener('message', async (e) => {{
-  if (e.origin !== '{app}' || !e.data || e.data.type !== 'augchatd:ready') return;
+  if (e.origin !== '{app}' || !e.data) return;
+  // The UI's route, kept in this page's URL, so a reload reopens the same conversation.
+  if (e.data.type === 'augchatd:route') return history.replaceState(null, '', e.data.path);
+  if (e.data.type !== 'augchatd:ready') return;
   const jwt = await (await fetch('/jwt')).text();
   document.getElementById('app').contentWindow.postMessage({{type: 'augchatd:jwt', jwt}}, '{app}');
 }});

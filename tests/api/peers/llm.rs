@@ -3,7 +3,7 @@
 //! Responses streaming, sent in 7-byte pieces so events split anywhere. The reply follows the last user
 //! text: `overload` answers 529/503, `cut` ends the stream early, `mid-error` sends an error event after
 //! some text, `status-NNN` answers that HTTP status, `stall` sends some text and then nothing with the
-//! connection open, `call: <tool> <args>; …` makes tool calls (see `script`), anything else a normal reply
+//! connection open, `markdown` answers `MARKDOWN`, `call: <tool> <args>; …` makes tool calls (see `script`), anything else a normal reply
 //! (with thinking / a reasoning summary when the request asked).
 //! Every request's path, credential and body are recorded for the tests' assertions.
 
@@ -68,6 +68,11 @@ async fn models(req: HttpRequest, peer: web::Data<LlmPeer>) -> HttpResponse {
         ]}))
     }
 }
+
+/// What `markdown` answers: every rich block the UI renders, and a script that must never run.
+pub const MARKDOWN: &str = "| fruit | qty |\n|---|---|\n| apple | 3 |\n\nEuler: $e^{i\\pi}+1=0$\n\n\
+```mermaid\ngraph TD; A-->B\n```\n\n```json\n{\"k\": {\"n\": [1, 2]}}\n```\n\n```csv\nname,qty\npear,5\n```\n\n\
+<script>document.title = 'pwned'</script>\n\nDone.";
 
 /// The text of the last user message that has text (tool results do not count).
 fn last_user_text(anthropic: bool, body: &serde_json::Value) -> String {
@@ -143,6 +148,8 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
         vec!["Tool results: ".to_owned(), results.join(" | ")]
     } else if !calls.is_empty() {
         vec![]
+    } else if last_user.contains("markdown") {
+        MARKDOWN.split_inclusive('\n').map(str::to_owned).collect()
     } else {
         ["Hello ", "from ", "the ", "scripted ", "model."].map(str::to_owned).to_vec()
     };

@@ -238,3 +238,35 @@ async fn the_conversation_list_switches_threads_and_connector_and_model_choices_
     assert_eq!(last["model"], "claude-haiku-4-5");
     assert!(last.get("tools").is_none(), "{last}");
 }
+
+#[actix_web::test]
+async fn the_ui_opened_top_level_says_it_must_be_embedded() {
+    // SPEC §11 #148
+    let parent = ParentPage::start();
+    let srv = daemon(&parent, &[]).await;
+    let report = play(json!({"url": srv.url("/"), "frame": false, "steps": [
+        {"waitFor": "notice", "text": "must be embedded"},
+        {"snapshot": "after"},
+    ]}))
+    .await;
+    assert!(report["snapshots"]["after"]["composer-input"].as_array().unwrap().is_empty());
+    assert_eq!(parent.handshakes(), 0);
+}
+
+#[actix_web::test]
+async fn an_mcp_401_part_makes_the_ui_ask_its_parent_for_a_fresh_jwt() {
+    // SPEC §5.5 step 4, §11 #154
+    let tools = mcp::start(&["tok-a"]).await;
+    let (parent, _srv) = embedded(json!([{"descriptive_id": "docs", "name": "Docs", "type": "mcp",
+        "default_active": true, "url": tools.url, "auth": {"bearer": "tok-a"}}]))
+    .await;
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+        {"send": "call: docs__expired {}"},
+        {"waitFor": "data-error"},
+        {"sleep": 1000},
+        {"snapshot": "after"},
+    ]}))
+    .await;
+    assert!(texts(&report["snapshots"]["after"], "assistant-message")[0].contains("Connector authentication expired"));
+    assert!(parent.handshakes() >= 2, "boot, then the re-handshake the data part asked for");
+}

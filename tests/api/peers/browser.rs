@@ -10,10 +10,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{HttpResponse, web};
 use serde_json::Value;
-
-static NPM_CI: Mutex<()> = Mutex::new(());
 
 /// The integrator's page: `GET /<path>` embeds the UI at `<path>`, answers each `augchatd:ready` with the
 /// next JWT, and follows the UI's `augchatd:route` in its own URL.
@@ -88,19 +86,13 @@ impl ParentPage {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let parent = ParentPage { origin: format!("http://{}", listener.local_addr().unwrap()), ..Default::default() };
         let data = web::Data::new(parent.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
+        super::serve(listener, move |cfg| {
+            cfg.app_data(data.clone())
                 .route("/jwt", web::get().to(next_jwt))
                 .route("/spoof", web::get().to(spoof))
                 .route("/hook", web::get().to(hook))
-                .route("/{path:.*}", web::get().to(page))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        actix_web::rt::spawn(server);
+                .route("/{path:.*}", web::get().to(page));
+        });
         parent
     }
 
@@ -125,21 +117,11 @@ impl ParentPage {
     }
 }
 
-/// Installs playwright-core once if this checkout has none.
-fn ensure_driver(e2e: &Path) {
-    let _one_at_a_time = NPM_CI.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if e2e.join("node_modules/playwright-core/package.json").exists() {
-        return;
-    }
-    let status = Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(e2e).status();
-    assert!(status.is_ok_and(|s| s.success()), "npm ci in web/e2e failed");
-}
-
 /// Plays `scenario` (see web/e2e/run.mjs) in Chromium; returns `{snapshots, consoleErrors}`.
 /// Runs on a blocking thread, so the daemon and peers on this test's runtime keep serving.
 pub async fn play(scenario: Value) -> Value {
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("web/e2e");
-    ensure_driver(&e2e);
+    super::npm_ci_once(&e2e, "playwright-core/package.json");
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node").arg(e2e.join("run.mjs")).arg(scenario.to_string()).current_dir(&e2e).output().unwrap()
     })

@@ -10,7 +10,7 @@
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 /// The keys this provider accepts.
@@ -308,18 +308,12 @@ impl LlmPeer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let peer = LlmPeer { base, accepted: Arc::new(Mutex::new(vec![GOOD_KEY.to_owned()])), ..Default::default() };
         let data = web::Data::new(peer.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
+        super::serve(listener, move |cfg| {
+            cfg.app_data(data.clone())
                 .route("/v1/models", web::get().to(models))
                 .route("/v1/messages", web::post().to(stream_reply))
-                .route("/v1/responses", web::post().to(stream_reply))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        actix_web::rt::spawn(server);
+                .route("/v1/responses", web::post().to(stream_reply));
+        });
         peer
     }
 

@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
@@ -131,18 +131,12 @@ pub async fn start() -> OpenSearchPeer {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let peer = OpenSearchPeer { url, ..Default::default() };
     let data = web::Data::new(peer.clone());
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
+    super::serve(listener, move |cfg| {
+        cfg.app_data(data.clone())
             .route("/", web::get().to(cluster_info))
             .route("/{indexes}/_search", web::post().to(search))
-            .default_service(web::to(anything_else))
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    actix_web::rt::spawn(server);
+            .default_service(web::to(anything_else));
+    });
     peer
 }
 

@@ -44,7 +44,7 @@ pub fn load(settings: &DemoSettings) -> Result<DemoTemplate, ConfigError> {
     } else if settings.env.is_set() {
         (from_env(&settings.env)?, DemoSource::Environment)
     } else if settings.builtin_fallback {
-        (builtin(), DemoSource::Builtin)
+        (builtin(theme(&settings.env)?), DemoSource::Builtin)
     } else {
         return Err(ConfigError(format!(
             "demo mode needs a model: {} does not exist and no DEMO_MODEL_* variables are set. \
@@ -104,14 +104,7 @@ fn from_env(env: &DemoEnv) -> Result<SessionSpec, ConfigError> {
         .as_ref()
         .map(|uri| parse_s3_uri(uri.expose()).map_err(|e| ConfigError(format!("DEMO_S3_URI: {e}"))))
         .transpose()?;
-    let theme = match env.theme.as_deref() {
-        None => Theme::Light,
-        Some(t) if t.eq_ignore_ascii_case("light") => Theme::Light,
-        Some(t) if t.eq_ignore_ascii_case("dark") => Theme::Dark,
-        Some(t) => {
-            return Err(ConfigError(format!("DEMO_THEME must be \"light\" or \"dark\" (got {t:?})")));
-        }
-    };
+    let theme = theme(env)?;
     // The model part goes through the file validation, so placeholder keys and providers are checked once.
     let body = json!({
         "user_id": "demo",
@@ -131,13 +124,23 @@ fn from_env(env: &DemoEnv) -> Result<SessionSpec, ConfigError> {
     Ok(spec)
 }
 
+/// `DEMO_THEME`, light by default; it applies to the built-in offline demo too.
+fn theme(env: &DemoEnv) -> Result<Theme, ConfigError> {
+    match env.theme.as_deref() {
+        None => Ok(Theme::Light),
+        Some(t) if t.eq_ignore_ascii_case("light") => Ok(Theme::Light),
+        Some(t) if t.eq_ignore_ascii_case("dark") => Ok(Theme::Dark),
+        Some(t) => Err(ConfigError(format!("DEMO_THEME must be \"light\" or \"dark\" (got {t:?})"))),
+    }
+}
+
 fn parse_connector_json(text: &str, var: &str) -> Result<Vec<augchatd_actors::record::Connector>, ConfigError> {
     let value: Value = serde_json::from_str(text).map_err(|e| ConfigError(format!("{var}: not valid JSON ({e})")))?;
     parse_connectors(&value).map_err(|e| ConfigError(format!("{var}: {e}")))
 }
 
 /// The zero-config demo: no network, no key, a canned reply that says how to configure a provider.
-fn builtin() -> SessionSpec {
+fn builtin(theme: Theme) -> SessionSpec {
     SessionSpec {
         user: UserId::demo(),
         system_prompt: "You are augchatd's built-in offline demo model.".into(),
@@ -149,6 +152,6 @@ fn builtin() -> SessionSpec {
         },
         connectors: Vec::new(),
         storage: None,
-        theme: Theme::Light,
+        theme,
     }
 }

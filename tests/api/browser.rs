@@ -270,3 +270,26 @@ async fn an_mcp_401_part_makes_the_ui_ask_its_parent_for_a_fresh_jwt() {
     assert!(texts(&report["snapshots"]["after"], "assistant-message")[0].contains("Connector authentication expired"));
     assert!(parent.handshakes() >= 2, "boot, then the re-handshake the data part asked for");
 }
+
+#[actix_web::test]
+async fn a_360_px_iframe_in_dark_theme_still_chats_and_opens_the_conversation_drawer() {
+    // Issue #6 item 3 (responsive to 360 px, dark theme); SPEC §11 #145
+    let srv = TestServer::boot(&["demo"], |env, _| {
+        for tls in ["AUGCHATD_TLS_CERT", "AUGCHATD_TLS_KEY", "AUGCHATD_CLIENT_CA"] {
+            env.remove(tls);
+        }
+        env.insert("DEMO_THEME".into(), "dark".into());
+    })
+    .await;
+    let report = play(json!({"url": srv.url("/demo/"), "viewport": {"width": 360, "height": 640}, "steps": [
+        {"send": "hello"},
+        {"click": "sidebar-toggle"},
+        {"waitFor": "conversation-item"},
+        {"snapshot": "after"},
+    ]}))
+    .await;
+    let after = &report["snapshots"]["after"];
+    assert_eq!(after["theme"], "dark");
+    assert!(texts(after, "assistant-message")[0].contains("offline demo model"));
+    assert_eq!(after["conversation-item"].as_array().unwrap().len(), 1);
+}

@@ -3,7 +3,7 @@
 // its peers and asserts on what this prints: `{"snapshots": {...}, "consoleErrors": [...]}` on stdout.
 // A step that times out fails the run (exit 1) with the step and a snapshot on stderr.
 //
-// Scenario: {"url": "...", "frame": "#app" | false, "steps": [step, ...]}. Steps:
+// Scenario: {"url": "...", "frame": "#app" | false, "viewport": {"width", "height"}, "steps": [step, ...]}. Steps:
 //   {"send": "text", "expect": "reply" | "none"}   type into the composer, press Enter, wait until idle
 //   {"waitFor": "<testid>", "text": "...", "count": n, "attr": {...}, "gone": true, "timeoutMs": n}
 //   {"click": "<testid>", "attr": {...}, "text": "...", "nth": n}   {"select": "<testid>", "value": "..."}
@@ -27,7 +27,7 @@ const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   headless: true,
   ignoreHTTPSErrors: true, // the daemon's certificate comes from the test's own CA
-  viewport: { width: 900, height: 700 },
+  viewport: scenario.viewport ?? { width: 900, height: 700 },
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
@@ -66,6 +66,7 @@ async function snapshot() {
     );
   }
   out.scripts = await root().locator('[data-testid="assistant-message"] script').count();
+  out.theme = await root().locator("html").getAttribute("data-theme");
   return out;
 }
 

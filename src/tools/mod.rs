@@ -10,3 +10,12 @@ pub mod mcp;
 pub mod pool;
 pub mod rag;
 pub mod set;
+
+/// `text` when it has at most `max` characters, otherwise its first `max` characters and `… [truncated]`:
+/// how every tool output too long for the model is cut.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}… [truncated]", &text[..end]),
+    }
+}

@@ -13,6 +13,7 @@ use augchatd_actors::record::{Connector, ConnectorKind, SessionRecord};
 use futures_util::future::join_all;
 use serde_json::Value;
 
+use super::cut;
 use super::mcp::{McpClient, McpError};
 use super::pool::McpPool;
 use super::rag::{self, Hit};
@@ -135,7 +136,9 @@ impl ToolSet {
         let connector = Some(tool.connector.clone());
         match &tool.route {
             Route::Mcp { client, original } => match client.call(original, input.clone(), self.timeout).await {
-                Ok(output) => ToolOutcome { output: capped(output), connector, ..ToolOutcome::default() },
+                Ok(output) => {
+                    ToolOutcome { output: cut(&output, MAX_OUTPUT_CHARS), connector, ..ToolOutcome::default() }
+                }
                 // The sentinel the model reads, and the connector the browser is told about (SPEC §5.5).
                 Err(McpError::Unauthorized) => {
                     self.pool.forget(&self.session, &tool.connector);
@@ -176,24 +179,15 @@ impl ToolSet {
     }
 }
 
-/// Cuts an output at `MAX_OUTPUT_CHARS`, on a character boundary.
-fn capped(mut output: String) -> String {
-    if let Some((at, _)) = output.char_indices().nth(MAX_OUTPUT_CHARS) {
-        output.truncate(at);
-        output.push_str("… [truncated]");
-    }
-    output
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn long_outputs_are_cut_on_a_character_boundary() {
-        assert_eq!(capped("short".into()), "short");
+        assert_eq!(cut("short", MAX_OUTPUT_CHARS), "short");
         let long = "é".repeat(MAX_OUTPUT_CHARS + 5);
-        let cut = capped(long);
+        let cut = cut(&long, MAX_OUTPUT_CHARS);
         assert_eq!(cut.chars().count(), MAX_OUTPUT_CHARS + "… [truncated]".chars().count());
         assert!(cut.ends_with("… [truncated]"));
     }

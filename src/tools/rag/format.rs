@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::request::VECTOR_FIELDS;
 use super::{Hit, Retrieval};
+use crate::tools::cut;
 
 /// The fields searched, in order, for a hit's main text.
 const TEXT_FIELDS: [&str; 6] = ["text_content", "text", "content", "body", "chunk", "passage"];
@@ -20,9 +21,6 @@ const MAX_METADATA_CHARS: usize = 400;
 const MAX_TITLE_CHARS: usize = 80;
 /// The chip's expanded view.
 const MAX_SNIPPET_CHARS: usize = 300;
-/// Appended to any cut text, so the model knows there was more.
-const TRUNCATED: &str = "… [truncated]";
-
 /// The output and chips for a `_search` answer; zero hits gives `No results in indexes [a, b].`.
 /// `vector_field` is the connector's neural field, left out like the standard vector fields.
 pub(super) fn retrieval(answer: &Value, indexes: &[String], vector_field: Option<&str>) -> Retrieval {
@@ -116,14 +114,6 @@ fn title(source: &Map<String, Value>, doc_id: &str) -> String {
 /// The chip snippet: the main text cut at 300, or empty.
 fn snippet(source: &Map<String, Value>) -> String {
     main_text(source).map(|(_, text)| cut(text, MAX_SNIPPET_CHARS)).unwrap_or_default()
-}
-
-/// `text` when it has at most `max` characters, otherwise its first `max` characters and `… [truncated]`.
-pub(super) fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_owned(),
-        Some((end, _)) => format!("{}{TRUNCATED}", &text[..end]),
-    }
 }
 
 #[cfg(test)]

@@ -78,13 +78,7 @@ impl Application {
             let dir = config.trace_dir.as_deref().unwrap_or(std::path::Path::new("")).display();
             ConfigError(format!("AUGCHATD_TRACE_DIR is not a writable directory at '{dir}': {e}"))
         })?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(UPSTREAM_CONNECT_TIMEOUT)
-            // No upstream we call redirects, and a redirect would carry credentials that reqwest does not
-            // strip (x-api-key, MCP `auth.headers`) to whatever host it names.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ConfigError(format!("HTTP client could not be built: {e}")))?;
+        let http = upstream_client().map_err(|e| ConfigError(format!("HTTP client could not be built: {e}")))?;
         let bases = ProviderBases {
             anthropic: config.anthropic_base_url.clone(),
             openai: config.openai_base_url.clone(),
@@ -143,9 +137,14 @@ impl Application {
         let tenant_from = web::Data::new(config.tenant_from);
         let mode = config.mode;
         let server = HttpServer::new(move || {
+            // This closure runs on each worker thread as it starts.
+            llm::prepare_worker_client();
             App::new().app_data(state.clone()).app_data(tenant_from.clone()).configure(http::routes(mode))
         })
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        // The chat stream is many small writes paced by the model; with Nagle on, a write waits for the
+        // client's (delayed) ACK of the previous one, up to 40 ms per token (benches/chat.rs measured it).
+        .tcp_nodelay(true)
         .on_connect(http::tls::on_connect);
         let server = match tls {
             Some(tls) => server.listen_rustls_0_23(listener, tls),
@@ -178,6 +177,17 @@ impl Application {
     pub fn into_server(self) -> Server {
         self.server
     }
+}
+
+/// An outbound client with the daemon's settings: the shared one in `AppState`, and the per-worker model
+/// clients of `llm::worker_client`.
+pub(crate) fn upstream_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(UPSTREAM_CONNECT_TIMEOUT)
+        // No upstream we call redirects, and a redirect would carry credentials that reqwest does not
+        // strip (x-api-key, MCP `auth.headers`) to whatever host it names.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
 }
 
 fn banner(config: &Config, port: u16, demo: Option<&DemoTemplate>) -> Vec<String> {

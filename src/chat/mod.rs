@@ -59,7 +59,7 @@ pub struct Turn {
     pub record: Arc<SessionRecord>,
     /// The resolved model id: the conversation's override, else the session default.
     pub model_id: String,
-    /// The shared outbound client.
+    /// The outbound client for model calls (the worker thread's own, `llm::worker_client`).
     pub http: reqwest::Client,
     /// Default provider API roots.
     pub bases: ProviderBases,

@@ -54,7 +54,7 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
     let turn = Turn {
         record: Arc::clone(record),
         model_id,
-        http: state.http.clone(),
+        http: crate::llm::worker_client(&state.http),
         bases: state.bases.clone(),
         writer: state.user_dbs.writer(&record.tenant, &record.spec.user),
         flushers: state.flushers.clone(),

@@ -55,7 +55,8 @@ pub struct AppState {
     pub flushers: Flushers,
     /// Signs and checks browser JWTs.
     pub jwt: JwtKeys,
-    /// The one outbound HTTP client (LLM, S3, MCP, OpenSearch).
+    /// The shared outbound HTTP client (S3, MCP, OpenSearch, LLM probes and model lists); chat turns call
+    /// the model through their worker thread's own client (`llm::worker_client`).
     pub http: reqwest::Client,
     /// Default provider API roots.
     pub bases: ProviderBases,

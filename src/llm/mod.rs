@@ -137,6 +137,28 @@ pub async fn stream(
 
 use augchatd_actors::record::{ModelConfig, Provider};
 
+thread_local! {
+    /// This worker thread's client for model calls; `None` if it could not be built.
+    static WORKER_CLIENT: std::cell::OnceCell<Option<reqwest::Client>> = const { std::cell::OnceCell::new() };
+}
+
+/// The client a chat turn streams its model calls through: one per worker thread, so the connection a
+/// reply arrives on is read by the single-threaded worker that relays it to the browser. With one
+/// client for all workers, a pooled connection opened by another worker is read there, and every token
+/// crosses threads (a wake-up each; benches/chat.rs). Falls back to `shared`.
+pub fn worker_client(shared: &reqwest::Client) -> reqwest::Client {
+    WORKER_CLIENT
+        .with(|client| client.get_or_init(|| crate::upstream_client().ok()).clone())
+        .unwrap_or_else(|| shared.clone())
+}
+
+/// Builds this thread's model client now; each worker calls it as it starts, so no turn waits for it.
+pub fn prepare_worker_client() {
+    WORKER_CLIENT.with(|client| {
+        client.get_or_init(|| crate::upstream_client().ok());
+    });
+}
+
 /// Default API bases per provider, from the daemon's config; a session's `model.base_url` overrides.
 #[derive(Debug, Clone)]
 pub struct ProviderBases {

@@ -195,10 +195,13 @@ mod tests {
 
     #[test]
     fn a_token_without_a_string_sid_is_invalid() {
+        // Keys first: they install the ring provider, and a bare `encode` before that would fix
+        // jsonwebtoken's process default to its panicking placeholder for every test in this binary.
+        let keys = keys();
         let now = unix_now();
         let encoding = EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef");
         let claims = serde_json::json!({"sid": 7, "iat": now, "exp": now + 60});
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &encoding).unwrap();
-        assert!(matches!(keys().verify(&token), Err(JwtError::Invalid)));
+        assert!(matches!(keys.verify(&token), Err(JwtError::Invalid)));
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use actix::prelude::*;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::ids::ConversationId;
 use crate::user_db::{DbError, UserDbWriter, bump, conversation_exists, now_iso};
@@ -60,34 +60,57 @@ impl Handler<ObserveConnectors> for UserDbWriter {
             if !conversation_exists(&tx, &msg.cid)? {
                 return Err(DbError::NotFound);
             }
-            let now = now_iso();
-            let mut changed = 0;
-            let mut snapshot = tx.prepare_cached(
-                "INSERT OR IGNORE INTO connector_state (conversation_id, descriptive_id, active, updated_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (descriptive_id, default_active) in &msg.in_scope {
-                changed += snapshot.execute(params![msg.cid.as_str(), descriptive_id, default_active, now])?;
-            }
-            drop(snapshot);
-            let mut saved = saved_flags(&tx, &msg.cid)?;
-            let stale: Vec<String> =
-                saved.keys().filter(|id| !msg.in_scope.iter().any(|(in_scope, _)| in_scope == *id)).cloned().collect();
-            let mut drop_flag =
-                tx.prepare_cached("DELETE FROM connector_state WHERE conversation_id = ?1 AND descriptive_id = ?2")?;
-            for id in &stale {
-                changed += drop_flag.execute(params![msg.cid.as_str(), id])?;
-                saved.remove(id);
-            }
-            drop(drop_flag);
-            let written = changed > 0;
-            if written {
-                bump(&tx, &msg.cid)?;
-            }
+            let observation = reconcile(&tx, &msg.cid, &msg.in_scope)?;
             tx.commit()?;
-            Ok(Observation { flags: resolve(&msg.in_scope, &saved), written })
+            Ok(observation)
         })
     }
+}
+
+/// The flags as [`reconcile`] would leave them when it has nothing to write (every connector in scope
+/// has a saved flag and no other has one), else `None`. Read-only, so a turn that changes nothing
+/// takes no write lock.
+pub(crate) fn settled(
+    conn: &Connection,
+    cid: &ConversationId,
+    in_scope: &[(String, bool)],
+) -> Result<Option<Vec<(String, bool)>>, DbError> {
+    let saved = saved_flags(conn, cid)?;
+    let settled = saved.len() == in_scope.len() && in_scope.iter().all(|(id, _)| saved.contains_key(id));
+    Ok(settled.then(|| resolve(in_scope, &saved)))
+}
+
+/// The body of [`ObserveConnectors`] inside the caller's transaction, for an existing conversation.
+pub(crate) fn reconcile(
+    tx: &Transaction<'_>,
+    cid: &ConversationId,
+    in_scope: &[(String, bool)],
+) -> Result<Observation, DbError> {
+    let now = now_iso();
+    let mut changed = 0;
+    let mut snapshot = tx.prepare_cached(
+        "INSERT OR IGNORE INTO connector_state (conversation_id, descriptive_id, active, updated_at)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (descriptive_id, default_active) in in_scope {
+        changed += snapshot.execute(params![cid.as_str(), descriptive_id, default_active, now])?;
+    }
+    drop(snapshot);
+    let mut saved = saved_flags(tx, cid)?;
+    let stale: Vec<String> =
+        saved.keys().filter(|id| !in_scope.iter().any(|(in_scope, _)| in_scope == *id)).cloned().collect();
+    let mut drop_flag =
+        tx.prepare_cached("DELETE FROM connector_state WHERE conversation_id = ?1 AND descriptive_id = ?2")?;
+    for id in &stale {
+        changed += drop_flag.execute(params![cid.as_str(), id])?;
+        saved.remove(id);
+    }
+    drop(drop_flag);
+    let written = changed > 0;
+    if written {
+        bump(tx, cid)?;
+    }
+    Ok(Observation { flags: resolve(in_scope, &saved), written })
 }
 
 /// Read a conversation's flags for the session's scope without writing anything: saved flags, and
@@ -185,7 +208,7 @@ impl Handler<SetModelOverride> for UserDbWriter {
 }
 
 /// Read a conversation's model override (`None`: use the session default). Sent by `POST /chat` at
-/// turn start, and by `PUT /conversations/:cid/model` as its existence check; `NotFound` when the
+/// turn start (inside `turn_start::StartTurn`), and by `PUT /conversations/:cid/model` as its existence check; `NotFound` when the
 /// conversation does not exist.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<Option<String>, DbError>")]
@@ -198,15 +221,16 @@ impl Handler<ModelOverride> for UserDbWriter {
     type Result = Result<Option<String>, DbError>;
 
     fn handle(&mut self, msg: ModelOverride, ctx: &mut SyncContext<Self>) -> Self::Result {
-        self.run(ctx, |writer| {
-            writer
-                .conn()?
-                .prepare_cached("SELECT model_id_override FROM conversation WHERE conversation_id = ?1")?
-                .query_row([msg.cid.as_str()], |row| row.get::<_, Option<String>>(0))
-                .optional()?
-                .ok_or(DbError::NotFound)
-        })
+        self.run(ctx, |writer| model_override(writer.conn()?, &msg.cid))
     }
+}
+
+/// The body of [`ModelOverride`].
+pub(crate) fn model_override(conn: &Connection, cid: &ConversationId) -> Result<Option<String>, DbError> {
+    conn.prepare_cached("SELECT model_id_override FROM conversation WHERE conversation_id = ?1")?
+        .query_row([cid.as_str()], |row| row.get::<_, Option<String>>(0))
+        .optional()?
+        .ok_or(DbError::NotFound)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! - [`session`]: `SessionActor` (one per session, owns its TTL) and `SessionRegistry` (sid -> session, user refcount).
 //! - [`user_db`]: `UserDbWriter` (one per (tenant, user), owns its SQLite file) and `UserDbs` (the map of writers).
 //! - [`connector_state`]: the writer's messages for per-conversation connector flags and the model override.
+//! - [`turn_start`]: `StartTurn`, everything a chat turn reads or writes in hot storage before its 200, in one message.
 //! - [`flusher`]: `ConversationFlusher` (one per dirty conversation) and `Flushers` (per-user cold store and read-only clock).
 //! - [`backoff`]: `FlushBackoff`, the pure retry and read-only rules.
 //! - [`ports`]: `ColdStore`, the bucket as the actors see it.
@@ -24,4 +25,5 @@ pub mod record;
 pub mod secret;
 pub mod session;
 pub mod supervisor;
+pub mod turn_start;
 pub mod user_db;

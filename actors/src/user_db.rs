@@ -398,7 +398,7 @@ pub(crate) fn conversation_exists(conn: &Connection, cid: &ConversationId) -> Re
 }
 
 /// Whether the user deleted the conversation and cold has not confirmed the delete yet.
-fn tombstoned(conn: &Connection, cid: &ConversationId) -> Result<bool, DbError> {
+pub(crate) fn tombstoned(conn: &Connection, cid: &ConversationId) -> Result<bool, DbError> {
     has_row(conn, "SELECT 1 FROM augchatd_tombstone WHERE conversation_id = ?1", cid)
 }
 

@@ -18,7 +18,6 @@ pub mod step;
 pub mod thread;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::web::Bytes;
 use augchatd_actors::flusher::{Flushers, TurnInFlight};
@@ -40,10 +39,6 @@ use crate::stream::{Chunk, DONE, FinishReason, MessageMetadata, ModelTag};
 use crate::tools::set::{ToolOutcome, ToolSet};
 use crate::trace::Trace;
 
-/// Silence after which a keep-alive comment is sent. SPEC §4.6 asks for one at least every ~15 s; it
-/// is every second because actix notices a client that has gone only when a write to it fails, and
-/// a turn waiting on a tool or a thinking model must still stop promptly when the browser leaves.
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
 /// Chunks buffered between the turn and a slow client before the turn waits.
 const CHUNK_BUFFER: usize = 64;
 /// What the browser sees when the model fails; the real cause goes to the log (SPEC §4.5).
@@ -214,11 +209,7 @@ async fn run_calls(turn: &Turn, out: &mut Out, calls: &[Call]) -> Result<Vec<Too
     while !running.is_empty() {
         let (i, outcome) = tokio::select! {
             Some(done) = running.next() => done,
-            () = tokio::time::sleep(KEEPALIVE_INTERVAL) => {
-                out.keepalive().await?;
-                continue;
-            }
-            () = out.closed() => return Err(Halt::Gone),
+            gone = out.idle() => return Err(gone.into()),
         };
         let call = &calls[i];
         if outcome.failed {

@@ -3,11 +3,21 @@
 //! Invariant: a `*-delta` is only ever sent inside its `*-start`/`*-end`; at most one text or
 //! reasoning part is open, and it is closed before any other chunk kind.
 
+use std::cell::Cell;
+use std::pin::Pin;
+use std::time::Duration;
+
 use actix_web::web::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+use tokio::time::{Instant, Sleep};
 
 use crate::stream::{Chunk, KEEPALIVE};
+
+/// Silence after which a keep-alive comment is sent. SPEC §4.6 asks for one at least every ~15 s; it
+/// is every second because actix notices a client that has gone only when a write to it fails, and
+/// a turn waiting on a tool or a thinking model must still stop promptly when the browser leaves.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The client went away; the turn stops.
 #[derive(Debug)]
@@ -35,12 +45,24 @@ pub struct Out {
     tx: mpsc::Sender<Bytes>,
     parts: Vec<Value>,
     open: Option<Open>,
+    /// When the last chunk was queued: the keep-alive clock.
+    last_write: Cell<Instant>,
+    /// Fires at the earliest moment a keep-alive may be due. It is re-armed only when it fires, not on
+    /// every chunk: a timer per token was a timer-wheel insert and removal per token (benches/chat.rs).
+    quiet: Pin<Box<Sleep>>,
 }
 
 impl Out {
     /// Writes into the response body's channel.
     pub fn new(tx: mpsc::Sender<Bytes>) -> Self {
-        Out { tx, parts: Vec::new(), open: None }
+        let now = Instant::now();
+        Out {
+            tx,
+            parts: Vec::new(),
+            open: None,
+            last_write: Cell::new(now),
+            quiet: Box::pin(tokio::time::sleep_until(now + KEEPALIVE_INTERVAL)),
+        }
     }
 
     /// The assistant message's parts so far.
@@ -50,7 +72,9 @@ impl Out {
 
     /// Sends bytes as they are.
     pub async fn raw(&self, bytes: Bytes) -> Result<(), Gone> {
-        self.tx.send(bytes).await.map_err(|_| Gone)
+        self.tx.send(bytes).await.map_err(|_| Gone)?;
+        self.last_write.set(Instant::now());
+        Ok(())
     }
 
     /// Sends one chunk.
@@ -58,14 +82,22 @@ impl Out {
         self.raw(chunk.to_event()).await
     }
 
-    /// A comment that keeps proxies and the connection alive (SPEC §4.6).
-    pub async fn keepalive(&self) -> Result<(), Gone> {
-        self.raw(Bytes::from_static(KEEPALIVE)).await
-    }
-
-    /// Resolves when the client has gone.
-    pub async fn closed(&self) {
-        self.tx.closed().await;
+    /// Sends a keep-alive comment (SPEC §4.6) after each `KEEPALIVE_INTERVAL` without a write, while the
+    /// turn waits on something else; resolves only when the client has gone. Race it against the wait.
+    pub async fn idle(&mut self) -> Gone {
+        loop {
+            tokio::select! {
+                () = &mut self.quiet => {
+                    let due = self.last_write.get() + KEEPALIVE_INTERVAL;
+                    if Instant::now() < due {
+                        self.quiet.as_mut().reset(due);
+                    } else if self.raw(Bytes::from_static(KEEPALIVE)).await.is_err() {
+                        return Gone;
+                    }
+                }
+                () = self.tx.closed() => return Gone,
+            }
+        }
     }
 
     /// Opens one model call.

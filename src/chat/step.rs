@@ -5,8 +5,8 @@
 use futures_util::StreamExt;
 use serde_json::Value;
 
+use super::Turn;
 use super::out::{Gone, Out};
-use super::{KEEPALIVE_INTERVAL, Turn};
 use crate::llm::error::LlmError;
 use crate::llm::transcript::Item;
 use crate::llm::{self, LlmEvent, ModelCall, ToolSpec, Usage};
@@ -71,15 +71,10 @@ pub async fn run(turn: &Turn, out: &mut Out, transcript: &[Item], tools: &[ToolS
     let spec = &turn.record.spec;
     let call =
         ModelCall { model: &spec.model, model_id: &turn.model_id, system: &spec.system_prompt, transcript, tools };
-    let opening = llm::stream(&turn.http, &turn.bases, call);
-    tokio::pin!(opening);
     // Keep-alives flow while the provider thinks before its first byte, too.
-    let mut events = loop {
-        tokio::select! {
-            opened = &mut opening => break opened.map_err(Halt::Failed)?,
-            () = tokio::time::sleep(KEEPALIVE_INTERVAL) => out.keepalive().await?,
-            () = out.closed() => return Err(Halt::Gone),
-        }
+    let mut events = tokio::select! {
+        opened = llm::stream(&turn.http, &turn.bases, call) => opened.map_err(Halt::Failed)?,
+        gone = out.idle() => return Err(gone.into()),
     };
     let mut step = Step {
         items: Vec::new(),
@@ -91,11 +86,7 @@ pub async fn run(turn: &Turn, out: &mut Out, transcript: &[Item], tools: &[ToolS
     loop {
         let next = tokio::select! {
             next = events.next() => next,
-            () = tokio::time::sleep(KEEPALIVE_INTERVAL) => {
-                out.keepalive().await?;
-                continue;
-            }
-            () = out.closed() => return Err(Halt::Gone),
+            gone = out.idle() => return Err(gone.into()),
         };
         match next {
             None => break,

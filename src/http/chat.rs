@@ -4,15 +4,15 @@
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
-use augchatd_actors::connector_state::{ModelOverride, ObserveConnectors};
-use augchatd_actors::user_db::EnsureConversation;
+use augchatd_actors::turn_start::StartTurn;
+use augchatd_actors::user_db::DbError;
 
 use super::AppState;
 use super::auth::Authed;
 use super::body::read_limited;
 use super::conversations::{ask, connector_defaults, writable};
 use super::error::ApiError;
-use super::hydrate::hydrate_if_missing;
+use super::hydrate::hydrate_from_cold;
 use crate::chat::{self, Turn, thread};
 use crate::stream::stream_headers;
 use crate::tools::set::ToolSet;
@@ -28,27 +28,33 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
     let request = thread::parse(&read_limited(payload, MAX_CHAT_BODY).await?)?;
     // From here until the reply is stored, the user's hot file must not be evicted.
     let in_flight = state.flushers.turn_started(&record.tenant, &record.spec.user);
-    hydrate_if_missing(&state, record, &request.cid).await?;
     let defaults = connector_defaults(record);
-    // Auto-create before streaming, so a hot-write failure is still a plain 503 (SPEC §2.4 step 7).
-    let ensure =
-        EnsureConversation { cid: request.cid.clone(), session: record.id.clone(), defaults: defaults.clone() };
-    let created = ask(&state, record, ensure).await??;
-    // The turn-start observation (SPEC §5.1 step 1): snapshots for connectors new in scope, stale flags
-    // dropped (decision 9). The turn's tools come from this snapshot only (SPEC §5.4).
-    let observed =
-        ask(&state, record, ObserveConnectors { cid: request.cid.clone(), in_scope: defaults.clone() }).await??;
-    if created || observed.written {
+    // Auto-create before streaming, so a hot-write failure is still a plain 503 (SPEC §2.4 step 7); the
+    // turn's tools come from the turn-start observation only (SPEC §5.1 step 1, §5.4).
+    let start = |cold_checked| StartTurn {
+        cid: request.cid.clone(),
+        session: record.id.clone(),
+        in_scope: defaults.clone(),
+        cold_checked,
+    };
+    let has_cold = state.flushers.cold_store(&record.tenant, &record.spec.user).is_some();
+    let context = match ask(&state, record, start(!has_cold)).await? {
+        // Never stored here: cold storage may have it (SPEC §6.6).
+        Err(DbError::NotFound) => {
+            hydrate_from_cold(&state, record, &request.cid).await?;
+            ask(&state, record, start(true)).await??
+        }
+        started => started?,
+    };
+    if context.written {
         state.flushers.touched(&record.tenant, &record.spec.user, &request.cid);
     }
     // Connected before the 200, so an MCP server refusing the session's credentials is a real 401.
-    let tools = ToolSet::build(&state.mcp, &state.http, state.tool_timeout, record, &observed.flags)
+    let tools = ToolSet::build(&state.mcp, &state.http, state.tool_timeout, record, &context.flags)
         .await
         .map_err(|refused| ApiError::UpstreamUnauthorized(refused.0))?;
     // The conversation's override, else the session default, resolved once at turn start (SPEC §2.4 step 8).
-    let model_id = ask(&state, record, ModelOverride { cid: request.cid.clone() })
-        .await??
-        .unwrap_or_else(|| record.spec.model.model_id.clone());
+    let model_id = context.model_override.unwrap_or_else(|| record.spec.model.model_id.clone());
     let streaming = state.turns.begin(&record.tenant, &record.spec.user, &request.cid);
     let trace = state.traces.conversation(&request.cid, &record.id);
     let turn = Turn {
@@ -60,7 +66,7 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         flushers: state.flushers.clone(),
         cid: request.cid,
         defaults,
-        active: observed.flags,
+        active: context.flags,
         tools,
         trace,
         history: request.messages,

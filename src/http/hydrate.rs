@@ -22,6 +22,11 @@ pub async fn hydrate_if_missing(
     if ask(state, record, Locate { cid: cid.clone() }).await?? != Presence::Absent {
         return Ok(());
     }
+    hydrate_from_cold(state, record, cid).await
+}
+
+/// Copies `cid` from cold storage into hot, if cold has it; hot may have it by now (then hot wins).
+pub async fn hydrate_from_cold(state: &AppState, record: &SessionRecord, cid: &ConversationId) -> Result<(), ApiError> {
     let (tenant, user) = (&record.tenant, &record.spec.user);
     let Some(cold) = state.flushers.cold_store(tenant, user) else { return Ok(()) };
     let bytes = match cold.get(cold_key(tenant, user, cid)).await {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures_util::{Stream, StreamExt};
+use tokio::time::{Instant, Sleep};
 
 use super::LlmEvent;
 use super::error::LlmError;
@@ -41,33 +42,75 @@ pub async fn open(
     if !status.is_success() {
         return Err(LlmError::from_status(status.as_u16()));
     }
-    let events = response.bytes_stream().eventsource();
-    let state = (Box::pin(events), adapter, VecDeque::new(), false);
-    Ok(Box::pin(futures_util::stream::unfold(
-        state,
-        move |(mut events, mut adapter, mut ready, mut ended)| async move {
-            loop {
-                if let Some(event) = ready.pop_front() {
-                    return Some((Ok(event), (events, adapter, ready, ended)));
-                }
-                if ended || adapter.finished() {
-                    return None;
-                }
-                let next = match tokio::time::timeout(stall, events.next()).await {
-                    Err(_) => Err(LlmError::Stalled),
-                    Ok(None) => Err(LlmError::Truncated),
-                    Ok(Some(Err(EventStreamError::Transport(e)))) => Err(LlmError::Unreachable(e.without_url())),
-                    Ok(Some(Err(_))) => Err(LlmError::Malformed),
-                    Ok(Some(Ok(event))) => adapter.on_event(&event.event, &event.data).map(VecDeque::from),
-                };
-                match next {
-                    Ok(events_out) => ready = events_out,
-                    Err(err) => {
-                        ended = true;
-                        return Some((Err(err), (events, adapter, ready, ended)));
+    let reader = Reader {
+        events: Box::pin(response.bytes_stream().eventsource()),
+        adapter,
+        ready: VecDeque::new(),
+        ended: false,
+        stalled: Box::pin(tokio::time::sleep(stall)),
+        last_event: Instant::now(),
+        stall,
+    };
+    Ok(Box::pin(futures_util::stream::unfold(reader, |mut reader| async move {
+        reader.next().await.map(|item| (item, reader))
+    })))
+}
+
+/// One response body being translated.
+struct Reader<S, A> {
+    events: Pin<Box<S>>,
+    adapter: A,
+    /// Translated events not yet handed out.
+    ready: VecDeque<LlmEvent>,
+    /// Set after an error: nothing follows it.
+    ended: bool,
+    /// Fires at the earliest moment the stream may have stalled. Re-armed only when it fires, not per
+    /// event: a timer per token was a timer-wheel insert and removal per token (benches/chat.rs).
+    stalled: Pin<Box<Sleep>>,
+    last_event: Instant,
+    stall: Duration,
+}
+
+impl<S, A, E> Reader<S, A>
+where
+    S: Stream<Item = Result<eventsource_stream::Event, EventStreamError<E>>>,
+    E: Into<reqwest::Error>,
+    A: Adapter,
+{
+    async fn next(&mut self) -> Option<Result<LlmEvent, LlmError>> {
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Some(Ok(event));
+            }
+            if self.ended || self.adapter.finished() {
+                return None;
+            }
+            let next = tokio::select! {
+                event = self.events.next() => event,
+                () = &mut self.stalled => {
+                    let due = self.last_event + self.stall;
+                    if Instant::now() < due {
+                        self.stalled.as_mut().reset(due);
+                        continue;
                     }
+                    self.ended = true;
+                    return Some(Err(LlmError::Stalled));
+                }
+            };
+            self.last_event = Instant::now();
+            let translated = match next {
+                None => Err(LlmError::Truncated),
+                Some(Err(EventStreamError::Transport(e))) => Err(LlmError::Unreachable(e.into().without_url())),
+                Some(Err(_)) => Err(LlmError::Malformed),
+                Some(Ok(event)) => self.adapter.on_event(&event.event, &event.data),
+            };
+            match translated {
+                Ok(events) => self.ready.extend(events),
+                Err(err) => {
+                    self.ended = true;
+                    return Some(Err(err));
                 }
             }
-        },
-    )))
+        }
+    }
 }

@@ -132,6 +132,11 @@ pub struct Config {
     pub tool_timeout: Duration,
     /// Longest silence of a provider mid-stream before the turn fails (`AUGCHATD_LLM_STALL_MS`).
     pub llm_stall_timeout: Duration,
+    /// How long a client may take to send a request body, or to take the next chunk of a stream
+    /// (`AUGCHATD_SLOW_CLIENT_MS`).
+    pub slow_client_timeout: Duration,
+    /// Replies one session may stream at once (`AUGCHATD_MAX_STREAMS_PER_SESSION`).
+    pub max_streams_per_session: usize,
     /// Server TLS; `None` means plain HTTP (demo only).
     pub tls: Option<TlsFiles>,
     /// How tenants are named from certificates.
@@ -170,6 +175,8 @@ const KNOWN: &[&str] = &[
     "AUGCHATD_FLUSH_STALLED_MS",
     "AUGCHATD_TOOL_TIMEOUT_MS",
     "AUGCHATD_LLM_STALL_MS",
+    "AUGCHATD_SLOW_CLIENT_MS",
+    "AUGCHATD_MAX_STREAMS_PER_SESSION",
     "AUGCHATD_TLS_CERT",
     "AUGCHATD_TLS_KEY",
     "AUGCHATD_CLIENT_CA",
@@ -306,6 +313,8 @@ impl Config {
             flush_stalled: vars.millis("AUGCHATD_FLUSH_STALLED_MS", 900_000)?,
             tool_timeout: vars.millis("AUGCHATD_TOOL_TIMEOUT_MS", 60_000)?,
             llm_stall_timeout: vars.millis("AUGCHATD_LLM_STALL_MS", 120_000)?,
+            slow_client_timeout: vars.millis("AUGCHATD_SLOW_CLIENT_MS", 30_000)?,
+            max_streams_per_session: vars.count("AUGCHATD_MAX_STREAMS_PER_SESSION", 4)?,
             tls,
             tenant_from,
             jwt_secret,
@@ -389,6 +398,16 @@ impl Vars {
             Some(raw) => match raw.parse::<u64>() {
                 Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
                 _ => Err(bad(format!("Invalid {key}: {raw} (expected a positive number of milliseconds)"))),
+            },
+        }
+    }
+
+    fn count(&self, key: &str, default: usize) -> Result<usize, ConfigError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(bad(format!("Invalid {key}: {raw} (expected a positive whole number)"))),
             },
         }
     }

@@ -131,6 +131,9 @@ impl Application {
             tool_timeout: config.tool_timeout,
             mcp: mcp.clone(),
             turns: Default::default(),
+            streams: Default::default(),
+            max_streams_per_session: config.max_streams_per_session,
+            slow_client: config.slow_client_timeout,
         });
         sessions_arbiter.spawn(log_health(registry, mcp, config.health_log_interval));
 
@@ -139,7 +142,11 @@ impl Application {
         let server = HttpServer::new(move || {
             // This closure runs on each worker thread as it starts.
             llm::prepare_worker_client();
-            App::new().app_data(state.clone()).app_data(tenant_from.clone()).configure(http::routes(mode))
+            App::new()
+                .wrap(actix_web::middleware::from_fn(http::limits::header_limit))
+                .app_data(state.clone())
+                .app_data(tenant_from.clone())
+                .configure(http::routes(mode))
         })
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         // The chat stream is many small writes paced by the model; with Nagle on, a write waits for the

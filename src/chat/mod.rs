@@ -18,10 +18,11 @@ pub mod step;
 pub mod thread;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web::Bytes;
 use augchatd_actors::flusher::{Flushers, TurnInFlight};
-use augchatd_actors::ids::ConversationId;
+use augchatd_actors::ids::{ConversationId, SessionId, TenantId, UserId};
 use augchatd_actors::record::SessionRecord;
 use augchatd_actors::user_db::{ReplaceThread, Role, StoredMessage, UserDbWriter};
 use futures_util::stream::FuturesUnordered;
@@ -29,7 +30,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-pub use active::{ActiveTurn, ActiveTurns};
+pub use active::{ActiveTurns, Counted, SessionStreams};
 use out::{Gone, Out};
 use step::{Call, Halt, Step};
 
@@ -77,7 +78,11 @@ pub struct Turn {
     /// Keeps the user's hot file from eviction until the reply is stored.
     pub in_flight: TurnInFlight,
     /// Marks the conversation as streaming until the turn ends.
-    pub streaming: ActiveTurn,
+    pub streaming: Counted<(TenantId, UserId, ConversationId)>,
+    /// Holds one of the session's stream slots until the turn ends.
+    pub session_stream: Counted<SessionId>,
+    /// Bound on the client taking the next chunk.
+    pub slow_client: Duration,
 }
 
 impl Turn {
@@ -97,7 +102,7 @@ pub fn start(turn: Turn) -> impl Stream<Item = Result<Bytes, std::convert::Infal
 
 async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
     let message_id = format!("msg-{}", uuid::Uuid::new_v4().simple());
-    let mut out = Out::new(tx);
+    let mut out = Out::new(tx, turn.slow_client);
     trace_request(&turn);
     match converse(&turn, &mut out, &message_id).await {
         Ok(()) => {}

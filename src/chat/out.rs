@@ -10,6 +10,7 @@ use std::time::Duration;
 use actix_web::web::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::{Instant, Sleep};
 
 use crate::stream::{Chunk, KEEPALIVE};
@@ -45,6 +46,8 @@ pub struct Out {
     tx: mpsc::Sender<Bytes>,
     parts: Vec<Value>,
     open: Option<Open>,
+    /// How long the client may leave a full buffer untaken before the turn treats it as gone.
+    slow_client: Duration,
     /// When the last chunk was queued: the keep-alive clock.
     last_write: Cell<Instant>,
     /// Fires at the earliest moment a keep-alive may be due. It is re-armed only when it fires, not on
@@ -54,10 +57,11 @@ pub struct Out {
 
 impl Out {
     /// Writes into the response body's channel.
-    pub fn new(tx: mpsc::Sender<Bytes>) -> Self {
+    pub fn new(tx: mpsc::Sender<Bytes>, slow_client: Duration) -> Self {
         let now = Instant::now();
         Out {
             tx,
+            slow_client,
             parts: Vec::new(),
             open: None,
             last_write: Cell::new(now),
@@ -72,7 +76,19 @@ impl Out {
 
     /// Sends bytes as they are.
     pub async fn raw(&self, bytes: Bytes) -> Result<(), Gone> {
-        self.tx.send(bytes).await.map_err(|_| Gone)?;
+        match self.tx.try_send(bytes) {
+            Ok(()) => {}
+            Err(TrySendError::Closed(_)) => return Err(Gone),
+            // The client is not reading. It gets `slow_client` to take the next chunk; past that the turn
+            // ends as if it had left, so a stuck reader cannot pin the turn and its upstream call. The
+            // timer exists only here, never on the usual path.
+            Err(TrySendError::Full(bytes)) => {
+                let sent = tokio::time::timeout(self.slow_client, self.tx.send(bytes)).await;
+                if !matches!(sent, Ok(Ok(()))) {
+                    return Err(Gone);
+                }
+            }
+        }
         self.last_write.set(Instant::now());
         Ok(())
     }
@@ -253,4 +269,55 @@ impl Out {
 
 fn epoch_millis() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_reading_is_gone_after_the_slow_client_bound() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let out = Out::new(tx, Duration::from_secs(30));
+        out.raw(Bytes::from_static(b"one")).await.unwrap();
+        let started = Instant::now();
+        assert!(out.raw(Bytes::from_static(b"two")).await.is_err(), "the buffer stayed full");
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+        assert_eq!(rx.recv().await.unwrap(), Bytes::from_static(b"one"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_reader_within_the_bound_gets_every_chunk() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let out = Out::new(tx, Duration::from_secs(30));
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(chunk) = rx.recv().await {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                got.push(chunk);
+            }
+            got
+        });
+        for chunk in [b"a", b"b", b"c"] {
+            out.raw(Bytes::from_static(chunk)).await.unwrap();
+        }
+        drop(out);
+        assert_eq!(reader.await.unwrap().len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_sends_a_keepalive_after_a_quiet_second_and_reports_a_departed_client() {
+        let (tx, mut rx) = mpsc::channel(8);
+        let mut out = Out::new(tx, Duration::from_secs(30));
+        tokio::select! {
+            _ = out.idle() => panic!("the client is still there"),
+            () = tokio::time::sleep(Duration::from_millis(2500)) => {}
+        }
+        assert_eq!(rx.recv().await.unwrap(), Bytes::from_static(KEEPALIVE));
+        assert_eq!(rx.recv().await.unwrap(), Bytes::from_static(KEEPALIVE));
+        assert!(rx.try_recv().is_err(), "two quiet seconds, two keep-alives");
+        drop(rx);
+        let _gone: Gone = out.idle().await;
+    }
 }

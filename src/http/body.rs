@@ -12,17 +12,25 @@ use crate::provision::FieldError;
 /// thread can be larger, and its route sets its own limit.
 pub const MAX_JSON_BODY: usize = 256 * 1024;
 
-/// Reads the whole body, refusing more than `limit` bytes.
-pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::InvalidJson)?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::BodyTooLarge);
+/// Reads the whole body, refusing more than `limit` bytes and a client slower than `deadline` (a
+/// trickled body would otherwise hold a connection and its buffer for as long as the client likes).
+pub async fn read_limited(
+    mut payload: web::Payload,
+    limit: usize,
+    deadline: std::time::Duration,
+) -> Result<web::Bytes, ApiError> {
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| ApiError::InvalidJson)?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::BodyTooLarge);
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
+        Ok(body.freeze())
+    };
+    tokio::time::timeout(deadline, read).await.map_err(|_| ApiError::BodyTimeout)?
 }
 
 /// Parses a body that must be a JSON object.

@@ -25,7 +25,10 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
     let record = &authed.0;
     // Read-only is checked before the body is read (SPEC §2.4 step 2).
     writable(&state, record)?;
-    let request = thread::parse(&read_limited(payload, MAX_CHAT_BODY).await?)?;
+    // Before the body, so a session at its cap costs nothing more than this check.
+    let session_stream =
+        state.streams.begin_below(record.id.clone(), state.max_streams_per_session).ok_or(ApiError::TooManyStreams)?;
+    let request = thread::parse(&read_limited(payload, MAX_CHAT_BODY, state.slow_client).await?)?;
     // From here until the reply is stored, the user's hot file must not be evicted.
     let in_flight = state.flushers.turn_started(&record.tenant, &record.spec.user);
     let defaults = connector_defaults(record);
@@ -55,7 +58,7 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         .map_err(|refused| ApiError::UpstreamUnauthorized(refused.0))?;
     // The conversation's override, else the session default, resolved once at turn start (SPEC §2.4 step 8).
     let model_id = context.model_override.unwrap_or_else(|| record.spec.model.model_id.clone());
-    let streaming = state.turns.begin(&record.tenant, &record.spec.user, &request.cid);
+    let streaming = state.turns.begin((record.tenant.clone(), record.spec.user.clone(), request.cid.clone()));
     let trace = state.traces.conversation(&request.cid, &record.id);
     let turn = Turn {
         record: Arc::clone(record),
@@ -72,6 +75,8 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         history: request.messages,
         in_flight,
         streaming,
+        session_stream,
+        slow_client: state.slow_client,
     };
     Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn)))
 }

@@ -84,7 +84,7 @@ pub async fn set_active(
     let record = &authed.0;
     // Read-only is checked before the body is read, as on every write route.
     writable(&state, record)?;
-    let body = read_limited(payload, MAX_JSON_BODY).await?;
+    let body = read_limited(payload, MAX_JSON_BODY, state.slow_client).await?;
     let Value::Bool(active) = only_field(&body, "active", "only_active_field_allowed")? else {
         return Err(invalid("active_must_be_boolean", "active must be a boolean"));
     };
@@ -99,7 +99,7 @@ pub async fn set_active(
     ask(&state, record, SetConnectorActive { cid: cid.clone(), descriptive_id: descriptive_id.clone(), active })
         .await??;
     state.flushers.touched(&record.tenant, &record.spec.user, &cid);
-    if state.turns.is_streaming(&record.tenant, &record.spec.user, &cid) {
+    if state.turns.contains(&(record.tenant.clone(), record.spec.user.clone(), cid.clone())) {
         state
             .traces
             .conversation(&cid, &record.id)
@@ -118,7 +118,7 @@ pub async fn set_model(
 ) -> Result<HttpResponse, ApiError> {
     let record = &authed.0;
     writable(&state, record)?;
-    let body = read_limited(payload, MAX_JSON_BODY).await?;
+    let body = read_limited(payload, MAX_JSON_BODY, state.slow_client).await?;
     let model_id = match only_field(&body, "model_id", "only_model_id_field_allowed")? {
         Value::String(model_id) if !model_id.is_empty() => model_id,
         _ => return Err(invalid("model_id_must_be_non_empty_string", "model_id must be a non-empty string")),

@@ -70,7 +70,7 @@ pub async fn create(
     // Read-only is checked before the body is read, as on every write route, so even an invalid id
     // answers 503 while the user's cold flushes are stalled.
     writable(&state, record)?;
-    let body = read_limited(payload, MAX_JSON_BODY).await?;
+    let body = read_limited(payload, MAX_JSON_BODY, state.slow_client).await?;
     let is_json = req
         .headers()
         .get(CONTENT_TYPE)

@@ -89,6 +89,15 @@ pub enum ApiError {
     /// A route exists for the path, but not for this method.
     #[error("method_not_allowed")]
     MethodNotAllowed,
+    /// The request's headers exceed `limits::MAX_HEADER_BYTES`.
+    #[error("headers_too_large")]
+    HeadersTooLarge,
+    /// The body did not arrive in time (`AUGCHATD_SLOW_CLIENT_MS`).
+    #[error("body_timeout")]
+    BodyTimeout,
+    /// The session already streams as many replies as it may.
+    #[error("too_many_streams")]
+    TooManyStreams,
     /// A bug or an internal failure; details are in the log line, never in the response.
     #[error("internal_error")]
     Internal,
@@ -132,6 +141,9 @@ impl ApiError {
             ApiError::ColdReadFailed => Some("the conversation could not be read from cold storage; try again"),
             ApiError::FinalFlushFailed => {
                 Some("cold storage did not confirm the final flush; the session is kept, retry the DELETE")
+            }
+            ApiError::TooManyStreams => {
+                Some("this session already streams as many replies as it may; retry when one has finished")
             }
             ApiError::HotWriteFailed => {
                 Some("the conversation store could not be written; nothing was changed, try again")
@@ -182,6 +194,9 @@ impl ResponseError for ApiError {
             | ApiError::FinalFlushFailed
             | ApiError::ColdReadFailed => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

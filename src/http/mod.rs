@@ -24,6 +24,7 @@ pub mod demo;
 pub mod error;
 pub mod health;
 pub mod hydrate;
+pub mod limits;
 pub mod models;
 pub mod sessions;
 pub mod static_ui;
@@ -78,6 +79,11 @@ pub struct AppState {
     pub mcp: crate::tools::pool::McpPool,
     /// Conversations with a turn streaming right now.
     pub turns: crate::chat::ActiveTurns,
+    /// Streams open per session, and how many one may hold.
+    pub streams: crate::chat::SessionStreams,
+    pub max_streams_per_session: usize,
+    /// Bound on a client sending its body, or taking the next chunk of its stream.
+    pub slow_client: std::time::Duration,
 }
 
 /// Answers a known path called with the wrong method.

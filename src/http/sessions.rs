@@ -84,7 +84,7 @@ pub async fn create(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = json_object(&read_limited(payload, MAX_JSON_BODY).await?)?;
+    let body = json_object(&read_limited(payload, MAX_JSON_BODY, state.slow_client).await?)?;
     let request = parse_session_request(&Value::Object(body), &Options::API).map_err(ApiError::Field)?;
     let spec = request.spec;
     if let Some(storage) = &spec.storage {

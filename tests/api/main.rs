@@ -14,8 +14,10 @@ mod connectors;
 mod conversations;
 
 mod demo;
+mod hostile;
 mod isolation;
 mod jwt;
+mod limits;
 mod mcp_chat;
 mod mcp_client;
 mod models;

@@ -86,9 +86,10 @@ pub enum ApiError {
     /// The user's hot storage could not be written (or read); nothing was changed.
     #[error("hot_write_failed")]
     HotWriteFailed,
-    /// A route exists for the path, but not for this method.
+    /// A route exists for the path, but not for this method; holds the `Allow` header's value, which
+    /// RFC 9110 requires on a 405.
     #[error("method_not_allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(String),
     /// A bug or an internal failure; details are in the log line, never in the response.
     #[error("internal_error")]
     Internal,
@@ -181,7 +182,7 @@ impl ResponseError for ApiError {
             | ApiError::FlushStalled
             | ApiError::FinalFlushFailed
             | ApiError::ColdReadFailed => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -191,6 +192,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let Some(reason) = self.reason_header() {
             response.insert_header(("X-Augchatd-Reason", reason));
+        }
+        if let ApiError::MethodNotAllowed(allow) = self {
+            response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
         }
         let connectors = match self {
             ApiError::UpstreamUnauthorized(connectors) => Some(connectors.as_slice()),

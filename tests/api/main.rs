@@ -19,6 +19,7 @@ mod jwt;
 mod mcp_chat;
 mod mcp_client;
 mod models;
+mod openapi;
 mod providers;
 mod rag_chat;
 mod rag_retrieve;

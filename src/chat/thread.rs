@@ -51,9 +51,13 @@ fn message(index: usize, value: &Value) -> Result<StoredMessage, ApiError> {
         .and_then(Value::as_str)
         .and_then(Role::parse)
         .ok_or_else(|| bad("\"role\" must be \"user\", \"assistant\" or \"system\""))?;
+    // Every UIMessage part is an object named by its `type`; anything else could not be replayed to the
+    // model or rendered, so it is refused here rather than stored.
     let parts = match object.get("parts") {
-        Some(parts @ Value::Array(_)) => parts.to_string(),
-        _ => return Err(bad("\"parts\" must be an array")),
+        Some(parts @ Value::Array(items)) if items.iter().all(|p| p.get("type").is_some_and(Value::is_string)) => {
+            parts.to_string()
+        }
+        _ => return Err(bad("\"parts\" must be an array of objects with a string \"type\"")),
     };
     let metadata_json = match object.get("metadata") {
         None | Some(Value::Null) => None,
@@ -86,6 +90,10 @@ mod tests {
         assert_eq!(code(r#"{"id":"../x","messages":[{}]}"#), "invalid_conversation_id");
         assert_eq!(code(r#"{"id":"c","messages":[{}]}"#), "invalid_messages");
         assert_eq!(code(r#"{"id":"c","messages":[{"id":"m","role":"tool","parts":[]}]}"#), "invalid_messages");
+        for parts in ["[null]", "[[]]", r#"[{"text":"x"}]"#, r#"[{"type":7}]"#, "{}"] {
+            let body = format!(r#"{{"id":"c","messages":[{{"id":"m","role":"user","parts":{parts}}}]}}"#);
+            assert_eq!(code(&body), "invalid_messages", "{parts}");
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@ async fn bad_chat_bodies_get_400s_in_spec_order() {
     let srv = TestServer::offline_demo().await;
     let jwt = srv.demo_jwt().await;
     let post = |body: Vec<u8>| srv.browser.post(srv.url("/chat")).bearer_auth(&jwt).body(body).send();
-    let cases: [(&str, &str); 8] = [
+    let cases: [(&str, &str); 10] = [
         ("{not json", "invalid_json"),
         (r#"{"id":"c"}"#, "missing_messages"),
         (r#"{"id":"c","messages":[]}"#, "missing_messages"),
@@ -54,6 +54,9 @@ async fn bad_chat_bodies_get_400s_in_spec_order() {
         (r#"{"id":"","messages":[{"id":"u","role":"user","parts":[]}]}"#, "missing_conversation_id"),
         (r#"{"id":"a/b","messages":[{"id":"u","role":"user","parts":[]}]}"#, "invalid_conversation_id"),
         (r#"{"id":"c","messages":[{"id":"u","role":"robot","parts":[]}]}"#, "invalid_messages"),
+        // Found by schemathesis: parts that are not `{type, …}` objects used to be stored as sent (200).
+        (r#"{"id":"c","messages":[{"id":"u","role":"user","parts":[[null,null]]}]}"#, "invalid_messages"),
+        (r#"{"id":"c","messages":[{"id":"u","role":"user","parts":[{"text":"no type"}]}]}"#, "invalid_messages"),
     ];
     for (body, code) in cases {
         let res = post(body.as_bytes().to_vec()).await.unwrap();

@@ -69,6 +69,20 @@ async fn bad_chat_bodies_get_400s_in_spec_order() {
 }
 
 #[actix_web::test]
+async fn message_ids_are_limited_to_200_characters_not_bytes() {
+    // Found by schemathesis: the OpenAPI document's maxLength counts characters, the check counted bytes,
+    // so a 200-character id in a multi-byte script was refused.
+    let srv = TestServer::offline_demo().await;
+    let jwt = srv.demo_jwt().await;
+    let turn = |id: String| json!({"id": "c", "messages": [{"id": id, "role": "user", "parts": [{"type": "text", "text": "hi"}]}]});
+    let (status, _, _) = srv.chat(&jwt, &turn("é".repeat(200))).await;
+    assert_eq!(status, 200);
+    let (status, _, body) = srv.chat(&jwt, &turn("é".repeat(201))).await;
+    assert_eq!(status, 400);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "invalid_messages");
+}
+
+#[actix_web::test]
 async fn a_regenerated_reply_replaces_the_old_one() {
     // SPEC §12 decision 16: the stored thread becomes the incoming one plus the new reply.
     let srv = TestServer::offline_demo().await;

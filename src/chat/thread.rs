@@ -9,6 +9,9 @@ use serde_json::{Map, Value};
 
 use crate::http::error::ApiError;
 
+/// The longest message id a thread may carry.
+const MAX_MESSAGE_ID_CHARS: usize = 200;
+
 /// A validated chat request.
 #[derive(Debug)]
 pub struct ChatRequest {
@@ -40,10 +43,12 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
 fn message(index: usize, value: &Value) -> Result<StoredMessage, ApiError> {
     let bad = |what: &str| ApiError::InvalidMessages(format!("messages[{index}]: {what}"));
     let object: &Map<String, Value> = value.as_object().ok_or_else(|| bad("must be an object"))?;
+    // Counted in characters, as the OpenAPI document's `maxLength` counts them; the id is only ever a
+    // SQLite key and a JSON value, never part of a path.
     let id = match object.get("id") {
-        Some(Value::String(id)) if !id.is_empty() && id.len() <= 200 => id.clone(),
+        Some(Value::String(id)) if !id.is_empty() && id.chars().count() <= MAX_MESSAGE_ID_CHARS => id.clone(),
         _ => {
-            return Err(bad("\"id\" must be a non-empty string of at most 200 bytes"));
+            return Err(bad("\"id\" must be a non-empty string of at most 200 characters"));
         }
     };
     let role = object
@@ -51,9 +56,13 @@ fn message(index: usize, value: &Value) -> Result<StoredMessage, ApiError> {
         .and_then(Value::as_str)
         .and_then(Role::parse)
         .ok_or_else(|| bad("\"role\" must be \"user\", \"assistant\" or \"system\""))?;
+    // Every UIMessage part is an object named by its `type`; anything else could not be replayed to the
+    // model or rendered, so it is refused here rather than stored.
     let parts = match object.get("parts") {
-        Some(parts @ Value::Array(_)) => parts.to_string(),
-        _ => return Err(bad("\"parts\" must be an array")),
+        Some(parts @ Value::Array(items)) if items.iter().all(|p| p.get("type").is_some_and(Value::is_string)) => {
+            parts.to_string()
+        }
+        _ => return Err(bad("\"parts\" must be an array of objects with a string \"type\"")),
     };
     let metadata_json = match object.get("metadata") {
         None | Some(Value::Null) => None,
@@ -86,6 +95,15 @@ mod tests {
         assert_eq!(code(r#"{"id":"../x","messages":[{}]}"#), "invalid_conversation_id");
         assert_eq!(code(r#"{"id":"c","messages":[{}]}"#), "invalid_messages");
         assert_eq!(code(r#"{"id":"c","messages":[{"id":"m","role":"tool","parts":[]}]}"#), "invalid_messages");
+        let long_ids = [("é".repeat(200), true), ("é".repeat(201), false), ("a".repeat(201), false)];
+        for (id, ok) in long_ids {
+            let body = format!(r#"{{"id":"c","messages":[{{"id":"{id}","role":"user","parts":[]}}]}}"#);
+            assert_eq!(parse(body.as_bytes()).is_ok(), ok, "{} characters", id.chars().count());
+        }
+        for parts in ["[null]", "[[]]", r#"[{"text":"x"}]"#, r#"[{"type":7}]"#, "{}"] {
+            let body = format!(r#"{{"id":"c","messages":[{{"id":"m","role":"user","parts":{parts}}}]}}"#);
+            assert_eq!(code(&body), "invalid_messages", "{parts}");
+        }
     }
 
     #[test]

@@ -86,9 +86,10 @@ pub enum ApiError {
     /// The user's hot storage could not be written (or read); nothing was changed.
     #[error("hot_write_failed")]
     HotWriteFailed,
-    /// A route exists for the path, but not for this method.
+    /// A route exists for the path, but not for this method; holds the `Allow` header's value, which
+    /// RFC 9110 requires on a 405.
     #[error("method_not_allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(String),
     /// The request's headers exceed `limits::MAX_HEADER_BYTES`.
     #[error("headers_too_large")]
     HeadersTooLarge,
@@ -193,7 +194,7 @@ impl ResponseError for ApiError {
             | ApiError::FlushStalled
             | ApiError::FinalFlushFailed
             | ApiError::ColdReadFailed => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
@@ -206,6 +207,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let Some(reason) = self.reason_header() {
             response.insert_header(("X-Augchatd-Reason", reason));
+        }
+        if let ApiError::MethodNotAllowed(allow) = self {
+            response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
         }
         let connectors = match self {
             ApiError::UpstreamUnauthorized(connectors) => Some(connectors.as_slice()),

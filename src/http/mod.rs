@@ -10,7 +10,7 @@
 //! - `chat`: `POST /chat`, the streamed turn (JWT).
 //! - `hydrate`: reading conversations back from cold storage.
 //! - `models`: `GET /session/models`.
-//! - `health`: `GET /healthz`.
+//! - `health`: `GET /healthz`; `openapi`: `GET /openapi.json`, the document of every route in `ROUTES`.
 //! - `static_ui`: the bundled UI and the fallback for unknown paths.
 //! - `auth`: the JWT extractor; `tls`: optional client auth and the tenant extractor.
 //! - `body`: size-limited JSON bodies; `error`: `ApiError`.
@@ -26,6 +26,7 @@ pub mod health;
 pub mod hydrate;
 pub mod limits;
 pub mod models;
+pub mod openapi;
 pub mod sessions;
 pub mod static_ui;
 pub mod tls;
@@ -33,6 +34,7 @@ pub mod tls;
 use std::path::PathBuf;
 
 use actix::ArbiterHandle;
+use actix_web::http::Method;
 use actix_web::web;
 use augchatd_actors::flusher::Flushers;
 use augchatd_actors::session::SessionRegistry;
@@ -86,43 +88,219 @@ pub struct AppState {
     pub slow_client: std::time::Duration,
 }
 
-/// Answers a known path called with the wrong method.
-async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// A resource for `path` whose other methods answer 405 with `Allow: <allowed>`.
+fn resource(path: &str, allowed: &[Verb]) -> actix_web::Resource {
+    let allow: Vec<&str> = allowed.iter().map(|verb| verb.name()).collect();
+    let allow = allow.join(", ");
+    web::resource(path).default_service(web::to(move || {
+        let error = ApiError::MethodNotAllowed(allow.clone());
+        async move { Err::<actix_web::HttpResponse, _>(error) }
+    }))
 }
 
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// The HTTP methods the API uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `DELETE`
+    Delete,
 }
 
-/// Mounts every route of `mode`.
-pub fn routes(mode: Mode) -> impl FnOnce(&mut web::ServiceConfig) {
-    move |cfg| {
-        cfg.service(resource("/healthz").route(web::get().to(health::healthz)))
-            .service(resource("/session/models").route(web::get().to(models::list)))
-            .service(
-                resource("/conversations")
-                    .route(web::get().to(conversations::list))
-                    .route(web::post().to(conversations::create)),
-            )
-            .service(resource("/conversations/{cid}").route(web::delete().to(conversations::delete)))
-            .service(resource("/conversations/{cid}/messages").route(web::get().to(conversations::messages)))
-            .service(resource("/conversations/{cid}/connectors").route(web::get().to(connectors::list)))
-            .service(resource("/conversations/{cid}/connectors/{did}").route(web::put().to(connectors::set_active)))
-            .service(resource("/conversations/{cid}/model").route(web::put().to(connectors::set_model)))
-            .service(resource("/chat").route(web::post().to(chat::chat)));
-        match mode {
-            Mode::Prod => {
-                cfg.service(resource("/sessions").route(web::post().to(sessions::create)))
-                    .service(resource("/sessions/{session_id}").route(web::delete().to(sessions::delete)));
-            }
-            Mode::Demo => {
-                cfg.service(resource("/demo/sessions").route(web::post().to(demo::create_session)))
-                    .service(resource("/demo/jwt").route(web::get().to(demo::jwt)))
-                    .service(resource("/demo").route(web::get().to(demo::wrapper)))
-                    .service(resource("/demo/{tail:.*}").route(web::get().to(demo::wrapper)));
+impl Verb {
+    /// The method as actix matches it.
+    pub fn method(self) -> Method {
+        match self {
+            Verb::Get => Method::GET,
+            Verb::Post => Method::POST,
+            Verb::Put => Method::PUT,
+            Verb::Delete => Method::DELETE,
+        }
+    }
+
+    /// The method's name, as an `Allow` header lists it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Put => "PUT",
+            Verb::Delete => "DELETE",
+        }
+    }
+
+    /// The lowercase name an OpenAPI path item uses for it.
+    pub fn openapi_key(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::Post => "post",
+            Verb::Put => "put",
+            Verb::Delete => "delete",
+        }
+    }
+}
+
+/// Which modes mount a route (SPEC §2.0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mounted {
+    /// Production and demo.
+    Always,
+    /// Production only: the integrator API.
+    Prod,
+    /// Demo only.
+    Demo,
+}
+
+impl Mounted {
+    /// True when `mode` mounts the route.
+    pub fn in_mode(self, mode: Mode) -> bool {
+        match self {
+            Mounted::Always => true,
+            Mounted::Prod => mode == Mode::Prod,
+            Mounted::Demo => mode == Mode::Demo,
+        }
+    }
+}
+
+/// The handler behind a route; `Route::to` binds it.
+#[derive(Clone, Copy, Debug)]
+enum Handler {
+    Healthz,
+    OpenApi,
+    SessionModels,
+    ListConversations,
+    CreateConversation,
+    DeleteConversation,
+    Messages,
+    ListConnectors,
+    SetConnectorActive,
+    SetModel,
+    Chat,
+    CreateSession,
+    DeleteSession,
+    DemoSession,
+    DemoJwt,
+    DemoWrapper,
+}
+
+/// One row of the route table: what `routes()` mounts and what `openapi/openapi.json` must describe.
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    /// The method.
+    pub verb: Verb,
+    /// The actix path pattern (`{name}` segments, `{name:regex}` for a tail).
+    pub path: &'static str,
+    /// The modes that mount it.
+    pub mounted: Mounted,
+    handler: Handler,
+}
+
+impl Route {
+    const fn new(verb: Verb, path: &'static str, mounted: Mounted, handler: Handler) -> Self {
+        Self { verb, path, mounted, handler }
+    }
+
+    /// The path as an OpenAPI template: `{name:regex}` becomes `{name}`.
+    pub fn openapi_path(&self) -> String {
+        let mut out = String::with_capacity(self.path.len());
+        let mut in_regex = false;
+        for c in self.path.chars() {
+            match c {
+                ':' if !in_regex && out.rfind('{') > out.rfind('}') => in_regex = true,
+                '}' => {
+                    in_regex = false;
+                    out.push(c);
+                }
+                _ if in_regex => {}
+                _ => out.push(c),
             }
         }
+        out
+    }
+
+    fn to(self) -> actix_web::Route {
+        let route = web::method(self.verb.method());
+        match self.handler {
+            Handler::Healthz => route.to(health::healthz),
+            Handler::OpenApi => route.to(openapi::document),
+            Handler::SessionModels => route.to(models::list),
+            Handler::ListConversations => route.to(conversations::list),
+            Handler::CreateConversation => route.to(conversations::create),
+            Handler::DeleteConversation => route.to(conversations::delete),
+            Handler::Messages => route.to(conversations::messages),
+            Handler::ListConnectors => route.to(connectors::list),
+            Handler::SetConnectorActive => route.to(connectors::set_active),
+            Handler::SetModel => route.to(connectors::set_model),
+            Handler::Chat => route.to(chat::chat),
+            Handler::CreateSession => route.to(sessions::create),
+            Handler::DeleteSession => route.to(sessions::delete),
+            Handler::DemoSession => route.to(demo::create_session),
+            Handler::DemoJwt => route.to(demo::jwt),
+            Handler::DemoWrapper => route.to(demo::wrapper),
+        }
+    }
+}
+
+/// Every route the daemon answers, in matching order (a `{tail:.*}` pattern comes after the paths it
+/// would swallow). Anything else falls through to `static_ui::fallback`. The OpenAPI test compares this
+/// table with `openapi/openapi.json`, so a route added here without its document fails the tests.
+pub const ROUTES: &[Route] = {
+    use Handler as H;
+    use Mounted::{Always, Demo, Prod};
+    use Verb::{Delete, Get, Post, Put};
+    &[
+        Route::new(Get, "/healthz", Always, H::Healthz),
+        Route::new(Get, "/openapi.json", Always, H::OpenApi),
+        Route::new(Get, "/session/models", Always, H::SessionModels),
+        Route::new(Get, "/conversations", Always, H::ListConversations),
+        Route::new(Post, "/conversations", Always, H::CreateConversation),
+        Route::new(Delete, "/conversations/{cid}", Always, H::DeleteConversation),
+        Route::new(Get, "/conversations/{cid}/messages", Always, H::Messages),
+        Route::new(Get, "/conversations/{cid}/connectors", Always, H::ListConnectors),
+        Route::new(Put, "/conversations/{cid}/connectors/{did}", Always, H::SetConnectorActive),
+        Route::new(Put, "/conversations/{cid}/model", Always, H::SetModel),
+        Route::new(Post, "/chat", Always, H::Chat),
+        Route::new(Post, "/sessions", Prod, H::CreateSession),
+        Route::new(Delete, "/sessions/{session_id}", Prod, H::DeleteSession),
+        Route::new(Post, "/demo/sessions", Demo, H::DemoSession),
+        Route::new(Get, "/demo/jwt", Demo, H::DemoJwt),
+        Route::new(Get, "/demo", Demo, H::DemoWrapper),
+        Route::new(Get, "/demo/{tail:.*}", Demo, H::DemoWrapper),
+    ]
+};
+
+/// Mounts every route of `mode` from `ROUTES`: one resource per path, so a known path called with
+/// another method answers 405.
+pub fn routes(mode: Mode) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        let mounted: Vec<&Route> = ROUTES.iter().filter(|r| r.mounted.in_mode(mode)).collect();
+        let mut paths: Vec<&str> = Vec::new();
+        for route in &mounted {
+            if !paths.contains(&route.path) {
+                paths.push(route.path);
+            }
+        }
+        for path in paths {
+            let here: Vec<&Route> = mounted.iter().copied().filter(|r| r.path == path).collect();
+            let verbs: Vec<Verb> = here.iter().map(|r| r.verb).collect();
+            cfg.service(here.iter().fold(resource(path, &verbs), |resource, r| resource.route(r.to())));
+        }
         cfg.default_service(web::to(static_ui::fallback));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openapi_paths_drop_the_regex_of_a_segment() {
+        let tail = ROUTES.iter().find(|r| r.path == "/demo/{tail:.*}").map(Route::openapi_path);
+        assert_eq!(tail.as_deref(), Some("/demo/{tail}"));
+        let toggle = Route::new(Verb::Put, "/conversations/{cid}/connectors/{did}", Mounted::Always, Handler::Chat);
+        assert_eq!(toggle.openapi_path(), "/conversations/{cid}/connectors/{did}");
     }
 }

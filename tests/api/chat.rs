@@ -45,7 +45,7 @@ async fn bad_chat_bodies_get_400s_in_spec_order() {
     let srv = TestServer::offline_demo().await;
     let jwt = srv.demo_jwt().await;
     let post = |body: Vec<u8>| srv.browser.post(srv.url("/chat")).bearer_auth(&jwt).body(body).send();
-    let cases: [(&str, &str); 8] = [
+    let cases: [(&str, &str); 10] = [
         ("{not json", "invalid_json"),
         (r#"{"id":"c"}"#, "missing_messages"),
         (r#"{"id":"c","messages":[]}"#, "missing_messages"),
@@ -54,6 +54,9 @@ async fn bad_chat_bodies_get_400s_in_spec_order() {
         (r#"{"id":"","messages":[{"id":"u","role":"user","parts":[]}]}"#, "missing_conversation_id"),
         (r#"{"id":"a/b","messages":[{"id":"u","role":"user","parts":[]}]}"#, "invalid_conversation_id"),
         (r#"{"id":"c","messages":[{"id":"u","role":"robot","parts":[]}]}"#, "invalid_messages"),
+        // Found by schemathesis: parts that are not `{type, …}` objects used to be stored as sent (200).
+        (r#"{"id":"c","messages":[{"id":"u","role":"user","parts":[[null,null]]}]}"#, "invalid_messages"),
+        (r#"{"id":"c","messages":[{"id":"u","role":"user","parts":[{"text":"no type"}]}]}"#, "invalid_messages"),
     ];
     for (body, code) in cases {
         let res = post(body.as_bytes().to_vec()).await.unwrap();
@@ -63,6 +66,20 @@ async fn bad_chat_bodies_get_400s_in_spec_order() {
     let res = post(vec![b' '; 9 * 1024 * 1024]).await.unwrap();
     assert_eq!(res.status(), 413);
     assert_eq!(srv.get_with_jwt("/conversations", &jwt).await.1, json!({"conversations": []}), "nothing was created");
+}
+
+#[actix_web::test]
+async fn message_ids_are_limited_to_200_characters_not_bytes() {
+    // Found by schemathesis: the OpenAPI document's maxLength counts characters, the check counted bytes,
+    // so a 200-character id in a multi-byte script was refused.
+    let srv = TestServer::offline_demo().await;
+    let jwt = srv.demo_jwt().await;
+    let turn = |id: String| json!({"id": "c", "messages": [{"id": id, "role": "user", "parts": [{"type": "text", "text": "hi"}]}]});
+    let (status, _, _) = srv.chat(&jwt, &turn("é".repeat(200))).await;
+    assert_eq!(status, 200);
+    let (status, _, body) = srv.chat(&jwt, &turn("é".repeat(201))).await;
+    assert_eq!(status, 400);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "invalid_messages");
 }
 
 #[actix_web::test]

@@ -21,6 +21,7 @@ mod limits;
 mod mcp_chat;
 mod mcp_client;
 mod models;
+mod openapi;
 mod providers;
 mod rag_chat;
 mod rag_retrieve;

@@ -195,6 +195,8 @@ async fn bodies_that_are_not_a_json_object_get_clear_errors() {
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"error": "body_too_large"}));
     let res = srv.acme.get(srv.url("/sessions")).send().await.unwrap();
     assert_eq!(res.status(), 405);
+    // RFC 9110 requires `Allow` on a 405 (schemathesis's unsupported_method check found it missing).
+    assert_eq!(res.headers()["allow"], "POST");
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"error": "method_not_allowed"}));
     no_session_was_made(&srv);
 }

@@ -12,6 +12,7 @@
 //! - [`connector_state`]: the writer's messages for per-conversation connector flags and the model override.
 //! - [`flusher`]: `ConversationFlusher` (one per dirty conversation) and `Flushers` (per-user cold store and read-only clock).
 //! - [`backoff`]: `FlushBackoff`, the pure retry and read-only rules.
+//! - [`metrics`]: lock-free `Histogram` and `Gauge` for `/metrics`.
 //! - [`ports`]: `ColdStore`, the bucket as the actors see it.
 //! - [`supervisor`]: panic containment (`guarded`), lifecycle log lines and the health counters.
 
@@ -19,6 +20,7 @@ pub mod backoff;
 pub mod connector_state;
 pub mod flusher;
 pub mod ids;
+pub mod metrics;
 pub mod ports;
 pub mod record;
 pub mod secret;

@@ -19,6 +19,8 @@ pub enum Halt {
     Gone,
     /// The model call failed after the 200.
     Failed(LlmError),
+    /// The daemon is stopping and the streams' grace is over.
+    ShuttingDown,
 }
 
 impl From<Gone> for Halt {
@@ -71,16 +73,22 @@ pub async fn run(turn: &Turn, out: &mut Out, transcript: &[Item], tools: &[ToolS
     let spec = &turn.record.spec;
     let call =
         ModelCall { model: &spec.model, model_id: &turn.model_id, system: &spec.system_prompt, transcript, tools };
+    let asked = tokio::time::Instant::now();
     let opening = llm::stream(&turn.http, &turn.bases, call);
     tokio::pin!(opening);
     // Keep-alives flow while the provider thinks before its first byte, too.
     let mut events = loop {
+        if turn.draining.is_set() {
+            return Err(Halt::ShuttingDown);
+        }
         tokio::select! {
             opened = &mut opening => break opened.map_err(Halt::Failed)?,
             () = tokio::time::sleep(KEEPALIVE_INTERVAL) => out.keepalive().await?,
             () = out.closed() => return Err(Halt::Gone),
         }
     };
+    // Once per model call: the provider has answered with response headers.
+    turn.metrics.upstream_answered(spec.model.provider, asked.elapsed());
     let mut step = Step {
         items: Vec::new(),
         calls: Vec::new(),
@@ -89,6 +97,10 @@ pub async fn run(turn: &Turn, out: &mut Out, transcript: &[Item], tools: &[ToolS
         reasoning_open: false,
     };
     loop {
+        // An atomic load per event: the relay path takes no lock for this.
+        if turn.draining.is_set() {
+            return Err(Halt::ShuttingDown);
+        }
         let next = tokio::select! {
             next = events.next() => next,
             () = tokio::time::sleep(KEEPALIVE_INTERVAL) => {

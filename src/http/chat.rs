@@ -66,6 +66,9 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         history: request.messages,
         in_flight,
         streaming,
+        metrics: Arc::clone(&state.metrics),
+        open_stream: state.metrics.stream_started(),
+        draining: state.draining.clone(),
     };
     Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn)))
 }

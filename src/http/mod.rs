@@ -11,6 +11,7 @@
 //! - `hydrate`: reading conversations back from cold storage.
 //! - `models`: `GET /session/models`.
 //! - `health`: `GET /healthz`.
+//! - `metrics`: `GET /metrics` (Prometheus text, optional bearer token).
 //! - `static_ui`: the bundled UI and the fallback for unknown paths.
 //! - `auth`: the JWT extractor; `tls`: optional client auth and the tenant extractor.
 //! - `body`: size-limited JSON bodies; `error`: `ApiError`.
@@ -24,6 +25,7 @@ pub mod demo;
 pub mod error;
 pub mod health;
 pub mod hydrate;
+pub mod metrics;
 pub mod models;
 pub mod sessions;
 pub mod static_ui;
@@ -78,6 +80,12 @@ pub struct AppState {
     pub mcp: crate::tools::pool::McpPool,
     /// Conversations with a turn streaming right now.
     pub turns: crate::chat::ActiveTurns,
+    /// The daemon-side `/metrics` instruments.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// The bearer token `/metrics` demands (`AUGCHATD_METRICS_TOKEN`); `None`: open.
+    pub metrics_token: Option<augchatd_actors::secret::Secret>,
+    /// Set when the shutdown grace for chat streams has run out: running turns end and store.
+    pub draining: crate::shutdown::Draining,
 }
 
 /// Answers a known path called with the wrong method.
@@ -93,6 +101,7 @@ fn resource(path: &str) -> actix_web::Resource {
 pub fn routes(mode: Mode) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.service(resource("/healthz").route(web::get().to(health::healthz)))
+            .service(resource("/metrics").route(web::get().to(metrics::scrape)))
             .service(resource("/session/models").route(web::get().to(models::list)))
             .service(
                 resource("/conversations")

@@ -1,0 +1,151 @@
+//! Graceful shutdown: the signals that start it, the flag that ends running chat streams when their
+//! grace is over, and the final flush of every dirty conversation to cold storage, bounded by
+//! `AUGCHATD_SHUTDOWN_FLUSH_MS`, with one log line per conversation.
+//! Invariant: this module only asks the flushers to flush; it never reads hot data or talks to S3
+//! itself, so a shutdown flush is the same upload (and the same acknowledgement) as any other.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use augchatd_actors::flusher::{FlushError, Flushers};
+use augchatd_actors::ids::{ConversationId, TenantId, UserId};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::{Instant, timeout_at};
+
+/// Set once the grace for running chat streams is over: each running turn stops at its next event or
+/// keep-alive tick (at most a second), ends its stream and stores what it has. An atomic flag, so the
+/// per-event check on the relay path takes no lock.
+#[derive(Clone, Debug, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    /// From now on, running turns end.
+    pub fn start(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether running turns should end now.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Listens for SIGTERM and SIGINT from now on (both mean a graceful stop) and returns the future that
+/// resolves with the signal's name when one arrives. Listening starts before the future is awaited, so
+/// a signal sent right after the banner is not lost.
+pub fn signals() -> std::io::Result<impl Future<Output = &'static str>> {
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        }
+    })
+}
+
+/// How one conversation's shutdown flush ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Cold storage acknowledged the latest version.
+    Flushed,
+    /// The upload (or reading hot) failed; the conversation stays dirty in the hot file, and the user's
+    /// next session after a restart flushes it (crash recovery).
+    Failed(FlushError),
+    /// The deadline passed first; as with a failure, the hot file keeps it dirty.
+    Deadline,
+}
+
+impl Outcome {
+    /// The `outcome` field of the log line.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Flushed => "flushed",
+            Outcome::Failed(_) => "failed",
+            Outcome::Deadline => "deadline",
+        }
+    }
+}
+
+/// What the final flush did, conversation by conversation.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Conversations cold storage acknowledged.
+    pub flushed: usize,
+    /// Conversations whose flush failed (or whose user's dirty list could not be read).
+    pub failed: usize,
+    /// Conversations still flushing when the deadline passed.
+    pub deadline: usize,
+}
+
+/// Flushes every dirty conversation of every user with a bucket, all at once, until `within` has
+/// passed; logs one `shutdown flush` line per conversation and one summary line.
+pub async fn flush_all(flushers: &Flushers, within: Duration) -> Tally {
+    let deadline = Instant::now() + within;
+    let mut tally = Tally::default();
+    let mut flushes = FuturesUnordered::new();
+    let users = flushers.users_with_cold();
+    tracing::info!(users = users.len(), deadline_ms = within.as_millis() as u64, "shutdown flush started");
+    for (tenant, user) in users {
+        match timeout_at(deadline, flushers.dirty(&tenant, &user)).await {
+            Ok(Ok(dirty)) => {
+                for cid in dirty {
+                    flushes.push(flush_one(flushers, tenant.clone(), user.clone(), cid, deadline));
+                }
+            }
+            Ok(Err(err)) => {
+                tally.failed += 1;
+                tracing::warn!(%tenant, %user, outcome = "failed", error = %err,
+                    "shutdown flush: the user's dirty conversations could not be listed");
+            }
+            Err(_) => {
+                tally.deadline += 1;
+                tracing::warn!(%tenant, %user, outcome = "deadline",
+                    "shutdown flush: the user's dirty conversations could not be listed");
+            }
+        }
+    }
+    while let Some((tenant, user, cid, outcome)) = flushes.next().await {
+        let result = outcome.as_str();
+        match outcome {
+            Outcome::Flushed => {
+                tally.flushed += 1;
+                tracing::info!(%tenant, %user, %cid, outcome = result, "shutdown flush");
+            }
+            Outcome::Failed(err) => {
+                tally.failed += 1;
+                tracing::warn!(%tenant, %user, %cid, outcome = result, error = %err, "shutdown flush");
+            }
+            Outcome::Deadline => {
+                tally.deadline += 1;
+                tracing::warn!(%tenant, %user, %cid, outcome = result, "shutdown flush");
+            }
+        }
+    }
+    tracing::info!(
+        flushed = tally.flushed,
+        failed = tally.failed,
+        deadline = tally.deadline,
+        "shutdown flush finished"
+    );
+    tally
+}
+
+async fn flush_one(
+    flushers: &Flushers,
+    tenant: TenantId,
+    user: UserId,
+    cid: ConversationId,
+    deadline: Instant,
+) -> (TenantId, UserId, ConversationId, Outcome) {
+    let outcome = match timeout_at(deadline, flushers.flush_conversation(&tenant, &user, &cid)).await {
+        Ok(Ok(())) => Outcome::Flushed,
+        Ok(Err(err)) => Outcome::Failed(err),
+        Err(_) => Outcome::Deadline,
+    };
+    (tenant, user, cid, outcome)
+}

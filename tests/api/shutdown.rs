@@ -13,9 +13,8 @@ use crate::server::JWT_SECRET;
 
 const METRICS_TOKEN: &str = "scrape-token-5d1e0b";
 
-/// A prod daemon with an idle flush far away, a session for user `u`, and one chat turn in
-/// conversation `c1` stored hot but not in the bucket.
-async fn daemon_with_a_dirty_conversation(rig: &ProdRig, llm: &LlmPeer, s3: &S3Peer, extra: &[(&str, &str)]) -> Daemon {
+/// A prod daemon with an idle flush far away and JSON logs, and a session for user `u`; returns its JWT.
+async fn daemon_with_a_session(rig: &ProdRig, llm: &LlmPeer, s3: &S3Peer, extra: &[(&str, &str)]) -> (Daemon, String) {
     let data = rig.dir.path().join("data");
     let mut env = vec![
         ("AUGCHATD_JWT_SECRET", JWT_SECRET),
@@ -34,7 +33,12 @@ async fn daemon_with_a_dirty_conversation(rig: &ProdRig, llm: &LlmPeer, s3: &S3P
     });
     let minted: Value =
         rig.integrator.post(rig.url("/sessions")).json(&session).send().await.unwrap().json().await.unwrap();
-    let jwt = minted["jwt"].as_str().unwrap().to_owned();
+    (daemon, minted["jwt"].as_str().unwrap().to_owned())
+}
+
+/// As `daemon_with_a_session`, plus one chat turn in conversation `c1` stored hot but not in the bucket.
+async fn daemon_with_a_dirty_conversation(rig: &ProdRig, llm: &LlmPeer, s3: &S3Peer, extra: &[(&str, &str)]) -> Daemon {
+    let (daemon, jwt) = daemon_with_a_session(rig, llm, s3, extra).await;
     let turn =
         json!({"id": "c1", "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "keep"}]}]});
     let res = rig.browser.post(rig.url("/chat")).bearer_auth(&jwt).json(&turn).send().await.unwrap();
@@ -127,4 +131,43 @@ async fn a_stalled_bucket_at_shutdown_ends_at_the_deadline_with_a_deadline_line(
     // The whole exit: closing idle connections (a few tenths of a second) plus the deadline.
     assert!(took < Duration::from_secs(5), "exit took {took:?}");
     assert!(s3.object("p/acme/u/c1.json").is_none());
+}
+
+#[actix_web::test]
+async fn a_chat_stream_still_running_at_sigterm_is_ended_after_its_grace_stored_and_flushed() {
+    let rig = ProdRig::new();
+    let llm = LlmPeer::start();
+    let s3 = S3Peer::start(&rig.dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await;
+    let (daemon, jwt) = daemon_with_a_session(&rig, &llm, &s3, &[]).await;
+    // The scripted model sends some text, then nothing, for as long as the connection stays open.
+    let turn = json!({"id": "c1", "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text",
+        "text": "please stall"}]}]});
+    let mut res = rig.browser.post(rig.url("/chat")).bearer_auth(&jwt).json(&turn).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut body = String::new();
+    while !body.contains("text-delta") {
+        body.push_str(&String::from_utf8_lossy(&res.chunk().await.unwrap().expect("the stream is open")));
+    }
+    let reader = tokio::spawn(async move {
+        while let Some(chunk) = res.chunk().await.unwrap() {
+            body.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        body
+    });
+
+    let stopping = Instant::now();
+    let out = daemon.stop().await;
+    let took = stopping.elapsed();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(took >= Duration::from_secs(5) && took < Duration::from_secs(9), "5 s of grace, then the end: {took:?}");
+    let body = reader.await.unwrap();
+    assert!(body.contains(r#""type":"error""#), "the stream ends with the masked error: {body}");
+    assert!(body.ends_with("data: [DONE]\n\n"), "{body}");
+    assert_eq!(lines_with_message(&out.stderr, "chat turn ended early: daemon shutting down").len(), 1);
+    let results = lines_with_message(&out.stderr, "shutdown flush");
+    assert_eq!(results.len(), 1, "{}", out.stderr);
+    assert_eq!(results[0]["outcome"], "flushed");
+    let flushed: Value = serde_json::from_slice(&s3.object("p/acme/u/c1.json").expect("flushed")).unwrap();
+    assert_eq!(flushed["messages"][0]["parts"][0]["text"], "please stall");
+    assert_eq!(flushed["messages"][1]["role"], "assistant", "the partial reply is stored too: {flushed}");
 }

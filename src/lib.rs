@@ -58,16 +58,6 @@ use crate::llm::ProviderBases;
 
 /// Connect deadline for every upstream (LLM, S3, MCP, OpenSearch); request deadlines are per call.
 const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a stop waits for running requests before their connections are closed.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// How often a stopping server looks whether anything still runs.
-const IDLE_CHECK: Duration = Duration::from_millis(100);
-/// Consecutive idle checks before idle connections are closed: a response whose handler has just
-/// returned gets this long to reach its client.
-const IDLE_CHECKS_BEFORE_CLOSE: u32 = 3;
-/// How long running chat streams may go on after a stop signal before they are ended (and stored);
-/// shorter than `SHUTDOWN_GRACE`, so an ended turn still reaches its client and its writer.
-const STREAM_GRACE: Duration = Duration::from_secs(5);
 
 /// A booted daemon, listening, not yet serving until its server is awaited.
 pub struct Application {
@@ -179,7 +169,7 @@ impl Application {
                 })
         })
         // For a graceful stop through the server's handle (tests); `run_until` does its own.
-        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .shutdown_timeout(shutdown::SHUTDOWN_GRACE.as_secs())
         // `run_until` handles SIGTERM and SIGINT itself: both stop gracefully (actix's own handler
         // stops at once on SIGINT), and the final flush must run after the server has stopped.
         .disable_signals()
@@ -222,9 +212,9 @@ impl Application {
     }
 
     /// Serves until `stop` resolves (with the name of what stopped it), then shuts down gracefully:
-    /// no new connections; running requests get `SHUTDOWN_GRACE`, chat streams `STREAM_GRACE`
-    /// before they are ended and stored; then every dirty conversation is flushed to cold storage
-    /// within `AUGCHATD_SHUTDOWN_FLUSH_MS`. Also flushes when the server stops another way.
+    /// no new connections, running requests and chat streams get their grace (`shutdown::stop_serving`),
+    /// then every dirty conversation is flushed to cold storage within `AUGCHATD_SHUTDOWN_FLUSH_MS`.
+    /// Also flushes when the server stops another way.
     pub async fn run_until(self, stop: impl Future<Output = &'static str>) -> std::io::Result<()> {
         let Self { server, flushers, draining, metrics, shutdown_flush, _sessions_arbiter: arbiter, .. } = self;
         let handle = server.handle();
@@ -232,36 +222,9 @@ impl Application {
         let result = tokio::select! {
             result = &mut server => result,
             signal = stop => {
-                tracing::info!(signal, grace_ms = SHUTDOWN_GRACE.as_millis() as u64,
+                tracing::info!(signal, grace_ms = shutdown::SHUTDOWN_GRACE.as_millis() as u64,
                     "shutdown: no longer accepting connections, waiting for running requests");
-                // Commands are sent at once; the server future below carries them out. Not actix's
-                // graceful stop: it waits for idle HTTP/2 connections as long as for busy ones, so
-                // every stop would take the whole grace. Instead: pause accepting, wait until nothing
-                // runs (or the grace is over), then close what is left.
-                drop(handle.pause());
-                let started = tokio::time::Instant::now();
-                let mut checks = tokio::time::interval(IDLE_CHECK);
-                let mut idle_checks = 0;
-                let mut closing = false;
-                loop {
-                    tokio::select! {
-                        result = &mut server => break result,
-                        _ = checks.tick(), if !closing => {
-                            let waited = started.elapsed();
-                            if waited >= STREAM_GRACE && !draining.is_set() {
-                                tracing::info!("shutdown: stream grace over, ending running chat streams");
-                                draining.start();
-                            }
-                            idle_checks = if metrics.is_idle() { idle_checks + 1 } else { 0 };
-                            if idle_checks >= IDLE_CHECKS_BEFORE_CLOSE || waited >= SHUTDOWN_GRACE {
-                                let idle = idle_checks >= IDLE_CHECKS_BEFORE_CLOSE;
-                                tracing::info!(idle, "shutdown: closing the remaining connections");
-                                closing = true;
-                                drop(handle.stop(false));
-                            }
-                        }
-                    }
-                }
+                shutdown::stop_serving(server, &handle, &draining, &metrics).await
             }
         };
         shutdown::flush_all(&flushers, shutdown_flush).await;

@@ -1,20 +1,35 @@
-//! Graceful shutdown: the signals that start it, the flag that ends running chat streams when their
-//! grace is over, and the final flush of every dirty conversation to cold storage, bounded by
-//! `AUGCHATD_SHUTDOWN_FLUSH_MS`, with one log line per conversation.
+//! Graceful shutdown: the signals that start it, how serving stops (`stop_serving`), the flag that
+//! ends running chat streams when their grace is over, and the final flush of every dirty conversation
+//! to cold storage, bounded by `AUGCHATD_SHUTDOWN_FLUSH_MS`, with one log line per conversation.
 //! Invariant: this module only asks the flushers to flush; it never reads hot data or talks to S3
 //! itself, so a shutdown flush is the same upload (and the same acknowledgement) as any other.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use actix_web::dev::{Server, ServerHandle};
 use augchatd_actors::flusher::{FlushError, Flushers};
 use augchatd_actors::ids::{ConversationId, TenantId, UserId};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::{Instant, timeout_at};
+
+use crate::metrics::Metrics;
+
+/// How long a stop waits for running requests before their connections are closed.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long running chat streams may go on after a stop signal before they are ended (and stored);
+/// shorter than `SHUTDOWN_GRACE`, so an ended turn still reaches its client and its writer.
+const STREAM_GRACE: Duration = Duration::from_secs(5);
+/// How often a stopping server looks whether anything still runs.
+const IDLE_CHECK: Duration = Duration::from_millis(100);
+/// Consecutive idle checks before idle connections are closed: a response whose handler has just
+/// returned gets this long to reach its client.
+const IDLE_CHECKS_BEFORE_CLOSE: u32 = 3;
 
 /// Set once the grace for running chat streams is over: each running turn stops at its next event or
 /// keep-alive tick (at most a second), ends its stream and stores what it has. An atomic flag, so the
@@ -46,6 +61,43 @@ pub fn signals() -> std::io::Result<impl Future<Output = &'static str>> {
             _ = interrupt.recv() => "SIGINT",
         }
     })
+}
+
+/// Stops `server` after a stop signal and resolves when it has stopped: no new connections; chat streams
+/// end after `STREAM_GRACE`; the connections left are closed once nothing has run for a few checks, or
+/// after `SHUTDOWN_GRACE`. Not actix's graceful stop: it waits for idle HTTP/2 connections as long as
+/// for busy ones, so every stop would take the whole grace.
+pub async fn stop_serving(
+    mut server: Pin<&mut Server>,
+    handle: &ServerHandle,
+    draining: &Draining,
+    metrics: &Metrics,
+) -> std::io::Result<()> {
+    // Commands are sent at once; the server future below carries them out.
+    drop(handle.pause());
+    let started = Instant::now();
+    let mut checks = tokio::time::interval(IDLE_CHECK);
+    let mut idle_checks = 0;
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = &mut server => return result,
+            _ = checks.tick(), if !closing => {
+                let waited = started.elapsed();
+                if waited >= STREAM_GRACE && !draining.is_set() {
+                    tracing::info!("shutdown: stream grace over, ending running chat streams");
+                    draining.start();
+                }
+                idle_checks = if metrics.is_idle() { idle_checks + 1 } else { 0 };
+                let idle = idle_checks >= IDLE_CHECKS_BEFORE_CLOSE;
+                if idle || waited >= SHUTDOWN_GRACE {
+                    tracing::info!(idle, "shutdown: closing the remaining connections");
+                    closing = true;
+                    drop(handle.stop(false));
+                }
+            }
+        }
+    }
 }
 
 /// How one conversation's shutdown flush ended.

@@ -153,6 +153,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Interval of the health summary line (`AUGCHATD_HEALTH_LOG_MS`).
     pub health_log_interval: Duration,
+    /// Bearer token `GET /metrics` demands (`AUGCHATD_METRICS_TOKEN`); `None` leaves it open.
+    pub metrics_token: Option<Secret>,
+    /// How long the final flush at shutdown may take (`AUGCHATD_SHUTDOWN_FLUSH_MS`).
+    pub shutdown_flush: Duration,
     /// Anthropic API base (`AUGCHATD_ANTHROPIC_BASE_URL`), for egress proxies and tests.
     pub anthropic_base_url: String,
     /// OpenAI API base (`AUGCHATD_OPENAI_BASE_URL`), for egress proxies and tests.
@@ -187,6 +191,8 @@ const KNOWN: &[&str] = &[
     "AUGCHATD_LOG",
     "AUGCHATD_LOG_FORMAT",
     "AUGCHATD_HEALTH_LOG_MS",
+    "AUGCHATD_METRICS_TOKEN",
+    "AUGCHATD_SHUTDOWN_FLUSH_MS",
     "AUGCHATD_ANTHROPIC_BASE_URL",
     "AUGCHATD_OPENAI_BASE_URL",
     "AUGCHATD_DEMO_SESSION_FILE",
@@ -323,6 +329,8 @@ impl Config {
             log_filter: vars.get("AUGCHATD_LOG").unwrap_or("info").to_owned(),
             log_format,
             health_log_interval: vars.millis("AUGCHATD_HEALTH_LOG_MS", 60_000)?,
+            metrics_token: metrics_token(vars.get("AUGCHATD_METRICS_TOKEN"))?,
+            shutdown_flush: vars.millis("AUGCHATD_SHUTDOWN_FLUSH_MS", 20_000)?,
             anthropic_base_url: vars.base_url("AUGCHATD_ANTHROPIC_BASE_URL", "https://api.anthropic.com")?,
             openai_base_url: vars.base_url("AUGCHATD_OPENAI_BASE_URL", "https://api.openai.com/v1")?,
             demo: DemoSettings {
@@ -344,6 +352,17 @@ impl Config {
             },
             warnings,
         })
+    }
+}
+
+/// `AUGCHATD_METRICS_TOKEN`: a token a client can send in `Authorization: Bearer <token>`, so visible
+/// ASCII only; anything else could never match and would lock scrapers out silently. The value is never
+/// part of the error line.
+fn metrics_token(raw: Option<&str>) -> Result<Option<Secret>, ConfigError> {
+    match raw {
+        None => Ok(None),
+        Some(token) if token.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(Secret::new(token))),
+        Some(_) => Err(bad("Invalid AUGCHATD_METRICS_TOKEN: only visible ASCII characters (no spaces) are allowed")),
     }
 }
 
@@ -493,6 +512,22 @@ mod tests {
         }
         let err = load(&[("AUGCHATD_MODE", "demmo")]).unwrap_err();
         assert!(err.0.contains("AUGCHATD_TLS_CERT"), "{err}");
+    }
+
+    #[test]
+    fn the_metrics_token_is_optional_and_a_bad_one_is_refused_without_echoing_it() {
+        assert!(load(&[DEMO]).unwrap().metrics_token.is_none());
+        let config = load(&[DEMO, ("AUGCHATD_METRICS_TOKEN", "scrape-me")]).unwrap();
+        assert_eq!(config.metrics_token.unwrap().expose(), "scrape-me");
+        let err = load(&[DEMO, ("AUGCHATD_METRICS_TOKEN", "two words")]).unwrap_err();
+        assert!(err.0.starts_with("Invalid AUGCHATD_METRICS_TOKEN") && !err.0.contains("two words"), "{err}");
+    }
+
+    #[test]
+    fn the_shutdown_flush_deadline_defaults_to_20_seconds() {
+        assert_eq!(load(&[DEMO]).unwrap().shutdown_flush, Duration::from_secs(20));
+        assert_eq!(load(&[DEMO, ("AUGCHATD_SHUTDOWN_FLUSH_MS", "1500")]).unwrap().shutdown_flush.as_millis(), 1500);
+        assert!(load(&[DEMO, ("AUGCHATD_SHUTDOWN_FLUSH_MS", "soon")]).is_err());
     }
 
     #[test]

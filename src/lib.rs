@@ -14,6 +14,8 @@
 //! - [`stream`]: the AI SDK UI message stream v1 encoder.
 //! - [`tools`]: what the model can call: MCP servers and OpenSearch retrieval, per session.
 //! - [`trace`]: the optional per-conversation JSONL trace.
+//! - [`metrics`]: the `/metrics` instruments and the Prometheus text format.
+//! - [`shutdown`]: SIGTERM/SIGINT, ending chat streams after their grace, the final flush to cold storage.
 //! - [`jwt`]: HS256 browser tokens.
 //! - [`llm`]: the provider adapters (Anthropic Messages, OpenAI Responses), list-models, the offline model.
 //! - [`cold`]: the integrator's S3 bucket.
@@ -27,18 +29,21 @@ pub mod http;
 pub mod jwt;
 pub mod llm;
 pub mod logging;
+pub mod metrics;
 pub mod probes;
 pub mod provision;
+pub mod shutdown;
 pub mod stream;
 pub mod tools;
 pub mod trace;
 
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Arbiter;
-use actix_web::dev::Server;
+use actix_web::dev::{Server, Service};
 use actix_web::{App, HttpServer, web};
 use augchatd_actors::flusher::{FlushSettings, Flushers};
 use augchatd_actors::session::SessionRegistry;
@@ -53,14 +58,16 @@ use crate::llm::ProviderBases;
 
 /// Connect deadline for every upstream (LLM, S3, MCP, OpenSearch); request deadlines are per call.
 const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a graceful stop waits for in-flight requests.
-const SHUTDOWN_GRACE_SECS: u64 = 10;
 
 /// A booted daemon, listening, not yet serving until its server is awaited.
 pub struct Application {
     port: u16,
     server: Server,
     banner: Vec<String>,
+    flushers: Flushers,
+    draining: shutdown::Draining,
+    metrics: Arc<metrics::Metrics>,
+    shutdown_flush: Duration,
     _sessions_arbiter: Arbiter,
 }
 
@@ -108,17 +115,19 @@ impl Application {
         let port = listener.local_addr().map_err(|e| ConfigError(format!("listener has no address: {e}")))?.port();
         let health = Arc::new(Health::default());
         let sessions_arbiter = Arbiter::new();
-        let user_dbs = UserDbs::new(config.data_dir.clone());
+        let user_dbs = UserDbs::reporting_to(config.data_dir.clone(), Arc::clone(&health));
         let flush_settings = FlushSettings { idle: config.flush_idle, stalled: config.flush_stalled };
         let flushers = Flushers::new(flush_settings, user_dbs.clone(), sessions_arbiter.handle(), Arc::clone(&health));
         let registry = SessionRegistry::new(Arc::clone(&health), Some(flushers.clone()));
         let banner = banner(&config, port, demo.as_ref());
         let mcp = tools::pool::McpPool::default();
+        let draining = shutdown::Draining::default();
+        let metrics = Arc::new(metrics::Metrics::default());
         let state = web::Data::new(AppState {
             mode: config.mode,
             registry: registry.clone(),
             user_dbs,
-            flushers,
+            flushers: flushers.clone(),
             jwt,
             http,
             bases,
@@ -134,21 +143,40 @@ impl Application {
             streams: Default::default(),
             max_streams_per_session: config.max_streams_per_session,
             slow_client: config.slow_client_timeout,
+            metrics: Arc::clone(&metrics),
+            metrics_token: config.metrics_token.clone(),
+            draining: draining.clone(),
         });
         sessions_arbiter.spawn(log_health(registry, mcp, config.health_log_interval));
 
         let tenant_from = web::Data::new(config.tenant_from);
         let mode = config.mode;
+        let counted = Arc::clone(&metrics);
         let server = HttpServer::new(move || {
             // This closure runs on each worker thread as it starts.
             llm::prepare_worker_client();
+            let counted = Arc::clone(&counted);
             App::new()
-                .wrap(actix_web::middleware::from_fn(http::limits::header_limit))
                 .app_data(state.clone())
                 .app_data(tenant_from.clone())
                 .configure(http::routes(mode))
+                // Requests in flight, so a stopping server knows when only idle connections are left.
+                .wrap_fn(move |req, service| {
+                    let held = counted.request_started();
+                    let response = service.call(req);
+                    async move {
+                        let response = response.await;
+                        drop(held);
+                        response
+                    }
+                })
+                .wrap(actix_web::middleware::from_fn(http::limits::header_limit))
         })
-        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        // For a graceful stop through the server's handle (tests); `run_until` does its own.
+        .shutdown_timeout(shutdown::SHUTDOWN_GRACE.as_secs())
+        // `run_until` handles SIGTERM and SIGINT itself: both stop gracefully (actix's own handler
+        // stops at once on SIGINT), and the final flush must run after the server has stopped.
+        .disable_signals()
         // The chat stream is many small writes paced by the model; with Nagle on, a write waits for the
         // client's (delayed) ACK of the previous one, up to 40 ms per token (benches/chat.rs measured it).
         .tcp_nodelay(true)
@@ -159,7 +187,16 @@ impl Application {
         }
         .map_err(|e| ConfigError(format!("cannot serve on port {port}: {e}")))?
         .run();
-        Ok(Self { port, server, banner, _sessions_arbiter: sessions_arbiter })
+        Ok(Self {
+            port,
+            server,
+            banner,
+            flushers,
+            draining,
+            metrics,
+            shutdown_flush: config.shutdown_flush,
+            _sessions_arbiter: sessions_arbiter,
+        })
     }
 
     /// The port actually bound (useful with port 0).
@@ -172,10 +209,29 @@ impl Application {
         &self.banner
     }
 
-    /// Serves until the server is stopped (SIGINT/SIGTERM, or its handle).
+    /// Serves until SIGTERM or SIGINT, then shuts down as `run_until` does.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Self { server, _sessions_arbiter: arbiter, .. } = self;
-        let result = server.await;
+        let signals = shutdown::signals()?;
+        self.run_until(signals).await
+    }
+
+    /// Serves until `stop` resolves (with the name of what stopped it), then shuts down gracefully:
+    /// no new connections, running requests and chat streams get their grace (`shutdown::stop_serving`),
+    /// then every dirty conversation is flushed to cold storage within `AUGCHATD_SHUTDOWN_FLUSH_MS`.
+    /// Also flushes when the server stops another way.
+    pub async fn run_until(self, stop: impl Future<Output = &'static str>) -> std::io::Result<()> {
+        let Self { server, flushers, draining, metrics, shutdown_flush, _sessions_arbiter: arbiter, .. } = self;
+        let handle = server.handle();
+        tokio::pin!(server);
+        let result = tokio::select! {
+            result = &mut server => result,
+            signal = stop => {
+                tracing::info!(signal, grace_ms = shutdown::SHUTDOWN_GRACE.as_millis() as u64,
+                    "shutdown: no longer accepting connections, waiting for running requests");
+                shutdown::stop_serving(server, &handle, &draining, &metrics).await
+            }
+        };
+        shutdown::flush_all(&flushers, shutdown_flush).await;
         arbiter.stop();
         result
     }

@@ -24,8 +24,13 @@ fn main() -> ExitCode {
             Ok(app) => app,
             Err(e) => return fail(&e),
         };
+        // Listening before the banner, so a supervisor that signals as soon as it sees it is heard.
+        let stop = match augchatd::shutdown::signals() {
+            Ok(stop) => stop,
+            Err(e) => return fail(&format!("cannot listen for SIGTERM/SIGINT: {e}")),
+        };
         print_banner(app.banner());
-        match app.run_until_stopped().await {
+        match app.run_until(stop).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&format!("server failed: {e}")),
         }

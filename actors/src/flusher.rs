@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 
 use crate::backoff::FlushBackoff;
 use crate::ids::{ConversationId, TenantId, UserId};
+use crate::metrics::Held;
 use crate::ports::{ColdFailure, ColdStore};
 use crate::supervisor::{ActorKind, Health, guarded};
 use crate::user_db::{
@@ -202,6 +203,43 @@ impl Flushers {
         Ok(())
     }
 
+    /// Conversation flushers started by this process (each lives behind one `Addr` for good).
+    pub fn live_flushers(&self) -> usize {
+        self.lock().values().map(|user| user.flushers.len()).sum()
+    }
+
+    /// Users that are read-only right now (flushes failing past the stalled threshold).
+    pub fn read_only_users(&self) -> usize {
+        let mut users = self.lock();
+        let mut read_only = 0;
+        for (key, state) in users.iter_mut() {
+            self.update_read_only(key, state);
+            read_only += usize::from(state.read_only);
+        }
+        read_only
+    }
+
+    /// Users whose conversations have a bucket to go to (hot-only users have nothing to flush).
+    pub fn users_with_cold(&self) -> Vec<(TenantId, UserId)> {
+        self.lock().iter().filter(|(_, state)| state.cold.is_some()).map(|(key, _)| key.clone()).collect()
+    }
+
+    /// The user's conversations that cold does not have yet.
+    pub async fn dirty(&self, tenant: &TenantId, user: &UserId) -> Result<Vec<ConversationId>, FlushError> {
+        let writer = self.user_dbs.writer(tenant, user);
+        Ok(writer.send(DirtyConversations).timeout(WRITER_TIMEOUT).await.map_err(|_| FlushError::Gone)??)
+    }
+
+    /// Flushes one conversation now and waits for the outcome of that attempt.
+    pub async fn flush_conversation(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        cid: &ConversationId,
+    ) -> Result<(), FlushError> {
+        self.flusher(tenant, user, cid).send(FlushNow).await.map_err(|_| FlushError::Gone)?
+    }
+
     /// The conversation's flusher, started on first use.
     fn flusher(&self, tenant: &TenantId, user: &UserId, cid: &ConversationId) -> Addr<ConversationFlusher> {
         let mut users = self.lock();
@@ -217,7 +255,7 @@ impl Flushers {
             progress: FlushProgress::default(),
             idle: None,
             retry: None,
-            in_flight: false,
+            in_flight: None,
             waiters: Vec::new(),
             restart_count: 0,
         };
@@ -276,13 +314,34 @@ pub struct ConversationFlusher {
     flushers: Flushers,
     progress: FlushProgress,
     idle: Option<SpawnHandle>,
-    retry: Option<SpawnHandle>,
-    in_flight: bool,
+    retry: Option<Retry>,
+    in_flight: Option<InFlight>,
     waiters: Vec<oneshot::Sender<Result<(), FlushError>>>,
     restart_count: u32,
 }
 
+/// An upload in progress: when it started, and its unit of the `flushes_in_flight` gauge.
+struct InFlight {
+    started: tokio::time::Instant,
+    _held: Held,
+}
+
+/// A scheduled retry after a failure, and its unit of the `flushers_backing_off` gauge.
+struct Retry {
+    handle: SpawnHandle,
+    _held: Held,
+}
+
 impl ConversationFlusher {
+    /// Schedules the next attempt after `delay`; the flusher counts as backing off until then.
+    fn schedule_retry(&mut self, delay: Duration, ctx: &mut Context<Self>) {
+        let handle = ctx.run_later(delay, |act, ctx| {
+            act.retry = None;
+            act.attempt(ctx);
+        });
+        self.retry = Some(Retry { handle, _held: self.flushers.health.flushers_backing_off.hold() });
+    }
+
     fn key(&self) -> UserKey {
         (self.tenant.clone(), self.user.clone())
     }
@@ -299,10 +358,10 @@ impl ConversationFlusher {
 
     /// Starts one flush unless one is running; its outcome arrives in `finish`.
     fn attempt(&mut self, ctx: &mut Context<Self>) {
-        if self.in_flight {
+        if self.in_flight.is_some() {
             return;
         }
-        for handle in [self.idle.take(), self.retry.take()].into_iter().flatten() {
+        for handle in [self.idle.take(), self.retry.take().map(|r| r.handle)].into_iter().flatten() {
             ctx.cancel_future(handle);
         }
         let Some(cold) = self.flushers.cold(&self.key()) else {
@@ -310,7 +369,10 @@ impl ConversationFlusher {
             self.answer(Ok(()));
             return;
         };
-        self.in_flight = true;
+        self.in_flight = Some(InFlight {
+            started: tokio::time::Instant::now(),
+            _held: self.flushers.health.flushes_in_flight.hold(),
+        });
         let writer = self.flushers.user_dbs.writer(&self.tenant, &self.user);
         let object_key = cold_key(&self.tenant, &self.user, &self.cid);
         let flush = upload(writer, cold, self.cid.clone(), object_key);
@@ -321,7 +383,11 @@ impl ConversationFlusher {
     }
 
     fn finish(&mut self, outcome: Result<Uploaded, FlushError>, ctx: &mut Context<Self>) {
-        self.in_flight = false;
+        if let Some(in_flight) = self.in_flight.take()
+            && !matches!(outcome, Ok(Uploaded::NothingToSend))
+        {
+            self.flushers.health.flush_finished(outcome.is_err(), in_flight.started.elapsed());
+        }
         let key = self.key();
         let attempt = self.progress.backoff.failures + 1;
         match outcome {
@@ -371,10 +437,7 @@ impl ConversationFlusher {
                 tracing::warn!(actor = ActorKind::Flusher.as_str(), tenant = %self.tenant, user = %self.user,
                     cid = %self.cid, attempt, backoff_ms = delay.as_millis() as u64, error = %err, "flush failed");
                 self.answer(Err(err));
-                self.retry = Some(ctx.run_later(delay, |act, ctx| {
-                    act.retry = None;
-                    act.attempt(ctx);
-                }));
+                self.schedule_retry(delay, ctx);
             }
         }
     }
@@ -428,10 +491,7 @@ impl Actor for ConversationFlusher {
         tracing::info!(actor = ActorKind::Flusher.as_str(), id = %self.cid, tenant = %self.tenant, user = %self.user,
             restart_count = self.restart_count, "actor started");
         if self.progress.backoff.failures > 0 {
-            self.retry = Some(ctx.run_later(crate::backoff::FIRST_RETRY, |act, ctx| {
-                act.retry = None;
-                act.attempt(ctx);
-            }));
+            self.schedule_retry(crate::backoff::FIRST_RETRY, ctx);
         } else if self.progress.dirty {
             self.arm_idle(ctx);
         }
@@ -448,10 +508,10 @@ impl Supervised for ConversationFlusher {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
         self.idle = None;
         self.retry = None;
-        self.in_flight = false;
+        self.in_flight = None;
         self.answer(Err(FlushError::Gone));
         self.restart_count += 1;
-        self.flushers.health.actor_restarted();
+        self.flushers.health.actor_restarted(ActorKind::Flusher);
         tracing::warn!(actor = ActorKind::Flusher.as_str(), id = %self.cid, restart_count = self.restart_count,
             dirty = self.progress.dirty, failures = self.progress.backoff.failures, "actor restarting");
     }

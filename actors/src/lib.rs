@@ -13,6 +13,7 @@
 //! - [`turn_start`]: `StartTurn`, everything a chat turn reads or writes in hot storage before its 200, in one message.
 //! - [`flusher`]: `ConversationFlusher` (one per dirty conversation) and `Flushers` (per-user cold store and read-only clock).
 //! - [`backoff`]: `FlushBackoff`, the pure retry and read-only rules.
+//! - [`metrics`]: lock-free `Histogram` and `Gauge` for `/metrics`.
 //! - [`ports`]: `ColdStore`, the bucket as the actors see it.
 //! - [`supervisor`]: panic containment (`guarded`), lifecycle log lines and the health counters.
 
@@ -20,6 +21,7 @@ pub mod backoff;
 pub mod connector_state;
 pub mod flusher;
 pub mod ids;
+pub mod metrics;
 pub mod ports;
 pub mod record;
 pub mod secret;

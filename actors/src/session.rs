@@ -222,7 +222,7 @@ impl Supervised for SessionActor {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
         self.ttl = None;
         self.restart_count += 1;
-        self.registry.health.actor_restarted();
+        self.registry.health.actor_restarted(ActorKind::Session);
         tracing::warn!(actor = ActorKind::Session.as_str(), id = %self.record.id,
             restart_count = self.restart_count, "actor restarting");
     }

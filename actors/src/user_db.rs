@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::ids::{ConversationId, SessionId, TenantId, UserId};
-use crate::supervisor::{ActorKind, guarded};
+use crate::supervisor::{ActorKind, Health, guarded};
 
 /// Why a hot read or write failed.
 #[derive(Debug, thiserror::Error)]
@@ -106,12 +106,23 @@ type UserKey = (TenantId, UserId);
 pub struct UserDbs {
     root: PathBuf,
     writers: Arc<Mutex<HashMap<UserKey, Addr<UserDbWriter>>>>,
+    health: Arc<Health>,
 }
 
 impl UserDbs {
     /// Writers keep their files under `root` (`AUGCHATD_DATA_DIR`).
     pub fn new(root: PathBuf) -> Self {
-        Self { root, writers: Arc::default() }
+        Self::reporting_to(root, Arc::default())
+    }
+
+    /// Like `new`, with writer restarts counted in `health`.
+    pub fn reporting_to(root: PathBuf, health: Arc<Health>) -> Self {
+        Self { root, writers: Arc::default(), health }
+    }
+
+    /// Writers whose thread is running.
+    pub fn live_writers(&self) -> usize {
+        self.writers.lock().unwrap_or_else(PoisonError::into_inner).values().filter(|a| a.connected()).count()
     }
 
     /// Where a user's hot file lives. Both parts are validated identifiers, so this stays under `root`.
@@ -129,12 +140,14 @@ impl UserDbs {
         let path = self.path_of(tenant, user);
         let id = format!("{tenant}/{user}");
         let restarts = Arc::new(AtomicU32::new(0));
+        let health = Arc::clone(&self.health);
         // The factory runs on the writer's thread at start and after every contained panic.
-        let addr = SyncArbiter::start(1, move || UserDbWriter {
-            path: path.clone(),
-            id: id.clone(),
-            conn: None,
-            generation: restarts.fetch_add(1, Ordering::Relaxed),
+        let addr = SyncArbiter::start(1, move || {
+            let generation = restarts.fetch_add(1, Ordering::Relaxed);
+            if generation > 0 {
+                health.actor_restarted(ActorKind::UserDb);
+            }
+            UserDbWriter { path: path.clone(), id: id.clone(), conn: None, generation }
         });
         writers.insert(key, addr.clone());
         addr

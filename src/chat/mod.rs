@@ -83,6 +83,12 @@ pub struct Turn {
     pub session_stream: Counted<SessionId>,
     /// Bound on the client taking the next chunk.
     pub slow_client: Duration,
+    /// Where the model calls' upstream latency is recorded.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// This stream's unit of the open-streams gauge, released when the turn is dropped.
+    pub open_stream: augchatd_actors::metrics::Held,
+    /// Set when the daemon stops and the streams' grace is over: the turn ends and stores.
+    pub draining: crate::shutdown::Draining,
 }
 
 impl Turn {
@@ -109,6 +115,12 @@ async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
         Err(Halt::Gone) => {
             tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: client disconnected");
             turn.trace.event("aborted", json!({"message": "client disconnected"}));
+        }
+        Err(Halt::ShuttingDown) => {
+            tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: daemon shutting down");
+            turn.trace.event("aborted", json!({"message": "daemon shutting down"}));
+            // The client sees the stream end with the masked error; what it has is stored below.
+            let _ = fail(&mut out).await;
         }
         Err(Halt::Failed(err)) => {
             tracing::warn!(cid = %turn.cid, sid = %turn.record.id, provider = turn.record.spec.model.provider.as_str(),
@@ -215,6 +227,7 @@ async fn run_calls(turn: &Turn, out: &mut Out, calls: &[Call]) -> Result<Vec<Too
         let (i, outcome) = tokio::select! {
             Some(done) = running.next() => done,
             gone = out.idle() => return Err(gone.into()),
+            () = turn.draining.wait() => return Err(Halt::ShuttingDown),
         };
         let call = &calls[i];
         if outcome.failed {

@@ -19,6 +19,8 @@ pub enum Halt {
     Gone,
     /// The model call failed after the 200.
     Failed(LlmError),
+    /// The daemon is stopping and the streams' grace is over.
+    ShuttingDown,
 }
 
 impl From<Gone> for Halt {
@@ -71,11 +73,15 @@ pub async fn run(turn: &Turn, out: &mut Out, transcript: &[Item], tools: &[ToolS
     let spec = &turn.record.spec;
     let call =
         ModelCall { model: &spec.model, model_id: &turn.model_id, system: &spec.system_prompt, transcript, tools };
+    let asked = tokio::time::Instant::now();
     // Keep-alives flow while the provider thinks before its first byte, too.
     let mut events = tokio::select! {
         opened = llm::stream(&turn.http, &turn.bases, call) => opened.map_err(Halt::Failed)?,
         gone = out.idle() => return Err(gone.into()),
+        () = turn.draining.wait() => return Err(Halt::ShuttingDown),
     };
+    // Once per model call: the provider has answered with response headers.
+    turn.metrics.upstream_answered(spec.model.provider, asked.elapsed());
     let mut step = Step {
         items: Vec::new(),
         calls: Vec::new(),
@@ -87,6 +93,7 @@ pub async fn run(turn: &Turn, out: &mut Out, transcript: &[Item], tools: &[ToolS
         let next = tokio::select! {
             next = events.next() => next,
             gone = out.idle() => return Err(gone.into()),
+            () = turn.draining.wait() => return Err(Halt::ShuttingDown),
         };
         match next {
             None => break,

@@ -39,7 +39,7 @@ fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
 }
 
 /// `^Bearer\s+(.+)$`, scheme case-insensitive.
-fn bearer_token(header: &str) -> Option<&str> {
+pub(crate) fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, rest) = header.split_at_checked(6)?;
     if !scheme.eq_ignore_ascii_case("bearer") || !rest.starts_with(char::is_whitespace) {
         return None;

@@ -77,6 +77,9 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         streaming,
         session_stream,
         slow_client: state.slow_client,
+        metrics: Arc::clone(&state.metrics),
+        open_stream: state.metrics.stream_started(),
+        draining: state.draining.clone(),
     };
     Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn)))
 }

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// fetches a fresh JWT, and the integrator mints a session with fresh credentials.
     #[error("upstream_unauthorized")]
     UpstreamUnauthorized(Vec<String>),
+    /// `GET /metrics` without the bearer token `AUGCHATD_METRICS_TOKEN` names, or with another one.
+    #[error("metrics_unauthorized")]
+    MetricsUnauthorized,
     /// An integrator route reached without a verified client certificate.
     #[error("client_certificate_required")]
     ClientCertificateRequired,
@@ -175,6 +178,7 @@ impl ResponseError for ApiError {
             | ApiError::InvalidJwt
             | ApiError::SessionGone
             | ApiError::ClientCertificateRequired
+            | ApiError::MetricsUnauthorized
             | ApiError::UpstreamUnauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::InvalidTenantId
             | ApiError::InvalidJson
@@ -215,6 +219,10 @@ impl ResponseError for ApiError {
             ApiError::UpstreamUnauthorized(connectors) => Some(connectors.as_slice()),
             _ => None,
         };
+        if matches!(self, ApiError::MetricsUnauthorized) {
+            // RFC 6750: a 401 for a bearer-protected resource names the scheme.
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
         response.json(ErrorBody { error: &token, detail: self.detail(), connectors })
     }
 }

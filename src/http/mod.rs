@@ -11,6 +11,7 @@
 //! - `hydrate`: reading conversations back from cold storage.
 //! - `models`: `GET /session/models`.
 //! - `health`: `GET /healthz`; `openapi`: `GET /openapi.json`, the document of every route in `ROUTES`.
+//! - `metrics`: `GET /metrics` (Prometheus text, optional bearer token).
 //! - `static_ui`: the bundled UI and the fallback for unknown paths.
 //! - `auth`: the JWT extractor; `tls`: optional client auth and the tenant extractor.
 //! - `body`: size-limited JSON bodies; `error`: `ApiError`.
@@ -25,6 +26,7 @@ pub mod error;
 pub mod health;
 pub mod hydrate;
 pub mod limits;
+pub mod metrics;
 pub mod models;
 pub mod openapi;
 pub mod sessions;
@@ -86,6 +88,12 @@ pub struct AppState {
     pub max_streams_per_session: usize,
     /// Bound on a client sending its body, or taking the next chunk of its stream.
     pub slow_client: std::time::Duration,
+    /// The daemon-side `/metrics` instruments.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// The bearer token `/metrics` demands (`AUGCHATD_METRICS_TOKEN`); `None`: open.
+    pub metrics_token: Option<augchatd_actors::secret::Secret>,
+    /// Set when the shutdown grace for chat streams has run out: running turns end and store.
+    pub draining: crate::shutdown::Draining,
 }
 
 /// A resource for `path` whose other methods answer 405 with `Allow: <allowed>`.
@@ -170,6 +178,7 @@ impl Mounted {
 enum Handler {
     Healthz,
     OpenApi,
+    Metrics,
     SessionModels,
     ListConversations,
     CreateConversation,
@@ -226,6 +235,7 @@ impl Route {
         match self.handler {
             Handler::Healthz => route.to(health::healthz),
             Handler::OpenApi => route.to(openapi::document),
+            Handler::Metrics => route.to(metrics::scrape),
             Handler::SessionModels => route.to(models::list),
             Handler::ListConversations => route.to(conversations::list),
             Handler::CreateConversation => route.to(conversations::create),
@@ -254,6 +264,7 @@ pub const ROUTES: &[Route] = {
     &[
         Route::new(Get, "/healthz", Always, H::Healthz),
         Route::new(Get, "/openapi.json", Always, H::OpenApi),
+        Route::new(Get, "/metrics", Always, H::Metrics),
         Route::new(Get, "/session/models", Always, H::SessionModels),
         Route::new(Get, "/conversations", Always, H::ListConversations),
         Route::new(Post, "/conversations", Always, H::CreateConversation),

@@ -18,7 +18,7 @@ struct Embedded;
 
 /// Path prefixes that belong to the API: never answered with the UI (SPEC §2.0).
 const API_PREFIXES: &[&str] =
-    &["/healthz", "/openapi.json", "/demo", "/chat", "/sessions", "/conversations", "/session"];
+    &["/healthz", "/openapi.json", "/metrics", "/demo", "/chat", "/sessions", "/conversations", "/session"];
 
 fn is_api_path(path: &str) -> bool {
     API_PREFIXES.iter().any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))

@@ -49,6 +49,8 @@
 //!   descriptors in this process, so the open-file limit caps the sweep too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::panic, clippy::disallowed_methods)]
 
+mod common;
+use common::rss_kb;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -375,15 +377,6 @@ fn disturbance(before: Machine, after: Machine) -> Value {
     let others = after.busy_ns.saturating_sub(before.busy_ns).saturating_sub(ours) as f64 / wall;
     let steal = after.steal_ns.saturating_sub(before.steal_ns) as f64 / wall;
     json!({"other_processes_cores": round3(others), "steal_cores": round3(steal)})
-}
-
-fn rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// Gives freed heap back to the kernel, so a phase's RSS growth is not hidden by the previous phase's.

@@ -7,6 +7,8 @@
 #[allow(dead_code)]
 mod s3_peer;
 
+mod common;
+use common::rss_kb;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,15 +44,6 @@ fn replace(cid: &ConversationId, turn: usize) -> ReplaceThread {
         defaults: vec![],
         messages: thread(turn),
     }
-}
-
-fn rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn user(i: usize) -> UserId {

@@ -131,6 +131,21 @@ impl ProdRig {
         Self { dir, pki, port: free_port().to_string(), integrator, browser }
     }
 
+    /// `GET /conversations/:cid/messages` until it holds `count` messages (a turn is stored just after
+    /// its stream ends), at most 2.5 s; the last answer.
+    pub async fn stored_messages(&self, jwt: &str, cid: &str, count: usize) -> serde_json::Value {
+        let mut stored = serde_json::Value::Null;
+        for _ in 0..50 {
+            let url = self.url(&format!("/conversations/{cid}/messages"));
+            stored = self.browser.get(url).bearer_auth(jwt).send().await.unwrap().json().await.unwrap();
+            if stored["messages"].as_array().is_some_and(|m| m.len() == count) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stored
+    }
+
     /// The base environment plus `extra`.
     pub fn env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let base = [

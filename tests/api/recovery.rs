@@ -43,22 +43,7 @@ async fn a_conversation_written_before_kill_9_is_flushed_after_restart() {
     let res = browser.post(url("/chat")).bearer_auth(&jwt).json(&turn).send().await.unwrap();
     assert_eq!(res.status(), 200);
     res.text().await.unwrap();
-    let mut stored = Value::Null;
-    for _ in 0..50 {
-        stored = browser
-            .get(url("/conversations/c1/messages"))
-            .bearer_auth(&jwt)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if stored["messages"].as_array().is_some_and(|m| m.len() == 2) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let stored = rig.stored_messages(&jwt, "c1", 2).await;
     assert_eq!(stored["messages"].as_array().map(Vec::len), Some(2), "{stored}");
     daemon.crash().await;
     assert!(s3.object("p/acme/u/c1.json").is_none(), "nothing was flushed before the crash");

@@ -44,24 +44,10 @@ async fn daemon_with_a_dirty_conversation(rig: &ProdRig, llm: &LlmPeer, s3: &S3P
     let res = rig.browser.post(rig.url("/chat")).bearer_auth(&jwt).json(&turn).send().await.unwrap();
     assert_eq!(res.status(), 200);
     res.text().await.unwrap();
-    for _ in 0..50 {
-        let stored: Value = rig
-            .browser
-            .get(rig.url("/conversations/c1/messages"))
-            .bearer_auth(&jwt)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if stored["messages"].as_array().is_some_and(|m| m.len() == 2) {
-            assert!(s3.object("p/acme/u/c1.json").is_none(), "not flushed before the shutdown");
-            return daemon;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the turn was not stored");
+    let stored = rig.stored_messages(&jwt, "c1", 2).await;
+    assert_eq!(stored["messages"].as_array().map(Vec::len), Some(2), "the turn was not stored: {stored}");
+    assert!(s3.object("p/acme/u/c1.json").is_none(), "not flushed before the shutdown");
+    daemon
 }
 
 /// The JSON log lines with `message`.

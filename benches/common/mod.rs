@@ -1,0 +1,11 @@
+//! What both benchmarks measure the same way.
+
+/// This process's resident set, from `/proc/self/status` (0 where there is none).
+pub fn rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}

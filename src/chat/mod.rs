@@ -223,11 +223,13 @@ async fn run_calls(turn: &Turn, out: &mut Out, calls: &[Call]) -> Result<Vec<Too
             ..ToolOutcome::default()
         });
     }
+    let draining = turn.draining.wait();
+    tokio::pin!(draining);
     while !running.is_empty() {
         let (i, outcome) = tokio::select! {
             Some(done) = running.next() => done,
             gone = out.idle() => return Err(gone.into()),
-            () = turn.draining.wait() => return Err(Halt::ShuttingDown),
+            () = &mut draining => return Err(Halt::ShuttingDown),
         };
         let call = &calls[i];
         if outcome.failed {

@@ -89,11 +89,14 @@ pub async fn run(turn: &Turn, out: &mut Out, transcript: &[Item], tools: &[ToolS
         usage: Usage::default(),
         reasoning_open: false,
     };
+    // Registered once for the whole call: a registration per event would take the Notify's lock per token.
+    let draining = turn.draining.wait();
+    tokio::pin!(draining);
     loop {
         let next = tokio::select! {
             next = events.next() => next,
             gone = out.idle() => return Err(gone.into()),
-            () = turn.draining.wait() => return Err(Halt::ShuttingDown),
+            () = &mut draining => return Err(Halt::ShuttingDown),
         };
         match next {
             None => break,

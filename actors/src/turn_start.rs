@@ -69,6 +69,10 @@ mod tests {
     use crate::ids::{TenantId, UserId};
     use crate::user_db::{DeleteConversation, UserDbs};
 
+    fn writer(dir: &tempfile::TempDir) -> Addr<UserDbWriter> {
+        UserDbs::new(dir.path().to_owned()).writer(&TenantId::try_from("t").unwrap(), &UserId::try_from("u").unwrap())
+    }
+
     fn start(cid: &ConversationId, in_scope: &[(&str, bool)], cold_checked: bool) -> StartTurn {
         StartTurn {
             cid: cid.clone(),
@@ -81,8 +85,7 @@ mod tests {
     #[actix_rt::test]
     async fn a_new_conversation_waits_for_the_cold_check_then_is_created_with_its_defaults() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = UserDbs::new(dir.path().to_owned())
-            .writer(&TenantId::try_from("t").unwrap(), &UserId::try_from("u").unwrap());
+        let writer = writer(&dir);
         let cid = ConversationId::try_from("c1").unwrap();
 
         let unchecked = writer.send(start(&cid, &[("docs", true)], false)).await.unwrap();
@@ -101,8 +104,7 @@ mod tests {
     #[actix_rt::test]
     async fn an_existing_conversation_keeps_its_flags_and_override_and_drops_flags_out_of_scope() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = UserDbs::new(dir.path().to_owned())
-            .writer(&TenantId::try_from("t").unwrap(), &UserId::try_from("u").unwrap());
+        let writer = writer(&dir);
         let cid = ConversationId::try_from("c1").unwrap();
         writer.send(start(&cid, &[("docs", true), ("gone", true)], true)).await.unwrap().unwrap();
         let off = SetConnectorActive { cid: cid.clone(), descriptive_id: "docs".to_owned(), active: false };
@@ -120,8 +122,7 @@ mod tests {
     #[actix_rt::test]
     async fn a_deleted_conversation_is_recreated_without_asking_cold() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = UserDbs::new(dir.path().to_owned())
-            .writer(&TenantId::try_from("t").unwrap(), &UserId::try_from("u").unwrap());
+        let writer = writer(&dir);
         let cid = ConversationId::try_from("c1").unwrap();
         writer.send(start(&cid, &[], true)).await.unwrap().unwrap();
         writer.send(DeleteConversation { cid: cid.clone() }).await.unwrap().unwrap();

@@ -38,15 +38,10 @@ impl<K: Hash + Eq + Clone> Counts<K> {
     /// Like `begin`, unless `max` of `key` are live already.
     pub fn begin_below(&self, key: K, max: usize) -> Option<Counted<K>> {
         let mut map = self.lock();
-        let count = map.entry(key.clone()).or_default();
-        if *count >= max {
-            // Only a live count has an entry (a refusal must not leave a zero behind).
-            if *count == 0 {
-                map.remove(&key);
-            }
+        if map.get(&key).copied().unwrap_or(0) >= max {
             return None;
         }
-        *count += 1;
+        *map.entry(key.clone()).or_default() += 1;
         drop(map);
         Some(Counted { counts: self.clone(), key })
     }

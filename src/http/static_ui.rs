@@ -16,12 +16,15 @@ use super::error::ApiError;
 #[folder = "static/"]
 struct Embedded;
 
-/// Path prefixes that belong to the API: never answered with the UI (SPEC §2.0).
-const API_PREFIXES: &[&str] =
-    &["/healthz", "/openapi.json", "/metrics", "/demo", "/chat", "/sessions", "/conversations", "/session"];
-
+/// Whether `path` is under the first segment of a route of either mode: those paths belong to the API
+/// and are never answered with the UI (SPEC §2.0). Taken from `ROUTES`, so a new route needs no list here.
 fn is_api_path(path: &str) -> bool {
-    API_PREFIXES.iter().any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
+    let segment = first_segment(path);
+    super::ROUTES.iter().any(|route| first_segment(route.path) == segment)
+}
+
+fn first_segment(path: &str) -> &str {
+    path.split('/').nth(1).unwrap_or_default()
 }
 
 /// The `Content-Security-Policy` of UI pages.
@@ -93,6 +96,7 @@ mod tests {
     fn api_paths_are_matched_by_segment() {
         assert!(is_api_path("/sessions") && is_api_path("/sessions/x") && is_api_path("/session/models"));
         assert!(!is_api_path("/sessionsx") && !is_api_path("/c/abc") && !is_api_path("/"));
+        assert!(is_api_path("/metrics") && is_api_path("/openapi.json") && is_api_path("/demo/x"));
     }
 
     #[test]

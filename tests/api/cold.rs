@@ -204,7 +204,7 @@ async fn a_hot_only_demo_never_calls_s3() {
 }
 
 /// Waits until `path` stops existing (up to 5 s).
-async fn gone(path: &std::path::Path) -> bool {
+pub async fn gone(path: &std::path::Path) -> bool {
     for _ in 0..100 {
         if !path.exists() {
             return true;

@@ -4,7 +4,9 @@
 //! user's writer when it ends, finished or not (SPEC §2.4, §4).
 //! Invariant: the model's stream is never routed through an actor token by token; the writer gets one
 //! message per turn. A client that goes away stops the turn at once, dropping the model request and
-//! the tool calls in flight, and what the assistant had produced is stored.
+//! the tool calls in flight, and what the assistant had produced is stored. A turn that runs to its end
+//! is stored before its `finish` goes out, so a client that saw `finish` knows the reply is kept; one
+//! that could not be stored (a full disk) ends with an error part instead.
 //!
 //! # Layout
 //! - `out`: chunks to the browser and the assistant message they assemble.
@@ -24,7 +26,7 @@ use actix_web::web::Bytes;
 use augchatd_actors::flusher::{Flushers, TurnInFlight};
 use augchatd_actors::ids::{ConversationId, SessionId, TenantId, UserId};
 use augchatd_actors::record::SessionRecord;
-use augchatd_actors::user_db::{ReplaceThread, Role, StoredMessage, UserDbWriter};
+use augchatd_actors::user_db::{DbError, ReplaceThread, Role, StoredMessage, UserDbWriter};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
@@ -44,6 +46,8 @@ use crate::trace::Trace;
 const CHUNK_BUFFER: usize = 64;
 /// What the browser sees when the model fails; the real cause goes to the log (SPEC §4.5).
 const MASKED_ERROR: &str = "An error occurred.";
+/// What the browser sees when the finished reply could not be stored.
+const NOT_STORED: &str = "The reply could not be saved: the conversation store is unavailable. Please try again.";
 /// Model calls per turn (SPEC §5.1, `stepCountIs(100)`).
 pub const MAX_STEPS: usize = 100;
 /// Appended when the cap ends a turn that still wanted tools (SPEC §5.1 step 5).
@@ -110,17 +114,19 @@ async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
     let message_id = format!("msg-{}", uuid::Uuid::new_v4().simple());
     let mut out = Out::new(tx, turn.slow_client);
     trace_request(&turn);
-    match converse(&turn, &mut out, &message_id).await {
-        Ok(()) => {}
+    let ending = match converse(&turn, &mut out, &message_id).await {
+        Ok(ending) => ending,
         Err(Halt::Gone) => {
             tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: client disconnected");
             turn.trace.event("aborted", json!({"message": "client disconnected"}));
+            return persist_later(turn, message_id, out.parts());
         }
         Err(Halt::ShuttingDown) => {
             tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: daemon shutting down");
             turn.trace.event("aborted", json!({"message": "daemon shutting down"}));
-            // The client sees the stream end with the masked error; what it has is stored below.
-            let _ = fail(&mut out).await;
+            // The client sees the stream end with the masked error; what it has is stored.
+            let _ = fail(&mut out, MASKED_ERROR).await;
+            return persist_later(turn, message_id, out.parts());
         }
         Err(Halt::Failed(err)) => {
             tracing::warn!(cid = %turn.cid, sid = %turn.record.id, provider = turn.record.spec.model.provider.as_str(),
@@ -128,20 +134,42 @@ async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
             turn.trace.event("error", json!({"message": err.to_string(), "stack": format!("{err:?}")}));
             // The masked error part, then the end of the stream (SPEC §4.5); a client that has gone
             // meanwhile changes nothing.
-            let _ = fail(&mut out).await;
+            let _ = fail(&mut out, MASKED_ERROR).await;
+            return persist_later(turn, message_id, out.parts());
         }
+    };
+    let (trace, metadata) = (turn.trace.clone(), turn.metadata());
+    if let Err(err) = persist(turn, message_id, out.parts()).await {
+        trace.event("error", json!({"message": format!("the turn could not be stored: {err}")}));
+        let _ = fail(&mut out, NOT_STORED).await;
+        return;
     }
-    persist(turn, message_id, out.parts());
+    // A client that has gone by now changes nothing: the turn is complete and stored.
+    let _ = out.send(Chunk::Finish { finish_reason: ending.finish, message_metadata: &metadata }).await;
+    // Traced before the last byte, so a client that has read the whole stream finds the trace complete.
+    trace.event(
+        "response.finish",
+        json!({"finish_reason": ending.finish, "total_usage": ending.usage, "step_count": ending.steps}),
+    );
+    let _ = out.raw(Bytes::from_static(DONE)).await;
 }
 
-async fn fail(out: &mut Out) -> Result<(), Gone> {
+/// An error part, then the end of the stream (SPEC §4.5).
+async fn fail(out: &mut Out, error_text: &str) -> Result<(), Gone> {
     out.close_part().await?;
-    out.send(Chunk::Error { error_text: MASKED_ERROR }).await?;
+    out.send(Chunk::Error { error_text }).await?;
     out.raw(Bytes::from_static(DONE)).await
 }
 
-/// The loop: steps until a final answer or the cap, then augchatd's own parts and the finish.
-async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<(), Halt> {
+/// How a turn that ran to its end ended.
+struct Ending {
+    finish: FinishReason,
+    usage: Usage,
+    steps: usize,
+}
+
+/// The loop: steps until a final answer or the cap, then augchatd's own parts; the finish is the caller's.
+async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<Ending, Halt> {
     let metadata = turn.metadata();
     out.send(Chunk::Start { message_id, message_metadata: &metadata }).await?;
     let mut transcript = transcript::from_thread(&turn.history, |name| turn.tools.offers(name));
@@ -197,12 +225,7 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<(), Ha
         let id = out.notice("augchatd-upstream-401", &warning).await?;
         out.augchatd_error(&id, &json!({"code": "upstream_unauthorized", "connectors": unauthorized})).await?;
     }
-    out.send(Chunk::Finish { finish_reason: finish, message_metadata: &metadata }).await?;
-    // Traced before the last byte, so a client that has read the whole stream finds the trace complete;
-    // the turn is complete even if that byte finds the client gone.
-    turn.trace.event("response.finish", json!({"finish_reason": finish, "total_usage": usage, "step_count": steps}));
-    let _complete = out.raw(Bytes::from_static(DONE)).await;
-    Ok(())
+    Ok(Ending { finish, usage, steps })
 }
 
 /// Runs a step's calls in parallel, reporting each result as it lands; keep-alives flow meanwhile,
@@ -307,9 +330,18 @@ fn trace_step(turn: &Turn, number: usize, step: &Step, results: Vec<Value>, sour
     );
 }
 
+/// Stores a turn that ended early without holding up its task: nobody waits for it, and a failure is
+/// logged by `persist`.
+fn persist_later(turn: Turn, message_id: String, parts: Value) {
+    actix_web::rt::spawn(async move {
+        let _logged = persist(turn, message_id, parts).await;
+    });
+}
+
 /// Stores the client's thread plus the assistant message as far as it got (SPEC §2.4: an aborted turn's
-/// partial message is stored too). Fire and forget: a failure is logged by the writer's caller side.
-fn persist(turn: Turn, message_id: String, parts: Value) {
+/// partial message is stored too), then tells the conversation's flusher. The returned future does not
+/// borrow the turn, so it may be awaited or spawned.
+fn persist(turn: Turn, message_id: String, parts: Value) -> impl Future<Output = Result<(), DbError>> + 'static {
     let metadata_json = serde_json::to_string(&turn.metadata()).ok();
     let mut messages = turn.history;
     messages.push(StoredMessage {
@@ -325,15 +357,13 @@ fn persist(turn: Turn, message_id: String, parts: Value) {
     let in_flight = turn.in_flight;
     let streaming = turn.streaming;
     let request = turn.writer.send(ReplaceThread { cid: turn.cid, session, defaults: turn.defaults, messages });
-    actix_web::rt::spawn(async move {
-        let stored = request.await;
+    async move {
+        let stored = request.await.unwrap_or(Err(DbError::WriterGone));
         drop((in_flight, streaming));
-        match stored {
-            Ok(Ok(())) => flushers.touched(&tenant, &user, &cid),
-            Ok(Err(e)) => tracing::error!(%cid, error = %e, "chat turn could not be stored"),
-            Err(e) => {
-                tracing::error!(%cid, error = %e, "chat turn could not be stored: writer gone")
-            }
+        match &stored {
+            Ok(()) => flushers.touched(&tenant, &user, &cid),
+            Err(e) => tracing::error!(%cid, error = %e, "chat turn could not be stored"),
         }
-    });
+        stored
+    }
 }

@@ -131,8 +131,8 @@ impl ProdRig {
         Self { dir, pki, port: free_port().to_string(), integrator, browser }
     }
 
-    /// `GET /conversations/:cid/messages` until it holds `count` messages (a turn is stored just after
-    /// its stream ends), at most 2.5 s; the last answer.
+    /// `GET /conversations/:cid/messages` until it holds `count` messages (a turn cut short is stored
+    /// just after its stream ends), at most 2.5 s; the last answer.
     pub async fn stored_messages(&self, jwt: &str, cid: &str, count: usize) -> serde_json::Value {
         let mut stored = serde_json::Value::Null;
         for _ in 0..50 {

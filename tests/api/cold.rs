@@ -33,10 +33,22 @@ fn thread(cid: &str, texts: &[&str]) -> Value {
 
 /// Polls the bucket for `key` for up to `within`.
 async fn cold_object(srv: &TestServer, key: &str, within: Duration) -> Option<Value> {
+    cold_object_where(srv, key, within, |_| true).await
+}
+
+/// The object at `key` once it exists and satisfies `ready` (a later flush may replace an earlier one).
+async fn cold_object_where(
+    srv: &TestServer,
+    key: &str,
+    within: Duration,
+    ready: impl Fn(&Value) -> bool,
+) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        if let Some(bytes) = srv.s3.object(key) {
-            return Some(serde_json::from_slice(&bytes).unwrap());
+        if let Some(object) = srv.s3.object(key).map(|bytes| serde_json::from_slice::<Value>(&bytes).unwrap())
+            && ready(&object)
+        {
+            return Some(object);
         }
         if tokio::time::Instant::now() >= deadline {
             return None;
@@ -365,7 +377,10 @@ async fn two_sessions_of_one_user_writing_at_once_see_one_store() {
         assert_eq!(listed["conversations"].as_array().unwrap().len(), 8);
     }
     for i in 0..8 {
-        let flushed = cold_object(&srv, &format!("chats/acme/u/c{i}.json"), Duration::from_secs(5)).await.unwrap();
+        // The conversation is created, and may be flushed empty, before its turn is stored.
+        let key = format!("chats/acme/u/c{i}.json");
+        let has_turn = |object: &Value| object["messages"].as_array().is_some_and(|m| m.len() == 2);
+        let flushed = cold_object_where(&srv, &key, Duration::from_secs(5), has_turn).await.unwrap();
         assert_eq!(flushed["messages"][0]["parts"][0]["text"], format!("message {i}"));
     }
 }

@@ -14,6 +14,7 @@ mod connectors;
 mod conversations;
 
 mod demo;
+mod drills;
 mod hostile;
 mod isolation;
 mod jwt;

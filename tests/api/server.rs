@@ -79,7 +79,10 @@ impl TestServer {
         let handle = server.handle();
         actix_web::rt::spawn(server);
         let client = |identity: Option<String>| {
+            // Idle connections are dropped before the daemon's 5 s keep-alive closes them, so a request after
+            // a long pause (an `npm ci` in the middle of a test) never lands on a connection being closed.
             let mut builder = reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(3))
                 .tls_certs_only([reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap()]);
             if let Some(identity) = identity {
                 builder = builder.identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap());

@@ -1,0 +1,198 @@
+//! Fault drills (issue 7 item 2): the daemon on a bad day. Each drill breaks one real thing under a
+//! working daemon and checks what a user sees, that nothing acknowledged is lost, and that the daemon
+//! comes back by itself once the fault is gone.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::binary::ProdRig;
+use crate::peers::llm::{GOOD_KEY, LlmPeer};
+use crate::peers::s3::{BUCKET, Fault, S3_KEY_ID, S3_SECRET, S3Peer};
+use crate::server::{JWT_SECRET, TestServer};
+
+/// A tmpfs of `size` mounted for one test and unmounted when dropped: a disk that can really fill up.
+struct SmallDisk {
+    path: PathBuf,
+}
+
+impl SmallDisk {
+    /// `None` where this process may not mount (not root): the drill is then skipped, loudly.
+    fn mount(path: &Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(path).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            eprintln!("SKIPPED: mounting a tmpfs needs root; the full-disk drill did not run");
+            return None;
+        }
+        Some(Self { path: path.to_owned() })
+    }
+
+    /// Writes zeros into `filler` until the disk refuses.
+    fn fill(&self) {
+        let mut file = std::fs::File::create(self.path.join("filler")).unwrap();
+        let block = vec![0u8; 4096];
+        while file.write_all(&block).is_ok() {}
+        let _ = file.sync_all();
+    }
+
+    /// Gives the space back.
+    fn free(&self) {
+        std::fs::remove_file(self.path.join("filler")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+fn turn(cid: &str, texts: &[&str]) -> Value {
+    let messages: Vec<Value> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let role = if i % 2 == 0 { "user" } else { "assistant" };
+            json!({"id": format!("m{i}"), "role": role, "parts": [{"type": "text", "text": text}]})
+        })
+        .collect();
+    json!({"id": cid, "messages": messages})
+}
+
+#[actix_web::test]
+async fn a_full_data_disk_answers_503_keeps_what_was_stored_and_recovers_when_space_returns() {
+    let root = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&root.path().join("data"), "2m") else { return };
+    let data = disk.path.clone();
+    let srv = TestServer::start(|env, _| {
+        env.insert("AUGCHATD_DATA_DIR".into(), data.to_str().unwrap().into());
+        env.insert("AUGCHATD_FLUSH_IDLE_MS".into(), "600000".into());
+    })
+    .await;
+    let (_, jwt) = srv.mint("u").await;
+    assert_eq!(srv.chat(&jwt, &turn("kept", &["remember the tulips"])).await.0, 200);
+    let (_, stored) = srv.get_with_jwt("/conversations/kept/messages", &jwt).await;
+    assert_eq!(stored["messages"].as_array().map(Vec::len), Some(2), "{stored}");
+
+    disk.fill();
+    let hot_write_failed = (
+        503,
+        json!({"error": "hot_write_failed",
+        "detail": "the conversation store could not be written; nothing was changed, try again"}),
+    );
+    let created = srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "new"})).await;
+    assert_eq!(created, hot_write_failed);
+    let (status, headers, _) = srv.chat(&jwt, &turn("other", &["hello"])).await;
+    assert_eq!((status, headers["x-augchatd-reason"].to_str().unwrap()), (503, "hot-write-failed"));
+    let res = srv.browser.put(srv.url("/conversations/kept/model")).bearer_auth(&jwt);
+    assert_eq!(res.json(&json!({"model_id": "claude-haiku-4-5"})).send().await.unwrap().status(), 503);
+    // A turn on a conversation that needs no write to start streams, but its reply cannot be kept: it
+    // ends with an error part instead of a `finish`, so the UI never shows an unsaved reply as done.
+    let next = ["remember the tulips", "Hello from the scripted model.", "and now?"];
+    let (status, _, stream) = srv.chat(&jwt, &turn("kept", &next)).await;
+    assert_eq!(status, 200);
+    assert!(stream.contains(r#""type":"error","errorText":"The reply could not be saved"#), "{stream}");
+    assert!(!stream.contains(r#""type":"finish""#), "{stream}");
+    let (status, unchanged) = srv.get_with_jwt("/conversations/kept/messages", &jwt).await;
+    assert_eq!((status, &unchanged), (200, &stored), "reads go on and what was stored is intact");
+
+    disk.free();
+    let (status, _, stream) = srv.chat(&jwt, &turn("kept", &next)).await;
+    assert_eq!(status, 200);
+    assert!(stream.contains(r#""type":"finish""#), "{stream}");
+    let (_, after) = srv.get_with_jwt("/conversations/kept/messages", &jwt).await;
+    assert_eq!(texts(&after), [next[0], next[1], next[2], "Hello from the scripted model."]);
+    let created = srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "new"})).await;
+    assert_eq!(created.0, 201, "writes work again once space returns");
+}
+
+/// `kill -9` while a flush hangs on S3 and a turn is mid-stream. What was acknowledged (a turn whose
+/// `finish` the client read) survives the restart, reaches cold storage, and the user's file takes new
+/// turns; the turn that was cut is simply not there.
+#[actix_web::test]
+async fn kill_9_during_a_flush_and_a_turn_loses_nothing_acknowledged() {
+    let rig = ProdRig::new();
+    let llm = LlmPeer::start();
+    let s3 = S3Peer::start(&rig.dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await;
+    let data = rig.dir.path().join("data");
+    let env = [
+        ("AUGCHATD_JWT_SECRET", JWT_SECRET),
+        ("AUGCHATD_ANTHROPIC_BASE_URL", llm.base.as_str()),
+        ("AUGCHATD_DATA_DIR", data.to_str().unwrap()),
+        ("AUGCHATD_FLUSH_IDLE_MS", "200"),
+    ];
+    let session = json!({
+        "user_id": "u", "system_prompt": "s",
+        "model": {"provider": "anthropic", "model_id": "claude-haiku-4-5", "api_key": GOOD_KEY},
+        "storage": {"s3": {"endpoint": s3.endpoint(), "region": "us-east-1", "bucket": BUCKET, "prefix": "p/",
+                           "access_key_id": S3_KEY_ID, "secret_access_key": S3_SECRET}},
+    });
+    let mint = || async {
+        let res = rig.integrator.post(rig.url("/sessions")).json(&session).send().await.unwrap();
+        res.json::<Value>().await.unwrap()["jwt"].as_str().unwrap().to_owned()
+    };
+    let chat = |jwt: String, body: Value| rig.browser.post(rig.url("/chat")).bearer_auth(jwt).json(&body).send();
+
+    let daemon = rig.start(&env).await;
+    let jwt = mint().await;
+    let acknowledged = chat(jwt.clone(), turn("c1", &["keep this"])).await.unwrap().text().await.unwrap();
+    assert!(acknowledged.contains(r#""type":"finish""#), "{acknowledged}");
+
+    // The idle flush starts and hangs on S3.
+    s3.set_fault(Fault::Stall);
+    let before = s3.requests();
+    for _ in 0..100 {
+        if s3.requests() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(s3.requests() > before, "the flush reached S3");
+    // A second turn streams its first words, then the model stalls.
+    let cut = chat(jwt, turn("c1", &["keep this", "Hello from the scripted model.", "stall now"])).await.unwrap();
+    let mut body = cut.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("text-delta") {
+        seen.push_str(&String::from_utf8_lossy(&body.next().await.unwrap().unwrap()));
+    }
+    daemon.crash().await;
+    s3.set_fault(Fault::None);
+
+    let daemon = rig.start(&env).await;
+    let jwt = mint().await;
+    let stored = rig.stored_messages(&jwt, "c1", 2).await;
+    assert_eq!(texts(&stored), ["keep this", "Hello from the scripted model."], "{stored}");
+    let mut flushed = None;
+    for _ in 0..100 {
+        if let Some(bytes) = s3.object("p/acme/u/c1.json") {
+            flushed = Some(serde_json::from_slice::<Value>(&bytes).unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let flushed = flushed.expect("cold storage got the acknowledged turn after the restart");
+    assert_eq!(texts(&flushed), ["keep this", "Hello from the scripted model."], "{flushed}");
+    let next = chat(jwt.clone(), turn("c1", &["keep this", "Hello from the scripted model.", "more"])).await.unwrap();
+    assert!(next.text().await.unwrap().contains(r#""type":"finish""#), "the file takes new turns");
+    assert_eq!(texts(&rig.stored_messages(&jwt, "c1", 4).await).len(), 4);
+    daemon.stop().await;
+}
+
+/// The first text of each message of a stored or flushed conversation.
+fn texts(conversation: &Value) -> Vec<&str> {
+    conversation["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["parts"].as_array()?.iter().find(|p| p["type"] == "text")?["text"].as_str())
+        .collect()
+}

@@ -124,6 +124,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Per-conversation JSONL traces (`AUGCHATD_TRACE_DIR`); `None` is off.
     pub trace_dir: Option<PathBuf>,
+    /// Where the audit log goes (`AUGCHATD_AUDIT_LOG`); `None` is off.
+    pub audit_log: Option<crate::audit::AuditTarget>,
     /// Idle time before a dirty conversation is flushed (`AUGCHATD_FLUSH_IDLE_MS`).
     pub flush_idle: Duration,
     /// Failure streak after which the user goes read-only (`AUGCHATD_FLUSH_STALLED_MS`).
@@ -175,6 +177,7 @@ const KNOWN: &[&str] = &[
     "PORT",
     "AUGCHATD_DATA_DIR",
     "AUGCHATD_TRACE_DIR",
+    "AUGCHATD_AUDIT_LOG",
     "AUGCHATD_FLUSH_IDLE_MS",
     "AUGCHATD_FLUSH_STALLED_MS",
     "AUGCHATD_TOOL_TIMEOUT_MS",
@@ -315,6 +318,7 @@ impl Config {
             listen: SocketAddr::new(host, port),
             data_dir: vars.path("AUGCHATD_DATA_DIR").unwrap_or_else(|| PathBuf::from("./data")),
             trace_dir: vars.path("AUGCHATD_TRACE_DIR"),
+            audit_log: vars.get("AUGCHATD_AUDIT_LOG").map(crate::audit::AuditTarget::parse),
             flush_idle: vars.millis("AUGCHATD_FLUSH_IDLE_MS", 300_000)?,
             flush_stalled: vars.millis("AUGCHATD_FLUSH_STALLED_MS", 900_000)?,
             tool_timeout: vars.millis("AUGCHATD_TOOL_TIMEOUT_MS", 60_000)?,
@@ -590,6 +594,14 @@ mod tests {
             assert!(err.0.contains(key), "{key}: {err}");
             assert!(!err.0.contains('\n'));
         }
+    }
+
+    #[test]
+    fn the_audit_log_is_off_unless_set() {
+        assert_eq!(load(&[DEMO]).unwrap().audit_log, None);
+        assert_eq!(load(&[DEMO, ("AUGCHATD_AUDIT_LOG", "")]).unwrap().audit_log, None);
+        let to_file = load(&[DEMO, ("AUGCHATD_AUDIT_LOG", "/tmp/a.jsonl")]).unwrap().audit_log;
+        assert_eq!(to_file, Some(crate::audit::AuditTarget::File("/tmp/a.jsonl".into())));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! - [`stream`]: the AI SDK UI message stream v1 encoder.
 //! - [`tools`]: what the model can call: MCP servers and OpenSearch retrieval, per session.
 //! - [`trace`]: the optional per-conversation JSONL trace.
+//! - [`audit`]: the optional audit log, one content-free JSON line per security-relevant event.
 //! - [`metrics`]: the `/metrics` instruments and the Prometheus text format.
 //! - [`shutdown`]: SIGTERM/SIGINT, ending chat streams after their grace, the final flush to cold storage.
 //! - [`jwt`]: HS256 browser tokens.
@@ -21,6 +22,7 @@
 //! - [`cold`]: the integrator's S3 bucket.
 //! - Actors (sessions, per-user SQLite writers, their supervision) live in the `augchatd-actors` crate.
 
+pub mod audit;
 pub mod chat;
 pub mod cold;
 pub mod config;
@@ -45,6 +47,7 @@ use std::time::Duration;
 use actix::Arbiter;
 use actix_web::dev::{Server, Service};
 use actix_web::{App, HttpServer, web};
+use augchatd_actors::audit::{Audit, AuditSink};
 use augchatd_actors::flusher::{FlushSettings, Flushers};
 use augchatd_actors::session::SessionRegistry;
 use augchatd_actors::supervisor::Health;
@@ -59,6 +62,9 @@ use crate::llm::ProviderBases;
 /// Connect deadline for every upstream (LLM, S3, MCP, OpenSearch); request deadlines are per call.
 const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the stopping daemon waits for the audit log to be written out.
+const AUDIT_SYNC_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A booted daemon, listening, not yet serving until its server is awaited.
 pub struct Application {
     port: u16,
@@ -68,6 +74,7 @@ pub struct Application {
     draining: shutdown::Draining,
     metrics: Arc<metrics::Metrics>,
     shutdown_flush: Duration,
+    audit_log: Option<Arc<audit::AuditLog>>,
     _sessions_arbiter: Arbiter,
 }
 
@@ -85,6 +92,20 @@ impl Application {
             let dir = config.trace_dir.as_deref().unwrap_or(std::path::Path::new("")).display();
             ConfigError(format!("AUGCHATD_TRACE_DIR is not a writable directory at '{dir}': {e}"))
         })?;
+        let audit_log = config
+            .audit_log
+            .as_ref()
+            .map(|target| {
+                audit::AuditLog::open(target).map_err(|e| {
+                    let shown = match target {
+                        audit::AuditTarget::File(path) => path.display().to_string(),
+                        audit::AuditTarget::Stderr => "stderr".to_owned(),
+                    };
+                    ConfigError(format!("AUGCHATD_AUDIT_LOG: cannot append to '{shown}': {e}"))
+                })
+            })
+            .transpose()?;
+        let audit = audit_log.clone().map_or_else(Audit::default, |log| Audit::to(log as Arc<dyn AuditSink>));
         let http = upstream_client().map_err(|e| ConfigError(format!("HTTP client could not be built: {e}")))?;
         let bases = ProviderBases {
             anthropic: config.anthropic_base_url.clone(),
@@ -117,8 +138,9 @@ impl Application {
         let sessions_arbiter = Arbiter::new();
         let user_dbs = UserDbs::reporting_to(config.data_dir.clone(), Arc::clone(&health));
         let flush_settings = FlushSettings { idle: config.flush_idle, stalled: config.flush_stalled };
-        let flushers = Flushers::new(flush_settings, user_dbs.clone(), sessions_arbiter.handle(), Arc::clone(&health));
-        let registry = SessionRegistry::new(Arc::clone(&health), Some(flushers.clone()));
+        let flushers = Flushers::new(flush_settings, user_dbs.clone(), sessions_arbiter.handle(), Arc::clone(&health))
+            .auditing_to(audit.clone());
+        let registry = SessionRegistry::new(Arc::clone(&health), Some(flushers.clone())).auditing_to(audit.clone());
         let banner = banner(&config, port, demo.as_ref());
         let mcp = tools::pool::McpPool::default();
         let draining = shutdown::Draining::default();
@@ -146,6 +168,7 @@ impl Application {
             metrics: Arc::clone(&metrics),
             metrics_token: config.metrics_token.clone(),
             draining: draining.clone(),
+            audit,
         });
         sessions_arbiter.spawn(log_health(registry, mcp, config.health_log_interval));
 
@@ -195,6 +218,7 @@ impl Application {
             draining,
             metrics,
             shutdown_flush: config.shutdown_flush,
+            audit_log,
             _sessions_arbiter: sessions_arbiter,
         })
     }
@@ -220,7 +244,8 @@ impl Application {
     /// then every dirty conversation is flushed to cold storage within `AUGCHATD_SHUTDOWN_FLUSH_MS`.
     /// Also flushes when the server stops another way.
     pub async fn run_until(self, stop: impl Future<Output = &'static str>) -> std::io::Result<()> {
-        let Self { server, flushers, draining, metrics, shutdown_flush, _sessions_arbiter: arbiter, .. } = self;
+        let Self { server, flushers, draining, metrics, shutdown_flush, audit_log, _sessions_arbiter: arbiter, .. } =
+            self;
         let handle = server.handle();
         tokio::pin!(server);
         let result = tokio::select! {
@@ -232,6 +257,9 @@ impl Application {
             }
         };
         shutdown::flush_all(&flushers, shutdown_flush).await;
+        if let Some(log) = audit_log {
+            log.sync(AUDIT_SYNC_TIMEOUT).await;
+        }
         arbiter.stop();
         result
     }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+use crate::audit::{Audit, AuditEvent};
 use crate::backoff::FlushBackoff;
 use crate::ids::{ConversationId, TenantId, UserId};
 use crate::metrics::Held;
@@ -86,12 +87,40 @@ pub struct Flushers {
     user_dbs: UserDbs,
     arbiter: ArbiterHandle,
     health: Arc<Health>,
+    audit: Audit,
 }
+
+/// How long an erasure waits for the uploads of the user's conversations that were already running.
+const ERASE_SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Flushers {
     /// Flushers run on `arbiter` and read hot data through `user_dbs`.
     pub fn new(settings: FlushSettings, user_dbs: UserDbs, arbiter: ArbiterHandle, health: Arc<Health>) -> Self {
-        Self { users: Arc::default(), settings, user_dbs, arbiter, health }
+        Self { users: Arc::default(), settings, user_dbs, arbiter, health, audit: Audit::default() }
+    }
+
+    /// The same flushers, reporting read-only transitions to `audit`.
+    pub fn auditing_to(self, audit: Audit) -> Self {
+        Self { audit, ..self }
+    }
+
+    /// An erasure of the user begins: their bucket, read-only clock and flushers are dropped, so no new
+    /// upload starts (a flusher whose timer still fires finds no bucket and does nothing), and this
+    /// waits until the uploads already running have finished. Afterwards nothing of the user's can
+    /// reach their bucket unless a new session sets it again. `Err(Gone)` when an upload did not finish
+    /// in time.
+    pub async fn forget_user(&self, tenant: &TenantId, user: &UserId) -> Result<(), FlushError> {
+        let removed = self.lock().remove(&(tenant.clone(), user.clone()));
+        let flushers = removed.map(|state| state.flushers.into_values().collect::<Vec<_>>()).unwrap_or_default();
+        // With the bucket gone, `FlushNow` answers at once, or when the upload in flight has finished.
+        // Its outcome does not matter here, only that nothing is in flight any more.
+        let requests: Vec<_> = flushers.iter().map(|flusher| flusher.send(FlushNow)).collect();
+        let settled = async {
+            for request in requests {
+                let _outcome = request.await;
+            }
+        };
+        tokio::time::timeout(ERASE_SETTLE_TIMEOUT, settled).await.map_err(|_| FlushError::Gone)
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<UserKey, UserFlush>> {
@@ -177,8 +206,10 @@ impl Flushers {
         let now = tokio::time::Instant::now().into_std();
         if !state.read_only && state.clock.is_stalled(now, self.settings.stalled) {
             state.read_only = true;
-            let failing_for_ms = state.clock.failing_for(now).map_or(0, |d| d.as_millis());
+            let failing_for = state.clock.failing_for(now).unwrap_or_default();
+            let failing_for_ms = failing_for.as_millis();
             tracing::warn!(tenant = %key.0, user = %key.1, failing_for_ms, "user read-only: cold flush stalled");
+            self.audit.record(AuditEvent::ReadOnlyEntered { tenant: key.0.clone(), user: key.1.clone(), failing_for });
         }
     }
 
@@ -285,6 +316,7 @@ impl Flushers {
         if state.read_only {
             state.read_only = false;
             tracing::info!(tenant = %key.0, user = %key.1, "user writable again: cold flush recovered");
+            self.audit.record(AuditEvent::ReadOnlyLeft { tenant: key.0.clone(), user: key.1.clone() });
         }
     }
 }

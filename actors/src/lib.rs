@@ -10,15 +10,19 @@
 //! - [`session`]: `SessionActor` (one per session, owns its TTL) and `SessionRegistry` (sid -> session, user refcount).
 //! - [`user_db`]: `UserDbWriter` (one per (tenant, user), owns its SQLite file) and `UserDbs` (the map of writers).
 //! - [`connector_state`]: the writer's messages for per-conversation connector flags and the model override.
+//! - [`data_subject`]: `ReadAllConversations` and `EraseUser`, a user's whole hot file for export and erasure.
 //! - [`turn_start`]: `StartTurn`, everything a chat turn reads or writes in hot storage before its 200, in one message.
 //! - [`flusher`]: `ConversationFlusher` (one per dirty conversation) and `Flushers` (per-user cold store and read-only clock).
+//! - [`audit`]: `AuditEvent` and the `AuditSink` port the audit log (`AUGCHATD_AUDIT_LOG`) implements.
 //! - [`backoff`]: `FlushBackoff`, the pure retry and read-only rules.
 //! - [`metrics`]: lock-free `Histogram` and `Gauge` for `/metrics`.
 //! - [`ports`]: `ColdStore`, the bucket as the actors see it.
 //! - [`supervisor`]: panic containment (`guarded`), lifecycle log lines and the health counters.
 
+pub mod audit;
 pub mod backoff;
 pub mod connector_state;
+pub mod data_subject;
 pub mod flusher;
 pub mod ids;
 pub mod metrics;

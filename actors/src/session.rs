@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use actix::prelude::*;
 
+use crate::audit::{Audit, AuditEvent, SessionScope};
 use crate::flusher::Flushers;
 use crate::ids::{SessionId, TenantId, UserId};
 use crate::record::SessionRecord;
@@ -24,13 +25,17 @@ pub enum EndReason {
     Deleted,
     /// Its TTL passed.
     Expired,
+    /// Its user was erased (`POST /users/:user_id/erase`): nothing is flushed, nothing may be stored.
+    Erased,
 }
 
 impl EndReason {
-    fn as_str(self) -> &'static str {
+    /// `deleted`, `expired` or `erased`.
+    pub fn as_str(self) -> &'static str {
         match self {
             EndReason::Deleted => "deleted",
             EndReason::Expired => "expired",
+            EndReason::Erased => "erased",
         }
     }
 }
@@ -41,6 +46,7 @@ pub struct SessionRegistry {
     inner: Arc<Mutex<RegistryInner>>,
     health: Arc<Health>,
     flushers: Option<Flushers>,
+    audit: Audit,
 }
 
 #[derive(Default)]
@@ -57,7 +63,19 @@ struct Entry {
 impl SessionRegistry {
     /// An empty registry reporting to `health`; a session's end flushes its user through `flushers`.
     pub fn new(health: Arc<Health>, flushers: Option<Flushers>) -> Self {
-        Self { inner: Arc::default(), health, flushers }
+        Self { inner: Arc::default(), health, flushers, audit: Audit::default() }
+    }
+
+    /// The same registry, reporting mints and ends to `audit`.
+    pub fn auditing_to(self, audit: Audit) -> Self {
+        Self { audit, ..self }
+    }
+
+    /// The audit event of a session, as its record describes it.
+    fn audit_scope(record: &SessionRecord) -> (SessionScope, Vec<String>) {
+        let scope =
+            SessionScope { tenant: record.tenant.clone(), user: record.spec.user.clone(), session: record.id.clone() };
+        (scope, record.spec.connectors.iter().map(|c| c.descriptive_id.clone()).collect())
     }
 
     fn lock(&self) -> MutexGuard<'_, RegistryInner> {
@@ -85,6 +103,8 @@ impl SessionRegistry {
         inner.sessions.insert(record.id.clone(), Entry { record: Arc::clone(&record), addr });
         drop(inner);
         self.health.session_minted();
+        let (scope, connectors) = Self::audit_scope(&record);
+        self.audit.record(AuditEvent::SessionMinted { scope, connectors });
         tracing::info!(
             sid = %record.id, tenant = %record.tenant, user = %record.spec.user,
             expires_at = record.expires_at, "session minted"
@@ -115,6 +135,13 @@ impl SessionRegistry {
     /// How many sessions of this (tenant, user) are live: the hot file lives while this is above zero.
     pub fn live_sessions_of(&self, tenant: &TenantId, user: &UserId) -> usize {
         self.lock().live_per_user.get(&(tenant.clone(), user.clone())).copied().unwrap_or(0)
+    }
+
+    /// The actors of the live sessions of this (tenant, user).
+    pub fn sessions_of(&self, tenant: &TenantId, user: &UserId) -> Vec<(SessionId, Addr<SessionActor>)> {
+        let inner = self.lock();
+        let of_user = inner.sessions.iter().filter(|(_, e)| e.record.tenant == *tenant && e.record.spec.user == *user);
+        of_user.map(|(sid, e)| (sid.clone(), e.addr.clone())).collect()
     }
 
     /// The shared health counters.
@@ -161,14 +188,17 @@ impl SessionActor {
         }
         self.ended = Some(reason);
         match reason {
-            EndReason::Deleted => self.registry.health.session_ended(),
+            EndReason::Deleted | EndReason::Erased => self.registry.health.session_ended(),
             EndReason::Expired => self.registry.health.session_expired(),
         }
+        let (scope, connectors) = SessionRegistry::audit_scope(&self.record);
+        self.registry.audit.record(AuditEvent::SessionEnded { scope, connectors, reason });
         let SessionRecord { id, tenant, spec, .. } = &*self.record;
         // SPEC §6.5: a session end flushes the user's dirty conversations at once. `DELETE` has already
         // waited for this flush; an expiry starts it here, and failures continue with backoff.
         // Once cold has everything and no session of the user is left, the hot file goes (SPEC §6.1).
-        if let Some(flushers) = self.registry.flushers.clone() {
+        // An erasure flushes nothing: the user's data is being removed, not saved.
+        if let Some(flushers) = self.registry.flushers.clone().filter(|_| reason != EndReason::Erased) {
             let (tenant, user, registry) = (tenant.clone(), spec.user.clone(), self.registry.clone());
             let generation = flushers.generation(&tenant, &user);
             ctx.spawn(
@@ -228,21 +258,25 @@ impl Supervised for SessionActor {
     }
 }
 
-/// End a session now. Sent by `DELETE /sessions/:id` after the tenant check; replies once the session
-/// is out of the registry, so its JWT is `session_gone` from then on. Replies `false` when the session
-/// had already ended.
+/// End a session now. Sent by `DELETE /sessions/:id` after the tenant check (`Deleted`), and by
+/// `POST /users/:user_id/erase` to each live session of the user (`Erased`: nothing is flushed). Replies
+/// once the session is out of the registry, so its JWT is `session_gone` from then on; replies `false`
+/// when the session had already ended.
 #[derive(Debug, Message)]
 #[rtype(result = "bool")]
-pub struct EndSession;
+pub struct EndSession {
+    /// `Deleted` or `Erased`; `Expired` belongs to the TTL timer.
+    pub reason: EndReason,
+}
 
 impl Handler<EndSession> for SessionActor {
     type Result = bool;
 
-    fn handle(&mut self, _: EndSession, ctx: &mut Context<Self>) -> bool {
+    fn handle(&mut self, msg: EndSession, ctx: &mut Context<Self>) -> bool {
         let id = self.record.id.clone();
         guarded(ctx, ActorKind::Session, id.as_str(), |ctx| {
             let was_live = self.registry.get(&id).is_some();
-            self.end(EndReason::Deleted, ctx);
+            self.end(msg.reason, ctx);
             was_live
         })
         .unwrap_or(false)
@@ -304,10 +338,10 @@ mod tests {
 
         addr.send(Explode).await.unwrap();
         // The same Addr still answers, and the session is still live and ends normally.
-        assert!(addr.send(EndSession).await.unwrap());
+        assert!(addr.send(EndSession { reason: EndReason::Deleted }).await.unwrap());
         assert_eq!(registry.health().snapshot().actor_restarts, 1);
         assert!(registry.get(&sid).is_none());
-        assert!(!addr.send(EndSession).await.unwrap_or(false));
+        assert!(!addr.send(EndSession { reason: EndReason::Deleted }).await.unwrap_or(false));
     }
 
     #[actix_rt::test]
@@ -333,7 +367,7 @@ mod tests {
         registry.start(record("s4", "u4", 600), &arbiter);
         let addr = registry.addr(&SessionId::try_from("s4").unwrap()).unwrap();
         assert_eq!(registry.live_users(), 1);
-        assert!(addr.send(EndSession).await.unwrap());
+        assert!(addr.send(EndSession { reason: EndReason::Deleted }).await.unwrap());
         assert_eq!(registry.live_users(), 0);
         assert_eq!(registry.live_sessions(), 0);
     }

@@ -42,6 +42,7 @@ impl Handler<StartTurn> for UserDbWriter {
 
     fn handle(&mut self, msg: StartTurn, ctx: &mut SyncContext<Self>) -> Self::Result {
         self.run(ctx, |writer| {
+            writer.admit(&msg.session)?;
             let tx = writer.conn()?.transaction()?;
             if conversation_exists(&tx, &msg.cid)? {
                 // The usual turn: nothing to write, so the transaction stays a read.

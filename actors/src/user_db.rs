@@ -3,7 +3,7 @@
 //! on the writer's own thread (a `SyncArbiter` of one). Callers never see `rusqlite` types. No network
 //! I/O here. `UserDbs` maps (tenant, user) to its writer, starting it on first use.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -34,6 +34,9 @@ pub enum DbError {
     /// The writer panicked while handling this message (it has restarted).
     #[error("the writer failed while handling the request")]
     Panicked,
+    /// The message came from a session of a user who has been erased since: it may not write.
+    #[error("the session's user was erased")]
+    SessionErased,
 }
 
 /// Who wrote a message.
@@ -107,7 +110,13 @@ pub struct UserDbs {
     root: PathBuf,
     writers: Arc<Mutex<HashMap<UserKey, Addr<UserDbWriter>>>>,
     health: Arc<Health>,
+    erased: ErasedSessions,
 }
+
+/// Sessions of erased users. A turn that was running when its user was erased still holds the
+/// writer's address; its writes are refused, so nothing of the user's comes back after the erasure.
+/// Only sessions of erased users enter, so the set stays as small as erasures are rare.
+type ErasedSessions = Arc<Mutex<HashSet<SessionId>>>;
 
 impl UserDbs {
     /// Writers keep their files under `root` (`AUGCHATD_DATA_DIR`).
@@ -117,7 +126,12 @@ impl UserDbs {
 
     /// Like `new`, with writer restarts counted in `health`.
     pub fn reporting_to(root: PathBuf, health: Arc<Health>) -> Self {
-        Self { root, writers: Arc::default(), health }
+        Self { root, writers: Arc::default(), health, erased: Arc::default() }
+    }
+
+    /// Whether the user has a hot file (a user never seen, or evicted, has none).
+    pub fn has_file(&self, tenant: &TenantId, user: &UserId) -> bool {
+        self.path_of(tenant, user).exists()
     }
 
     /// Writers whose thread is running.
@@ -141,13 +155,14 @@ impl UserDbs {
         let id = format!("{tenant}/{user}");
         let restarts = Arc::new(AtomicU32::new(0));
         let health = Arc::clone(&self.health);
+        let erased = Arc::clone(&self.erased);
         // The factory runs on the writer's thread at start and after every contained panic.
         let addr = SyncArbiter::start(1, move || {
             let generation = restarts.fetch_add(1, Ordering::Relaxed);
             if generation > 0 {
                 health.actor_restarted(ActorKind::UserDb);
             }
-            UserDbWriter { path: path.clone(), id: id.clone(), conn: None, generation }
+            UserDbWriter { path: path.clone(), id: id.clone(), conn: None, generation, erased: Arc::clone(&erased) }
         });
         writers.insert(key, addr.clone());
         addr
@@ -160,6 +175,7 @@ pub struct UserDbWriter {
     id: String,
     conn: Option<Connection>,
     generation: u32,
+    erased: ErasedSessions,
 }
 
 const SCHEMA: &str = "
@@ -214,6 +230,41 @@ impl UserDbWriter {
             self.conn = Some(open(&self.path)?);
         }
         self.conn.as_mut().ok_or(DbError::WriterGone)
+    }
+
+    /// Refuses a write that would create or fill a conversation on behalf of an erased user's session.
+    pub(crate) fn admit(&self, session: &SessionId) -> Result<(), DbError> {
+        if self.erased.lock().unwrap_or_else(PoisonError::into_inner).contains(session) {
+            return Err(DbError::SessionErased);
+        }
+        Ok(())
+    }
+
+    /// From now on, writes on behalf of `sessions` are refused (see `admit`).
+    pub(crate) fn refuse(&self, sessions: impl IntoIterator<Item = SessionId>) {
+        self.erased.lock().unwrap_or_else(PoisonError::into_inner).extend(sessions);
+    }
+
+    /// Closes the connection and deletes the file with its WAL and shared-memory files, and the tenant
+    /// directory when that is left empty. The next message reopens (creates) the file.
+    pub(crate) fn remove_file(&mut self) -> Result<(), DbError> {
+        if let Some(conn) = self.conn.take() {
+            conn.close().map_err(|(_, e)| DbError::Sqlite(e))?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.path.clone().into_os_string();
+            path.push(suffix);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(DbError::Open(e)),
+            }
+        }
+        // The tenant directory goes when it is empty; another user's file keeps it.
+        if let Some(dir) = self.path.parent() {
+            let _not_empty_or_gone = std::fs::remove_dir(dir);
+        }
+        Ok(())
     }
 
     /// Runs a handler body under `guarded`, turning a contained panic into `DbError::Panicked`.
@@ -310,6 +361,7 @@ impl Handler<EnsureConversation> for UserDbWriter {
 
     fn handle(&mut self, msg: EnsureConversation, ctx: &mut SyncContext<Self>) -> Self::Result {
         self.run(ctx, |writer| {
+            writer.admit(&msg.session)?;
             let tx = writer.conn()?.transaction()?;
             let written = ensure(&tx, &msg.cid, &msg.session, &msg.defaults)?;
             tx.commit()?;
@@ -339,6 +391,7 @@ impl Handler<ReplaceThread> for UserDbWriter {
 
     fn handle(&mut self, msg: ReplaceThread, ctx: &mut SyncContext<Self>) -> Self::Result {
         self.run(ctx, |writer| {
+            writer.admit(&msg.session)?;
             let tx = writer.conn()?.transaction()?;
             ensure(&tx, &msg.cid, &msg.session, &msg.defaults)?;
             let existing: Vec<String> = tx
@@ -417,7 +470,7 @@ pub(crate) fn tombstoned(conn: &Connection, cid: &ConversationId) -> Result<bool
 
 /// A conversation's messages in thread order (ordinal, then id): what GET …/messages answers and
 /// what a flush uploads.
-fn read_messages(conn: &Connection, cid: &ConversationId) -> Result<Vec<StoredMessage>, DbError> {
+pub(crate) fn read_messages(conn: &Connection, cid: &ConversationId) -> Result<Vec<StoredMessage>, DbError> {
     let mut stmt = conn.prepare_cached(
         "SELECT message_id, ordinal, role, parts_json, metadata_json FROM message
          WHERE conversation_id = ?1 ORDER BY ordinal ASC, message_id ASC",
@@ -432,6 +485,15 @@ fn read_messages(conn: &Connection, cid: &ConversationId) -> Result<Vec<StoredMe
             metadata_json: row.get(4)?,
         })
     })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A conversation's saved connector flags, by descriptive id.
+pub(crate) fn connector_flags(conn: &Connection, cid: &ConversationId) -> Result<Vec<(String, bool)>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT descriptive_id, active FROM connector_state WHERE conversation_id = ?1 ORDER BY descriptive_id",
+    )?;
+    let rows = stmt.query_map([cid.as_str()], |row| Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -548,14 +610,10 @@ impl Handler<ExportConversation> for UserDbWriter {
                     })
                 })
                 .collect();
-            let connector_state: Vec<serde_json::Value> = tx
-                .prepare_cached(
-                    "SELECT descriptive_id, active FROM connector_state WHERE conversation_id = ?1 ORDER BY descriptive_id",
-                )?
-                .query_map([cid], |row| {
-                    Ok(serde_json::json!({"descriptive_id": row.get::<_, String>(0)?, "active": row.get::<_, bool>(1)?}))
-                })?
-                .collect::<Result<_, _>>()?;
+            let connector_state: Vec<serde_json::Value> = connector_flags(&tx, &msg.cid)?
+                .into_iter()
+                .map(|(descriptive_id, active)| serde_json::json!({"descriptive_id": descriptive_id, "active": active}))
+                .collect();
             let document = serde_json::json!({
                 "schema_version": 1,
                 "messages": messages,
@@ -618,7 +676,7 @@ impl Handler<MarkFlushed> for UserDbWriter {
 
 /// The conversation ids a one-column query returns. Rows are written only from validated ids; anything
 /// else found in the file is skipped, not trusted.
-fn conversation_ids(conn: &Connection, sql: &str) -> Result<Vec<ConversationId>, DbError> {
+pub(crate) fn conversation_ids(conn: &Connection, sql: &str) -> Result<Vec<ConversationId>, DbError> {
     let ids: Vec<String> = conn.prepare_cached(sql)?.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
     Ok(ids.into_iter().filter_map(|id| ConversationId::try_from(id).ok()).collect())
 }
@@ -707,6 +765,7 @@ impl Handler<Hydrate> for UserDbWriter {
 
     fn handle(&mut self, msg: Hydrate, ctx: &mut SyncContext<Self>) -> Self::Result {
         self.run(ctx, |writer| {
+            writer.admit(&msg.session)?;
             let tx = writer.conn()?.transaction()?;
             let cid = msg.cid.as_str();
             if tombstoned(&tx, &msg.cid)? {
@@ -837,22 +896,7 @@ impl Handler<EvictIfClean> for UserDbWriter {
             if pending > 0 {
                 return Ok(false);
             }
-            if let Some(conn) = writer.conn.take() {
-                conn.close().map_err(|(_, e)| DbError::Sqlite(e))?;
-            }
-            for suffix in ["", "-wal", "-shm"] {
-                let mut path = writer.path.clone().into_os_string();
-                path.push(suffix);
-                match std::fs::remove_file(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(DbError::Open(e)),
-                }
-            }
-            // The tenant directory goes when it is empty; another user's file keeps it.
-            if let Some(dir) = writer.path.parent() {
-                let _not_empty_or_gone = std::fs::remove_dir(dir);
-            }
+            writer.remove_file()?;
             tracing::info!(actor = ActorKind::UserDb.as_str(), id = %writer.id, "hot file removed: cold has everything");
             Ok(true)
         })

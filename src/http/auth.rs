@@ -8,11 +8,13 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
+use augchatd_actors::audit::{AuditEvent, AuthFailure};
 use augchatd_actors::ids::SessionId;
 use augchatd_actors::record::SessionRecord;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::jwt::JwtError;
 
 /// The live session behind the request's JWT.
 pub struct Authed(pub Arc<SessionRecord>);
@@ -22,20 +24,38 @@ impl FromRequest for Authed {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let Some(state) = req.app_data::<web::Data<AppState>>() else { return ready(Err(ApiError::Internal)) };
+        ready(authenticate(state, req).map_err(|failure| {
+            audit_refusal(state, req, failure);
+            match failure {
+                AuthFailure::MissingJwt => ApiError::MissingJwt,
+                AuthFailure::SessionGone => ApiError::SessionGone,
+                _ => ApiError::InvalidJwt,
+            }
+        }))
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Authed, ApiError> {
-    let state = req.app_data::<web::Data<AppState>>().ok_or(ApiError::Internal)?;
+fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Authed, AuthFailure> {
     let token = req
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(bearer_token)
-        .ok_or(ApiError::MissingJwt)?;
-    let sid = state.jwt.verify(token).map_err(|_| ApiError::InvalidJwt)?;
-    SessionId::try_from(sid).ok().and_then(|sid| state.registry.get(&sid)).map(Authed).ok_or(ApiError::SessionGone)
+        .ok_or(AuthFailure::MissingJwt)?;
+    let sid = state.jwt.verify(token).map_err(|e| match e {
+        JwtError::Expired => AuthFailure::ExpiredJwt,
+        _ => AuthFailure::InvalidJwt,
+    })?;
+    SessionId::try_from(sid).ok().and_then(|sid| state.registry.get(&sid)).map(Authed).ok_or(AuthFailure::SessionGone)
+}
+
+/// One `auth.failed` audit line: why, the route pattern (never the raw path) and the client address.
+pub(crate) fn audit_refusal(state: &AppState, req: &HttpRequest, reason: AuthFailure) {
+    if state.audit.enabled() {
+        let route = req.match_pattern().unwrap_or_else(|| "(no route)".to_owned());
+        state.audit.record(AuditEvent::AuthFailed { reason, route, peer: req.peer_addr().map(|addr| addr.ip()) });
+    }
 }
 
 /// `^Bearer\s+(.+)$`, scheme case-insensitive.

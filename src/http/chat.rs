@@ -53,7 +53,7 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         state.flushers.touched(&record.tenant, &record.spec.user, &request.cid);
     }
     // Connected before the 200, so an MCP server refusing the session's credentials is a real 401.
-    let tools = ToolSet::build(&state.mcp, &state.http, state.tool_timeout, record, &context.flags)
+    let tools = ToolSet::build(&state.mcp, &state.http, state.tool_timeout, record, &context.flags, &state.audit)
         .await
         .map_err(|refused| ApiError::UpstreamUnauthorized(refused.0))?;
     // The conversation's override, else the session default, resolved once at turn start (SPEC §2.4 step 8).

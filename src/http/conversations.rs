@@ -8,10 +8,10 @@ use std::time::Duration;
 use actix::prelude::*;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
-use augchatd_actors::ids::ConversationId;
+use augchatd_actors::ids::{ConversationId, TenantId, UserId};
 use augchatd_actors::record::SessionRecord;
 use augchatd_actors::user_db::{
-    DbError, DeleteConversation, EnsureConversation, GetMessages, ListConversations, UserDbWriter,
+    DbError, DeleteConversation, EnsureConversation, GetMessages, ListConversations, StoredMessage, UserDbWriter,
 };
 use serde_json::{Value, json};
 
@@ -33,9 +33,19 @@ where
     M::Result: Send,
     UserDbWriter: Handler<M>,
 {
-    let writer = state.user_dbs.writer(&record.tenant, &record.spec.user);
+    ask_user(state, &record.tenant, &record.spec.user, msg).await
+}
+
+/// Sends `msg` to the writer of (tenant, user) and maps its failures to `ApiError`.
+pub async fn ask_user<M>(state: &AppState, tenant: &TenantId, user: &UserId, msg: M) -> Result<M::Result, ApiError>
+where
+    M: Message + Send + 'static,
+    M::Result: Send,
+    UserDbWriter: Handler<M>,
+{
+    let writer = state.user_dbs.writer(tenant, user);
     writer.send(msg).timeout(WRITER_TIMEOUT).await.map_err(|e| {
-        tracing::error!(tenant = %record.tenant, user = %record.spec.user, error = %e, "user writer did not answer");
+        tracing::error!(%tenant, %user, error = %e, "user writer did not answer");
         ApiError::from(DbError::WriterGone)
     })
 }
@@ -136,16 +146,16 @@ pub async fn messages(
     let cid = path_cid(path.into_inner())?;
     hydrate_if_missing(&state, &authed.0, &cid).await?;
     let stored = ask(&state, &authed.0, GetMessages { cid }).await??;
-    let messages: Vec<Value> = stored
-        .iter()
-        .map(|m| {
-            let parts = serde_json::from_str::<Value>(&m.parts_json).unwrap_or_else(|_| json!([]));
-            let metadata = m.metadata_json.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok());
-            json!({"message_id": m.message_id, "ordinal": m.ordinal, "role": m.role.as_str(), "parts": parts,
-                   "metadata": metadata.filter(Value::is_object)})
-        })
-        .collect();
+    let messages: Vec<Value> = stored.iter().map(message_json).collect();
     Ok(HttpResponse::Ok().json(json!({"messages": messages})))
+}
+
+/// A stored message as the API shows it (`GET …/messages`, the export).
+pub fn message_json(m: &StoredMessage) -> Value {
+    let parts = serde_json::from_str::<Value>(&m.parts_json).unwrap_or_else(|_| json!([]));
+    let metadata = m.metadata_json.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok());
+    json!({"message_id": m.message_id, "ordinal": m.ordinal, "role": m.role.as_str(), "parts": parts,
+           "metadata": metadata.filter(Value::is_object)})
 }
 
 /// `DELETE /conversations/:cid`.

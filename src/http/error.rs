@@ -86,6 +86,10 @@ pub enum ApiError {
     /// an empty conversation overwriting the history.
     #[error("cold_read_failed")]
     ColdReadFailed,
+    /// An erasure could not clear the user's folder in the bucket; hot storage and live sessions are
+    /// already gone, and a retry finishes the job.
+    #[error("cold_delete_failed")]
+    ColdDeleteFailed,
     /// The user's hot storage could not be written (or read); nothing was changed.
     #[error("hot_write_failed")]
     HotWriteFailed,
@@ -125,6 +129,7 @@ impl ApiError {
             ApiError::FlushStalled => Some("flush-stalled"),
             ApiError::UpstreamUnauthorized(_) => Some("upstream-unauthorized"),
             ApiError::ColdReadFailed => Some("cold-read-failed"),
+            ApiError::ColdDeleteFailed => Some("cold-delete-failed"),
             _ => None,
         }
     }
@@ -143,6 +148,9 @@ impl ApiError {
                 Some("a connector's server refused this session's credentials; a new session with fresh ones is needed")
             }
             ApiError::ColdReadFailed => Some("the conversation could not be read from cold storage; try again"),
+            ApiError::ColdDeleteFailed => {
+                Some("the user's objects in the bucket could not all be deleted; retry the erase to finish it")
+            }
             ApiError::FinalFlushFailed => {
                 Some("cold storage did not confirm the final flush; the session is kept, retry the DELETE")
             }
@@ -162,6 +170,8 @@ impl From<augchatd_actors::user_db::DbError> for ApiError {
         use augchatd_actors::user_db::DbError;
         match err {
             DbError::NotFound => ApiError::ConversationNotFound,
+            // A request that passed authentication just before its session was erased.
+            DbError::SessionErased => ApiError::SessionGone,
             other => {
                 tracing::error!(error = %other, source = ?std::error::Error::source(&other).map(ToString::to_string),
                     "hot storage failed");
@@ -197,7 +207,8 @@ impl ResponseError for ApiError {
             ApiError::HotWriteFailed
             | ApiError::FlushStalled
             | ApiError::FinalFlushFailed
-            | ApiError::ColdReadFailed => StatusCode::SERVICE_UNAVAILABLE,
+            | ApiError::ColdReadFailed
+            | ApiError::ColdDeleteFailed => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,

@@ -71,7 +71,7 @@ pub async fn hydrate_cold_only(state: &AppState, record: &SessionRecord) -> Resu
 }
 
 /// Reads a SPEC §6.4 document.
-fn parse(bytes: &[u8]) -> Option<ColdConversation> {
+pub(super) fn parse(bytes: &[u8]) -> Option<ColdConversation> {
     let doc: Value = serde_json::from_slice(bytes).ok()?;
     if doc["schema_version"] != 1 {
         return None;

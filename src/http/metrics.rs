@@ -4,9 +4,10 @@
 
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
+use augchatd_actors::audit::AuthFailure;
 
 use super::AppState;
-use super::auth::bearer_token;
+use super::auth::{audit_refusal, bearer_token};
 use super::error::ApiError;
 use crate::metrics::{self, Sources};
 
@@ -15,6 +16,7 @@ pub async fn scrape(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
     if let Some(expected) = &state.metrics_token {
         let presented = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
         if !presented.is_some_and(|token| same_bytes(token.as_bytes(), expected.expose().as_bytes())) {
+            audit_refusal(&state, &req, AuthFailure::MetricsToken);
             return Err(ApiError::MetricsUnauthorized);
         }
     }

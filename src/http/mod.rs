@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - `sessions`: `POST /sessions`, `DELETE /sessions/:id` (mTLS) and session minting.
+//! - `data_subject`: `POST /users/:user_id/export` and `…/erase` (mTLS), for data-subject requests.
 //! - `demo`: the demo wrapper page and demo session routes.
 //! - `conversations`: conversation list, create, delete and history (JWT).
 //! - `connectors`: per-conversation connector toggles and the model override (JWT).
@@ -21,6 +22,7 @@ pub mod body;
 pub mod chat;
 pub mod connectors;
 pub mod conversations;
+pub mod data_subject;
 pub mod demo;
 pub mod error;
 pub mod health;
@@ -94,6 +96,8 @@ pub struct AppState {
     pub metrics_token: Option<augchatd_actors::secret::Secret>,
     /// Set when the shutdown grace for chat streams has run out: running turns end and store.
     pub draining: crate::shutdown::Draining,
+    /// The audit log (off unless `AUGCHATD_AUDIT_LOG` is set).
+    pub audit: augchatd_actors::audit::Audit,
 }
 
 /// A resource for `path` whose other methods answer 405 with `Allow: <allowed>`.
@@ -190,6 +194,8 @@ enum Handler {
     Chat,
     CreateSession,
     DeleteSession,
+    ExportUser,
+    EraseUser,
     DemoSession,
     DemoJwt,
     DemoWrapper,
@@ -247,6 +253,12 @@ impl Route {
             Handler::Chat => route.to(chat::chat),
             Handler::CreateSession => route.to(sessions::create),
             Handler::DeleteSession => route.to(sessions::delete),
+            Handler::ExportUser => route.to(|who, state, path, body| {
+                data_subject::handle(data_subject::Request::Export, who, state, path, body)
+            }),
+            Handler::EraseUser => route.to(|who, state, path, body| {
+                data_subject::handle(data_subject::Request::Erase, who, state, path, body)
+            }),
             Handler::DemoSession => route.to(demo::create_session),
             Handler::DemoJwt => route.to(demo::jwt),
             Handler::DemoWrapper => route.to(demo::wrapper),
@@ -276,6 +288,8 @@ pub const ROUTES: &[Route] = {
         Route::new(Post, "/chat", Always, H::Chat),
         Route::new(Post, "/sessions", Prod, H::CreateSession),
         Route::new(Delete, "/sessions/{session_id}", Prod, H::DeleteSession),
+        Route::new(Post, "/users/{user_id}/export", Prod, H::ExportUser),
+        Route::new(Post, "/users/{user_id}/erase", Prod, H::EraseUser),
         Route::new(Post, "/demo/sessions", Demo, H::DemoSession),
         Route::new(Get, "/demo/jwt", Demo, H::DemoJwt),
         Route::new(Get, "/demo", Demo, H::DemoWrapper),

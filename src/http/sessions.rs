@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, web};
 use augchatd_actors::ids::{SessionId, TenantId};
 use augchatd_actors::ports::ColdStore;
 use augchatd_actors::record::{SessionRecord, SessionSpec, unix_now};
-use augchatd_actors::session::EndSession;
+use augchatd_actors::session::{EndReason, EndSession};
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -125,7 +125,7 @@ pub async fn delete(
             }
         }
     }
-    match addr.send(EndSession).timeout(END_TIMEOUT).await {
+    match addr.send(EndSession { reason: EndReason::Deleted }).timeout(END_TIMEOUT).await {
         Ok(true) => {
             // The session's MCP connections, and the user's credentials in them, go with it.
             state.mcp.end_session(&sid);

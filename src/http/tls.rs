@@ -11,12 +11,15 @@ use std::sync::Arc;
 use actix_web::dev::{Extensions, Payload};
 use actix_web::rt::net::TcpStream;
 use actix_web::{FromRequest, HttpRequest, web};
+use augchatd_actors::audit::AuthFailure;
 use augchatd_actors::ids::TenantId;
 use rustls::RootCertStore;
 use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::AppState;
+use super::auth::audit_refusal;
 use super::error::ApiError;
 use crate::config::{ConfigError, TenantFrom, TlsFiles};
 
@@ -81,10 +84,16 @@ impl FromRequest for Integrator {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let tenant_from = req.app_data::<web::Data<TenantFrom>>().map_or(TenantFrom::Cn, |t| *t.get_ref());
-        ready(match req.conn_data::<PeerCert>() {
-            None => Err(ApiError::ClientCertificateRequired),
-            Some(PeerCert(der)) => tenant_of(der, tenant_from).map(Integrator),
-        })
+        let tenant = match req.conn_data::<PeerCert>() {
+            None => Err((ApiError::ClientCertificateRequired, AuthFailure::ClientCertificateMissing)),
+            Some(PeerCert(der)) => tenant_of(der, tenant_from).map_err(|e| (e, AuthFailure::ClientCertificateUnusable)),
+        };
+        ready(tenant.map(Integrator).map_err(|(error, failure)| {
+            if let Some(state) = req.app_data::<web::Data<AppState>>() {
+                audit_refusal(state, req, failure);
+            }
+            error
+        }))
     }
 }
 

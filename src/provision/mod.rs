@@ -28,6 +28,7 @@ mod storage;
 pub use body::parse_session_request;
 pub use connectors::{MAX_DESCRIPTIVE_ID_LEN, index_name_problem, parse_connectors};
 pub use s3_uri::parse_s3_uri;
+pub use storage::parse_required_storage;
 
 /// The JWT lifetime when the body has no `ttl_seconds` (SPEC §2.1).
 pub const DEFAULT_TTL_SECONDS: u64 = 60;

@@ -27,6 +27,12 @@ pub(super) fn parse_storage(value: Option<&Value>, required: bool) -> Result<Opt
     }
 }
 
+/// The `storage` of a data-subject request (`POST /users/:user_id/export` and `…/erase`): the same
+/// object as `POST /sessions` takes, under the same rules, and required.
+pub fn parse_required_storage(body: &serde_json::Map<String, Value>) -> Result<S3Location, FieldError> {
+    parse_storage(body.get("storage"), true)?.ok_or_else(|| invalid("storage.s3 is required"))
+}
+
 /// The canonical object form: `endpoint`, `region`, `bucket`, `access_key_id`, `secret_access_key`
 /// (non-empty strings) and `prefix` (a string, default `""`, kept literally).
 fn parse_s3_object(s3: &Object) -> Result<S3Location, FieldError> {
@@ -171,6 +177,15 @@ mod tests {
         assert!(parse_storage(Some(&json!(null)), false).unwrap().is_none());
         assert!(parse_storage(Some(&json!({})), false).unwrap().is_none());
         assert!(parse_storage(Some(&json!({"s3": object_form()})), false).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_data_subject_request_requires_storage_s3() {
+        let body = |value: Value| value.as_object().unwrap().clone();
+        assert!(parse_required_storage(&body(json!({"storage": {"s3": object_form()}}))).is_ok());
+        for bad in [json!({}), json!({"storage": {}}), json!({"storage": {"s3": "nope"}})] {
+            assert_eq!(parse_required_storage(&body(bad)).unwrap_err().code, "invalid_field");
+        }
     }
 
     #[test]

@@ -51,12 +51,14 @@ pub struct Retrieval {
     pub output: String,
     /// The hits in rank order; empty on zero hits and on any error.
     pub hits: Vec<Hit>,
+    /// The search did not run or did not answer (the output says why); zero hits is not a failure.
+    pub failed: bool,
 }
 
 impl Retrieval {
-    /// An output with no hits: zero results, or an error text.
-    fn text_only(output: impl Into<String>) -> Self {
-        Self { output: output.into(), hits: Vec::new() }
+    /// A failure: the error text as output, no hits.
+    fn failure(output: impl Into<String>) -> Self {
+        Self { output: output.into(), hits: Vec::new(), failed: true }
     }
 }
 
@@ -113,16 +115,16 @@ pub fn input_schema() -> Value {
 /// inside (the caller bounds it).
 pub async fn retrieve(http: &reqwest::Client, connector: &Connector, input: &Value) -> Retrieval {
     let ConnectorKind::Rag { cluster, auth, indexes, neural, .. } = &connector.kind else {
-        return Retrieval::text_only("retrieval error: this connector is not a knowledge base");
+        return Retrieval::failure("retrieval error: this connector is not a knowledge base");
     };
     // Provision already refuses these; checking again keeps a wildcard off the wire even if a
     // connector is ever built some other way.
     if indexes.is_empty() || indexes.iter().any(|index| index_name_problem(index).is_some()) {
-        return Retrieval::text_only("retrieval error: the connector's index list is not usable");
+        return Retrieval::failure("retrieval error: the connector's index list is not usable");
     }
     let search = match request::parse_input(input) {
         Ok(search) => search,
-        Err(problem) => return Retrieval::text_only(format!("retrieval error: {problem}")),
+        Err(problem) => return Retrieval::failure(format!("retrieval error: {problem}")),
     };
     let body = request::body(search.query, search.top_k, neural.as_ref());
     let outbound = with_auth(http.post(request::search_url(cluster, indexes)), auth).json(&body);
@@ -133,14 +135,14 @@ pub async fn retrieve(http: &reqwest::Client, connector: &Connector, input: &Val
             let text = transport_error_text(&err);
             // The URL is dropped so the log line names the connector, not the integrator's cluster.
             tracing::warn!(connector = connector_id, error = %err.without_url(), "rag search failed");
-            return Retrieval::text_only(text);
+            return Retrieval::failure(text);
         }
     };
     let status = response.status();
     if !status.is_success() {
         let upstream = read_prefix(response, ERROR_BODY_READ_LIMIT).await;
         tracing::warn!(connector = connector_id, status = status.as_u16(), "rag search answered an error status");
-        return Retrieval::text_only(scrub::http_error(
+        return Retrieval::failure(scrub::http_error(
             status.as_u16(),
             &upstream,
             &scrub::Redactions::new(cluster, auth),
@@ -150,7 +152,7 @@ pub async fn retrieve(http: &reqwest::Client, connector: &Connector, input: &Val
         Ok(answer) => format::retrieval(&answer, indexes, neural.as_ref().map(|neural| neural.vector_field.as_str())),
         Err(err) => {
             tracing::warn!(connector = connector_id, error = %err.without_url(), "rag search answer unreadable");
-            Retrieval::text_only("retrieval error: the search cluster sent an unreadable answer")
+            Retrieval::failure("retrieval error: the search cluster sent an unreadable answer")
         }
     }
 }
@@ -283,7 +285,7 @@ mod tests {
             ..connector(None, None)
         };
         let out = retrieve(&client(), &mcp, &json!({"query": "x"})).await;
-        assert_eq!(out, Retrieval::text_only("retrieval error: this connector is not a knowledge base"));
+        assert_eq!(out, Retrieval::failure("retrieval error: this connector is not a knowledge base"));
     }
 
     #[tokio::test]

@@ -6,8 +6,9 @@
 //! configured timeout, and its failure is a result for the model, never a hung or failed turn.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use augchatd_actors::audit::{Audit, AuditEvent, Outcome, SessionScope};
 use augchatd_actors::ids::SessionId;
 use augchatd_actors::record::{Connector, ConnectorKind, SessionRecord};
 use futures_util::future::join_all;
@@ -62,6 +63,8 @@ pub struct ToolSet {
     pool: McpPool,
     session: SessionId,
     timeout: Duration,
+    audit: Audit,
+    scope: SessionScope,
 }
 
 impl ToolSet {
@@ -73,6 +76,7 @@ impl ToolSet {
         timeout: Duration,
         record: &SessionRecord,
         active: &[(String, bool)],
+        audit: &Audit,
     ) -> Result<ToolSet, Unauthorized> {
         let is_active = |c: &&Connector| active.iter().any(|(id, on)| *on && *id == c.descriptive_id);
         let connectors: Vec<&Connector> = record.spec.connectors.iter().filter(is_active).collect();
@@ -111,7 +115,18 @@ impl ToolSet {
             });
         }
         let specs = tools.iter().map(|t| t.spec.clone()).collect();
-        Ok(ToolSet { tools, specs, http: http.clone(), pool: pool.clone(), session: record.id.clone(), timeout })
+        let scope =
+            SessionScope { tenant: record.tenant.clone(), user: record.spec.user.clone(), session: record.id.clone() };
+        Ok(ToolSet {
+            tools,
+            specs,
+            http: http.clone(),
+            pool: pool.clone(),
+            session: record.id.clone(),
+            timeout,
+            audit: audit.clone(),
+            scope,
+        })
     }
 
     /// What the model is offered.
@@ -124,25 +139,37 @@ impl ToolSet {
         self.tools.iter().any(|t| t.spec.name == name)
     }
 
-    /// Runs one call. Never fails: a refusal, a timeout or an upstream error is an outcome.
+    /// Runs one call and writes its audit line. Never fails: a refusal, a timeout or an upstream error is
+    /// an outcome.
     pub async fn call(&self, name: &str, input: &Value) -> ToolOutcome {
+        let audited = AuditedCall { set: self, name, started: Instant::now(), finished: false };
+        let (outcome, audit_outcome) = self.dispatch(name, input).await;
+        audited.finish(audit_outcome, outcome.hits.len());
+        outcome
+    }
+
+    /// Runs one call; the second value is how it ended, for the audit log.
+    async fn dispatch(&self, name: &str, input: &Value) -> (ToolOutcome, Outcome) {
         let Some(tool) = self.tools.iter().find(|t| t.spec.name == name) else {
-            return ToolOutcome {
+            let outcome = ToolOutcome {
                 output: format!("tool {name} is not available in this conversation"),
                 failed: true,
                 ..ToolOutcome::default()
             };
+            return (outcome, Outcome::Refused);
         };
         let connector = Some(tool.connector.clone());
         match &tool.route {
             Route::Mcp { client, original } => match client.call(original, input.clone(), self.timeout).await {
                 Ok(output) => {
-                    ToolOutcome { output: cut(&output, MAX_OUTPUT_CHARS), connector, ..ToolOutcome::default() }
+                    let outcome =
+                        ToolOutcome { output: cut(&output, MAX_OUTPUT_CHARS), connector, ..ToolOutcome::default() };
+                    (outcome, Outcome::Ok)
                 }
                 // The sentinel the model reads, and the connector the browser is told about (SPEC §5.5).
                 Err(McpError::Unauthorized) => {
                     self.pool.forget(&self.session, &tool.connector);
-                    ToolOutcome {
+                    let outcome = ToolOutcome {
                         output: format!(
                             "[augchatd:upstream_unauthorized:{}] the MCP server refused this session's credentials (HTTP 401)",
                             tool.connector
@@ -150,7 +177,8 @@ impl ToolSet {
                         unauthorized: connector.clone(),
                         connector,
                         ..ToolOutcome::default()
-                    }
+                    };
+                    (outcome, Outcome::Refused)
                 }
                 Err(e) => {
                     // A transport failure may have broken the connection; a tool's own error or a slow
@@ -160,21 +188,82 @@ impl ToolSet {
                     }
                     tracing::warn!(sid = %self.session, connector = %tool.connector, tool = %name, error = %e,
                         "tool call failed");
-                    ToolOutcome { output: e.to_string(), failed: true, connector, ..ToolOutcome::default() }
+                    (
+                        ToolOutcome { output: e.to_string(), failed: true, connector, ..ToolOutcome::default() },
+                        Outcome::Error,
+                    )
                 }
             },
             Route::Rag(rag_connector) => {
                 match tokio::time::timeout(self.timeout, rag::retrieve(&self.http, rag_connector, input)).await {
                     Ok(found) => {
-                        ToolOutcome { output: found.output, hits: found.hits, connector, ..ToolOutcome::default() }
+                        let how = if found.failed { Outcome::Error } else { Outcome::Ok };
+                        (
+                            ToolOutcome { output: found.output, hits: found.hits, connector, ..ToolOutcome::default() },
+                            how,
+                        )
                     }
-                    Err(_) => ToolOutcome {
-                        output: format!("retrieval error: no answer within {} s", self.timeout.as_secs()),
-                        connector,
-                        ..ToolOutcome::default()
-                    },
+                    Err(_) => {
+                        let outcome = ToolOutcome {
+                            output: format!("retrieval error: no answer within {} s", self.timeout.as_secs()),
+                            connector,
+                            ..ToolOutcome::default()
+                        };
+                        (outcome, Outcome::Error)
+                    }
                 }
             }
+        }
+    }
+}
+
+/// The audit line of one call: written when the call ends, or as `cancelled` when it is dropped first
+/// (the client left, the daemon stopped). A call of a retrieve tool is a `retrieval` line.
+struct AuditedCall<'a> {
+    set: &'a ToolSet,
+    name: &'a str,
+    started: Instant,
+    finished: bool,
+}
+
+impl AuditedCall<'_> {
+    fn finish(mut self, outcome: Outcome, hits: usize) {
+        self.finished = true;
+        self.write(outcome, hits);
+    }
+
+    fn write(&self, outcome: Outcome, hits: usize) {
+        let set = self.set;
+        if !set.audit.enabled() {
+            return;
+        }
+        let (scope, duration) = (set.scope.clone(), self.started.elapsed());
+        let tool = set.tools.iter().find(|t| t.spec.name == self.name);
+        let event = match tool.map(|t| &t.route) {
+            Some(Route::Rag(connector)) => {
+                let indexes = match &connector.kind {
+                    ConnectorKind::Rag { indexes, .. } => indexes.clone(),
+                    ConnectorKind::Mcp { .. } => Vec::new(),
+                };
+                let connector = connector.descriptive_id.clone();
+                AuditEvent::Retrieval { scope, connector, indexes, hits, outcome, duration }
+            }
+            _ => AuditEvent::ToolCall {
+                scope,
+                connector: tool.map(|t| t.connector.clone()),
+                tool: self.name.to_owned(),
+                outcome,
+                duration,
+            },
+        };
+        set.audit.record(event);
+    }
+}
+
+impl Drop for AuditedCall<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.write(Outcome::Cancelled, 0);
         }
     }
 }

@@ -6,12 +6,14 @@ mod binary;
 mod peers;
 mod server;
 
+mod audit;
 mod boot;
 mod browser;
 mod chat;
 mod cold;
 mod connectors;
 mod conversations;
+mod data_subject;
 
 mod demo;
 mod drills;

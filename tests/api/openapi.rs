@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::server::TestServer;
 
-fn document() -> Value {
+pub fn document() -> Value {
     serde_json::from_str(DOCUMENT).unwrap()
 }
 
@@ -173,7 +173,7 @@ fn conforms(doc: &Value, method: &str, path: &str, status: u16, content_type: Op
 
 /// Sends `request`, checks the answer against the document for `(method, template)`, and returns the
 /// status and the JSON body (null when there is none).
-async fn check(doc: &Value, method: &str, template: &str, request: reqwest::RequestBuilder) -> (u16, Value) {
+pub async fn check(doc: &Value, method: &str, template: &str, request: reqwest::RequestBuilder) -> (u16, Value) {
     let res = request.send().await.unwrap();
     let status = res.status().as_u16();
     let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());

@@ -121,7 +121,7 @@ async fn zero_hits_say_no_results_in_the_connectors_indexes() {
     let peer = opensearch::start().await;
     let kb = connector("kb", &peer.url, RagAuth::None, &["docs", "faq"]);
     let out = rag::retrieve(&client(), &kb, &json!({"query": "nothing at all"})).await;
-    assert_eq!(out, Retrieval { output: "No results in indexes [docs, faq].".into(), hits: vec![] });
+    assert_eq!(out, Retrieval { output: "No results in indexes [docs, faq].".into(), hits: vec![], failed: false });
 }
 
 #[actix_web::test]

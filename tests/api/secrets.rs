@@ -1,6 +1,7 @@
 //! No credential ever reaches a log line, a response or the browser (SPEC §9.1, §11 items 24, 167):
 //! the real binary, debug logging on, a session full of marker secrets, every route driven, then the
-//! whole stdout, stderr, every response body and the conversation's trace are searched for the markers.
+//! whole stdout, stderr, every response body, the conversation's trace and the audit log are searched
+//! for the markers.
 
 use serde_json::{Value, json};
 
@@ -34,8 +35,10 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
     let mcp = mcp::start(&[MARKERS[3]]).await;
     let opensearch = opensearch::start().await;
     let traces = rig.dir.path().join("traces");
+    let audit = rig.dir.path().join("audit.jsonl");
     let env = [
         ("AUGCHATD_TRACE_DIR", traces.to_str().unwrap()),
+        ("AUGCHATD_AUDIT_LOG", audit.to_str().unwrap()),
         ("AUGCHATD_JWT_SECRET", MARKERS[8]),
         ("AUGCHATD_ANTHROPIC_BASE_URL", llm.base.as_str()),
         ("AUGCHATD_LOG", "debug"),
@@ -130,7 +133,10 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
     assert!(out.stderr.contains("session minted") && out.stderr.contains("session ended"), "{}", out.stderr);
     let trace = std::fs::read_to_string(traces.join("c1.jsonl")).unwrap();
     assert!(trace.contains("step.finish"), "{trace}");
-    let everything = [out.stdout.as_str(), out.stderr.as_str(), &bodies.join("\n"), &trace].join("\n");
+    let audit = std::fs::read_to_string(&audit).unwrap();
+    assert!(audit.contains("\"session.ended\"") && audit.contains("\"tool.call\""), "{audit}");
+    assert!(!audit.contains(&jwt) && !audit.contains(text), "the audit log holds a JWT or message text");
+    let everything = [out.stdout.as_str(), out.stderr.as_str(), &bodies.join("\n"), &trace, &audit].join("\n");
     for marker in MARKERS {
         assert!(!everything.contains(marker), "secret {marker} leaked");
     }

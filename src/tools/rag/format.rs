@@ -26,7 +26,11 @@ const MAX_SNIPPET_CHARS: usize = 300;
 pub(super) fn retrieval(answer: &Value, indexes: &[String], vector_field: Option<&str>) -> Retrieval {
     let hits = answer.pointer("/hits/hits").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     if hits.is_empty() {
-        return Retrieval { output: format!("No results in indexes [{}].", indexes.join(", ")), hits: Vec::new() };
+        return Retrieval {
+            output: format!("No results in indexes [{}].", indexes.join(", ")),
+            hits: Vec::new(),
+            failed: false,
+        };
     }
     let no_source = Map::new();
     let mut blocks = Vec::with_capacity(hits.len());
@@ -45,7 +49,7 @@ pub(super) fn retrieval(answer: &Value, indexes: &[String], vector_field: Option
         chips.push(Hit { title: title(source, &doc_id), snippet: snippet(source), index, doc_id, score });
     }
     // "hit(s)" as SPEC §5.6 writes it: the text models were tuned on.
-    Retrieval { output: format!("Top {} hit(s):\n\n{}", hits.len(), blocks.join("\n\n")), hits: chips }
+    Retrieval { output: format!("Top {} hit(s):\n\n{}", hits.len(), blocks.join("\n\n")), hits: chips, failed: false }
 }
 
 /// `_index` or `_id` as text; OpenSearch sends strings, a number is shown as written.

@@ -124,6 +124,8 @@ const PROBED: &[(&str, &str)] = &[
     ("POST", "/chat"),
     ("POST", "/sessions"),
     ("DELETE", "/sessions/{session_id}"),
+    ("POST", "/users/{user_id}/export"),
+    ("POST", "/users/{user_id}/erase"),
 ];
 
 #[test]
@@ -199,11 +201,24 @@ async fn every_route_keeps_two_tenants_and_two_users_each_apart() {
                 assert_eq!(status, 401, "{at}: forged token on {path}: {body}");
             }
             assert_eq!(srv.chat(&forged, &intruder.turn(&cid)).await.0, 401, "{at}: forged token on /chat");
-            // The integrator API: a session of another tenant does not exist for this one.
+            // The integrator API: a session of another tenant does not exist for this one, and a user id
+            // names the caller's own tenant's user, whatever another tenant has under that name.
             if victim.tenant != intruder.tenant {
                 let path = format!("/sessions/{}", victim.sid);
                 let res = intruder.integrator.delete(srv.url(&path)).send().await.unwrap();
                 assert_eq!(res.status(), 404, "{at}: DELETE {path}");
+                let storage = json!({"storage": srv.storage()});
+                let path = format!("/users/{}/export", victim.user);
+                let res = intruder.integrator.post(srv.url(&path)).json(&storage).send().await.unwrap();
+                let exported = res.text().await.unwrap();
+                assert!(!exported.contains(&victim.secret()), "{at}: export shows the victim's text: {exported}");
+                // Erasing the name in the intruder's own tenant must leave the victim whole (the snapshots
+                // below); a name the intruder's tenant also has would erase that party, so it is skipped.
+                if !parties.iter().any(|p| p.tenant == intruder.tenant && p.user == victim.user) {
+                    let path = format!("/users/{}/erase", victim.user);
+                    let res = intruder.integrator.post(srv.url(&path)).json(&storage).send().await.unwrap();
+                    assert!(res.status().is_success(), "{at}: erase of a name unknown here: {}", res.status());
+                }
             }
         }
     }

@@ -8,12 +8,14 @@ mod server;
 
 mod boot;
 mod browser;
+mod budgets;
 mod chat;
 mod cold;
 mod connectors;
 mod conversations;
 
 mod demo;
+mod fallback;
 mod hostile;
 mod isolation;
 mod jwt;
@@ -31,3 +33,4 @@ mod secrets;
 mod sessions;
 mod shutdown;
 mod tool_loop;
+mod usage;

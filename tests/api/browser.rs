@@ -111,11 +111,17 @@ async fn demo_mode_shows_its_banner_and_chats() {
         {"waitFor": "demo-banner"},
         {"send": "hello"},
         {"snapshot": "after"},
+        // Issue #8 item 2: the reply's token counts show while the pointer rests on it.
+        {"hover": "assistant-message"},
+        {"waitFor": "message-usage"},
+        {"snapshot": "hovered"},
     ]}))
     .await;
     let after = &report["snapshots"]["after"];
     assert_eq!(texts(after, "demo-banner")[0], "Demo session — not authenticated");
     assert!(texts(after, "assistant-message")[0].contains("offline demo model"), "{after}");
+    let usage = &texts(&report["snapshots"]["hovered"], "message-usage")[0];
+    assert!(usage.contains(" in · ") && usage.ends_with(" out tokens"), "{usage}");
 }
 
 #[actix_web::test]

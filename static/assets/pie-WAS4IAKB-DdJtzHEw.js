@@ -1,0 +1,1 @@
+export{b as createPieServices}from"./mermaid-parser.core-k6S_EUvy.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -168,6 +168,27 @@ async fn the_read_only_banner_appears_under_a_stalled_s3_and_clears_by_itself() 
     assert_eq!(texts(recovered, "assistant-message").len(), 2, "{recovered}");
 }
 
+#[actix_web::test]
+async fn a_session_past_its_turn_limit_says_so_in_the_thread() {
+    // Issue #8 item 2: a 429 from the session's limits reads as a sentence, not a status code.
+    let parent = ParentPage::start();
+    let srv = daemon(&parent, &[]).await;
+    let mut body = srv.session_body("ada");
+    body["limits"] = json!({"max_turns": 1});
+    let (status, minted) = srv.post_session(&srv.acme, &body).await;
+    assert_eq!(status, 200, "{minted}");
+    parent.give(&[minted["jwt"].as_str().unwrap()]);
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+        {"send": "hello"},
+        {"send": "again", "expect": "none"},
+        {"waitFor": "message-error"},
+        {"snapshot": "refused"},
+    ]}))
+    .await;
+    let refused = texts(&report["snapshots"]["refused"], "message-error");
+    assert_eq!(refused, ["Not sent: this chat session has reached its limit of messages."]);
+}
+
 /// A page embedding the UI for a fresh session of `user` with `connectors`.
 async fn embedded(connectors: Value) -> (ParentPage, TestServer) {
     let parent = ParentPage::start();

@@ -1,1 +1,0 @@
-export{g as createRailroadServices}from"./mermaid-parser.core-k6S_EUvy.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{u as createRailroadPegServices}from"./mermaid-parser.core-k6S_EUvy.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

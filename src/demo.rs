@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use augchatd_actors::budget::Limits;
 use augchatd_actors::ids::UserId;
 use augchatd_actors::record::{ModelConfig, Provider, SessionSpec, Theme};
 use augchatd_actors::secret::Secret;
@@ -60,9 +61,9 @@ pub fn load(settings: &DemoSettings) -> Result<DemoTemplate, ConfigError> {
 /// Checks the template's credentials the way `POST /sessions` would: the LLM key, then the bucket.
 pub async fn probe(template: &DemoTemplate, http: &reqwest::Client, bases: &ProviderBases) -> Result<(), ConfigError> {
     let spec = &template.spec;
-    probes::llm(http, bases, &spec.model)
+    probes::llm(http, bases, spec)
         .await
-        .map_err(|e| ConfigError(format!("LLM credential probe failed for {}: {e}", spec.model.provider.as_str())))?;
+        .map_err(|e| ConfigError(format!("LLM credential probe failed for {}: {e}", e.provider.as_str())))?;
     if let Some(storage) = &spec.storage {
         probes::storage(http, storage)
             .await
@@ -150,6 +151,8 @@ fn builtin(theme: Theme) -> SessionSpec {
             api_key: Secret::new(""),
             base_url: None,
         },
+        fallback_models: Vec::new(),
+        limits: Limits::default(),
         connectors: Vec::new(),
         storage: None,
         theme,

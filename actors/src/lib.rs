@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`ids`]: validated identifiers (`TenantId`, `UserId`, `SessionId`, `ConversationId`); the only way a path on disk is built.
 //! - [`secret`]: `Secret`, a credential that prints as `***` and cannot be serialized.
+//! - [`budget`]: `Budget`, a session's optional token, turn and rate limits and what it has spent.
 //! - [`record`]: what one minted session holds (model, connectors, storage), credentials as `Secret`.
 //! - [`session`]: `SessionActor` (one per session, owns its TTL) and `SessionRegistry` (sid -> session, user refcount).
 //! - [`user_db`]: `UserDbWriter` (one per (tenant, user), owns its SQLite file) and `UserDbs` (the map of writers).
@@ -21,6 +22,7 @@
 
 pub mod audit;
 pub mod backoff;
+pub mod budget;
 pub mod connector_state;
 pub mod data_subject;
 pub mod flusher;

@@ -1,9 +1,11 @@
 //! What one minted session holds. Built by the HTTP layer from a validated `POST /sessions` body (or the
-//! demo configuration) and never changed afterwards: a new scope needs a new session.
+//! demo configuration) and never changed afterwards: a new scope needs a new session. The one exception
+//! is the counters of its [`Budget`], which live behind their own lock.
 //! Invariant: every credential is a [`Secret`]; everything else here may be logged with `Debug`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::budget::{Budget, Limits};
 use crate::ids::{SessionId, TenantId, UserId};
 use crate::secret::Secret;
 
@@ -181,6 +183,11 @@ pub struct SessionSpec {
     pub system_prompt: String,
     /// The default model and its key.
     pub model: ModelConfig,
+    /// Models tried in order, each with its own key, when a turn's model call fails with 429, 5xx or
+    /// overloaded before anything of the reply was streamed.
+    pub fallback_models: Vec<ModelConfig>,
+    /// The session's budget; all `None` when the integrator set none.
+    pub limits: Limits,
     /// The resolved scope, in the integrator's order.
     pub connectors: Vec<Connector>,
     /// Cold storage; `None` only in demo mode (hot-only).
@@ -202,6 +209,8 @@ pub struct SessionRecord {
     pub issued_at: u64,
     /// Unix seconds at which it ends (the JWT's `exp`).
     pub expires_at: u64,
+    /// What the session has spent against `spec.limits`.
+    pub budget: Budget,
 }
 
 impl SessionRecord {

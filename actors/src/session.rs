@@ -289,6 +289,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::budget::{Budget, Limits};
     use crate::record::{ModelConfig, Provider, SessionSpec, Theme, unix_now};
     use crate::secret::Secret;
 
@@ -319,12 +320,15 @@ mod tests {
                     api_key: Secret::new("k"),
                     base_url: None,
                 },
+                fallback_models: vec![],
+                limits: Limits::default(),
                 connectors: vec![],
                 storage: None,
                 theme: Theme::Light,
             },
             issued_at: now,
             expires_at: now + ttl,
+            budget: Budget::default(),
         }
     }
 

@@ -11,12 +11,16 @@
 //! # Layout
 //! - `out`: chunks to the browser and the assistant message they assemble.
 //! - `step`: one model call.
+//! - `models`: the session's model and its fallbacks, and which one answers the turn.
+//! - `tally`: the turn's token usage and model, for the finish metadata, the stored message and the budget.
 //! - `active`: which conversations have a turn streaming.
 //! - `thread`: the request body.
 
 pub mod active;
+pub mod models;
 pub mod out;
 pub mod step;
+pub mod tally;
 pub mod thread;
 
 use std::sync::Arc;
@@ -35,9 +39,10 @@ use tokio::sync::mpsc;
 pub use active::{ActiveTurns, Counted, SessionStreams};
 use out::{Gone, Out};
 use step::{Call, Halt, Step};
+use tally::Tally;
 
+use crate::llm::ProviderBases;
 use crate::llm::transcript::{self, Item};
-use crate::llm::{ProviderBases, Usage};
 use crate::stream::{Chunk, DONE, FinishReason, MessageMetadata, ModelTag};
 use crate::tools::set::{ToolOutcome, ToolSet};
 use crate::trace::Trace;
@@ -50,6 +55,9 @@ const MASKED_ERROR: &str = "An error occurred.";
 const NOT_STORED: &str = "The reply could not be saved: the conversation store is unavailable. Please try again.";
 /// Model calls per turn (SPEC §5.1, `stepCountIs(100)`).
 pub const MAX_STEPS: usize = 100;
+/// Ends a turn whose session has used its `max_tokens` between two model calls; a `data-augchatd-error` part
+/// with the code `token_budget_exhausted` follows it.
+const BUDGET_NOTICE: &str = "\n\n⚠ augchatd: this session has used its token budget, so the reply stops here.";
 /// Appended when the cap ends a turn that still wanted tools (SPEC §5.1 step 5).
 const STEP_CAP_NOTICE: &str = "\n\n⚠ augchatd: hit the tool-use depth limit (100 steps) without a final answer. The retrieved data above is partial. Try a more specific question, or ask the assistant to summarize what it has so far.";
 
@@ -96,9 +104,10 @@ pub struct Turn {
 }
 
 impl Turn {
+    /// The metadata of `start`: the model asked first.
     fn metadata(&self) -> MessageMetadata {
         let provider = self.record.spec.model.provider.as_str().to_owned();
-        MessageMetadata { augchatd: ModelTag { model_id: self.model_id.clone(), provider } }
+        MessageMetadata::model(ModelTag { model_id: self.model_id.clone(), provider })
     }
 }
 
@@ -114,19 +123,20 @@ async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
     let message_id = format!("msg-{}", uuid::Uuid::new_v4().simple());
     let mut out = Out::new(tx, turn.slow_client);
     trace_request(&turn);
-    let ending = match converse(&turn, &mut out, &message_id).await {
+    let mut tally = Tally::default();
+    let ending = match converse(&turn, &mut out, &message_id, &mut tally).await {
         Ok(ending) => ending,
         Err(Halt::Gone) => {
             tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: client disconnected");
             turn.trace.event("aborted", json!({"message": "client disconnected"}));
-            return persist_later(turn, message_id, out.parts());
+            return persist_later(turn, message_id, out.parts(), &tally);
         }
         Err(Halt::ShuttingDown) => {
             tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: daemon shutting down");
             turn.trace.event("aborted", json!({"message": "daemon shutting down"}));
             // The client sees the stream end with the masked error; what it has is stored.
             let _ = fail(&mut out, MASKED_ERROR).await;
-            return persist_later(turn, message_id, out.parts());
+            return persist_later(turn, message_id, out.parts(), &tally);
         }
         Err(Halt::Failed(err)) => {
             tracing::warn!(cid = %turn.cid, sid = %turn.record.id, provider = turn.record.spec.model.provider.as_str(),
@@ -135,11 +145,11 @@ async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
             // The masked error part, then the end of the stream (SPEC §4.5); a client that has gone
             // meanwhile changes nothing.
             let _ = fail(&mut out, MASKED_ERROR).await;
-            return persist_later(turn, message_id, out.parts());
+            return persist_later(turn, message_id, out.parts(), &tally);
         }
     };
-    let (trace, metadata) = (turn.trace.clone(), turn.metadata());
-    if let Err(err) = persist(turn, message_id, out.parts()).await {
+    let (trace, metadata) = (turn.trace.clone(), tally.metadata(&turn));
+    if let Err(err) = persist(turn, message_id, out.parts(), &metadata).await {
         trace.event("error", json!({"message": format!("the turn could not be stored: {err}")}));
         let _ = fail(&mut out, NOT_STORED).await;
         return;
@@ -149,7 +159,7 @@ async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
     // Traced before the last byte, so a client that has read the whole stream finds the trace complete.
     trace.event(
         "response.finish",
-        json!({"finish_reason": ending.finish, "total_usage": ending.usage, "step_count": ending.steps}),
+        json!({"finish_reason": ending.finish, "total_usage": tally.usage, "step_count": ending.steps}),
     );
     let _ = out.raw(Bytes::from_static(DONE)).await;
 }
@@ -164,24 +174,28 @@ async fn fail(out: &mut Out, error_text: &str) -> Result<(), Gone> {
 /// How a turn that ran to its end ended.
 struct Ending {
     finish: FinishReason,
-    usage: Usage,
     steps: usize,
 }
 
 /// The loop: steps until a final answer or the cap, then augchatd's own parts; the finish is the caller's.
-async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<Ending, Halt> {
-    let metadata = turn.metadata();
-    out.send(Chunk::Start { message_id, message_metadata: &metadata }).await?;
+async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tally) -> Result<Ending, Halt> {
+    out.send(Chunk::Start { message_id, message_metadata: &turn.metadata() }).await?;
     let mut transcript = transcript::from_thread(&turn.history, |name| turn.tools.offers(name));
     let mut unauthorized: Vec<String> = Vec::new();
     let mut finish = FinishReason::ToolCalls;
     let mut steps = 0;
-    let mut usage = Usage::default();
+    let mut over_budget = false;
     while steps < MAX_STEPS && finish == FinishReason::ToolCalls {
+        // Before every model call: a session that ran out of tokens (in this turn or a concurrent one)
+        // makes no further call.
+        if turn.record.budget.tokens_exhausted() {
+            (over_budget, finish) = (true, FinishReason::Length);
+            break;
+        }
         steps += 1;
         out.step_start().await?;
-        let step = step::run(turn, out, &transcript, turn.tools.specs()).await?;
-        usage += step.usage;
+        let step = step::run(turn, out, &transcript, turn.tools.specs(), &mut tally.models).await?;
+        tally.add(turn, step.usage);
         transcript.extend(step.items.iter().cloned());
         let outcomes = run_calls(turn, out, &step.calls).await?;
         let mut results = Vec::new();
@@ -216,6 +230,14 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<Ending
     if finish == FinishReason::ToolCalls {
         out.notice("augchatd-fallback", STEP_CAP_NOTICE).await?;
     }
+    if over_budget {
+        let (max_tokens, used_tokens) = (turn.record.budget.limits().max_tokens, turn.record.budget.tokens_used());
+        tracing::info!(cid = %turn.cid, sid = %turn.record.id, max_tokens, used_tokens,
+            "chat turn stopped: the session's token budget is used up");
+        let id = out.notice("augchatd-budget", BUDGET_NOTICE).await?;
+        let data = json!({"code": "token_budget_exhausted", "max_tokens": max_tokens, "used_tokens": used_tokens});
+        out.augchatd_error(&id, &data).await?;
+    }
     if !unauthorized.is_empty() {
         let names: Vec<String> = unauthorized.iter().map(|c| format!("`{c}`")).collect();
         let warning = format!(
@@ -225,7 +247,7 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<Ending
         let id = out.notice("augchatd-upstream-401", &warning).await?;
         out.augchatd_error(&id, &json!({"code": "upstream_unauthorized", "connectors": unauthorized})).await?;
     }
-    Ok(Ending { finish, usage, steps })
+    Ok(Ending { finish, steps })
 }
 
 /// Runs a step's calls in parallel, reporting each result as it lands; keep-alives flow meanwhile,
@@ -332,17 +354,24 @@ fn trace_step(turn: &Turn, number: usize, step: &Step, results: Vec<Value>, sour
 
 /// Stores a turn that ended early without holding up its task: nobody waits for it, and a failure is
 /// logged by `persist`.
-fn persist_later(turn: Turn, message_id: String, parts: Value) {
+fn persist_later(turn: Turn, message_id: String, parts: Value, tally: &Tally) {
+    let metadata = tally.metadata(&turn);
+    let stored = persist(turn, message_id, parts, &metadata);
     actix_web::rt::spawn(async move {
-        let _logged = persist(turn, message_id, parts).await;
+        let _logged = stored.await;
     });
 }
 
 /// Stores the client's thread plus the assistant message as far as it got (SPEC §2.4: an aborted turn's
 /// partial message is stored too), then tells the conversation's flusher. The returned future does not
 /// borrow the turn, so it may be awaited or spawned.
-fn persist(turn: Turn, message_id: String, parts: Value) -> impl Future<Output = Result<(), DbError>> + 'static {
-    let metadata_json = serde_json::to_string(&turn.metadata()).ok();
+fn persist(
+    turn: Turn,
+    message_id: String,
+    parts: Value,
+    metadata: &MessageMetadata,
+) -> impl Future<Output = Result<(), DbError>> + 'static {
+    let metadata_json = serde_json::to_string(metadata).ok();
     let mut messages = turn.history;
     messages.push(StoredMessage {
         message_id,

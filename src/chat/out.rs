@@ -74,6 +74,12 @@ impl Out {
         Value::Array(self.parts.clone())
     }
 
+    /// True once anything of the reply itself (text, reasoning, a tool call, a notice) was sent: from then
+    /// on the turn cannot start over with another model without the user seeing it twice.
+    pub fn replied(&self) -> bool {
+        self.parts.iter().any(|part| part["type"] != "step-start")
+    }
+
     /// Sends bytes as they are.
     pub async fn raw(&self, bytes: Bytes) -> Result<(), Gone> {
         match self.tx.try_send(bytes) {

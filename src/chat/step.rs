@@ -1,11 +1,13 @@
 //! One model call of a turn: opened with keep-alives flowing while the provider thinks, its events
 //! relayed to the browser as they arrive, and its output collected as transcript items for the next
-//! call of the loop. Tool calls are gathered here and run by the loop after the call ends.
+//! call of the loop. Tool calls are gathered here and run by the loop after the call ends. A call that
+//! fails before the browser saw anything of the reply goes to the next fallback model (`models`).
 
 use futures_util::StreamExt;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::Turn;
+use super::models::{Choice, Models};
 use super::out::{Gone, Out};
 use crate::llm::error::LlmError;
 use crate::llm::transcript::Item;
@@ -68,11 +70,44 @@ impl Step {
     }
 }
 
-/// Runs one model call to its end, relaying it to `out`.
-pub async fn run(turn: &Turn, out: &mut Out, transcript: &[Item], tools: &[ToolSpec]) -> Result<Step, Halt> {
+/// Runs one model call to its end, relaying it to `out`. A call that fails before anything of the turn's
+/// reply reached the browser is made again with the next fallback model, if the failure is worth it.
+pub async fn run(
+    turn: &Turn,
+    out: &mut Out,
+    transcript: &[Item],
+    tools: &[ToolSpec],
+    models: &mut Models,
+) -> Result<Step, Halt> {
+    loop {
+        let choice = models.current(turn);
+        match call(turn, out, transcript, tools, &choice).await {
+            Err(Halt::Failed(err)) if !out.replied() && models.fall_back(turn, &err) => {
+                let next = models.current(turn);
+                tracing::warn!(cid = %turn.cid, sid = %turn.record.id, provider = choice.model.provider.as_str(),
+                    model_id = choice.model_id, fallback_provider = next.model.provider.as_str(),
+                    fallback_model_id = next.model_id, error = %err, "model call failed; trying a fallback model");
+                turn.trace.event(
+                    "model.fallback",
+                    json!({"from": choice.tag(), "to": next.tag(), "message": err.to_string()}),
+                );
+            }
+            result => return result,
+        }
+    }
+}
+
+/// One call to one model.
+async fn call(
+    turn: &Turn,
+    out: &mut Out,
+    transcript: &[Item],
+    tools: &[ToolSpec],
+    choice: &Choice<'_>,
+) -> Result<Step, Halt> {
     let spec = &turn.record.spec;
     let call =
-        ModelCall { model: &spec.model, model_id: &turn.model_id, system: &spec.system_prompt, transcript, tools };
+        ModelCall { model: choice.model, model_id: choice.model_id, system: &spec.system_prompt, transcript, tools };
     let asked = tokio::time::Instant::now();
     // Keep-alives flow while the provider thinks before its first byte, too.
     let mut events = tokio::select! {
@@ -81,7 +116,7 @@ pub async fn run(turn: &Turn, out: &mut Out, transcript: &[Item], tools: &[ToolS
         () = turn.draining.wait() => return Err(Halt::ShuttingDown),
     };
     // Once per model call: the provider has answered with response headers.
-    turn.metrics.upstream_answered(spec.model.provider, asked.elapsed());
+    turn.metrics.upstream_answered(choice.model.provider, asked.elapsed());
     let mut step = Step {
         items: Vec::new(),
         calls: Vec::new(),

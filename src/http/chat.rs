@@ -28,6 +28,8 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
     // Before the body, so a session at its cap costs nothing more than this check.
     let session_stream =
         state.streams.begin_below(record.id.clone(), state.max_streams_per_session).ok_or(ApiError::TooManyStreams)?;
+    // The session's own limits, also before the body; the turn it reserves is given back if no stream starts.
+    let ticket = record.budget.admit(std::time::Instant::now()).map_err(ApiError::OverBudget)?;
     let request = thread::parse(&read_limited(payload, MAX_CHAT_BODY, state.slow_client).await?)?;
     // From here until the reply is stored, the user's hot file must not be evicted.
     let in_flight = state.flushers.turn_started(&record.tenant, &record.spec.user);
@@ -81,5 +83,6 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         open_stream: state.metrics.stream_started(),
         draining: state.draining.clone(),
     };
+    ticket.started();
     Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn)))
 }

@@ -7,7 +7,18 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use augchatd_actors::budget::Refusal;
+
 use crate::provision::FieldError;
+
+/// The error token of each budget refusal.
+fn budget_token(refusal: &Refusal) -> &'static str {
+    match refusal {
+        Refusal::TokensExhausted { .. } => "token_budget_exhausted",
+        Refusal::TurnsExhausted { .. } => "turn_limit_reached",
+        Refusal::RateLimited { .. } => "rate_limited",
+    }
+}
 
 /// Everything a route can answer other than success.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +117,9 @@ pub enum ApiError {
     /// The session already streams as many replies as it may.
     #[error("too_many_streams")]
     TooManyStreams,
+    /// The session's `limits` refuse a new turn: tokens or turns used up, or too many requests this minute.
+    #[error("{}", budget_token(.0))]
+    OverBudget(Refusal),
     /// A bug or an internal failure; details are in the log line, never in the response.
     #[error("internal_error")]
     Internal,
@@ -160,6 +174,15 @@ impl ApiError {
             ApiError::HotWriteFailed => {
                 Some("the conversation store could not be written; nothing was changed, try again")
             }
+            ApiError::OverBudget(Refusal::TokensExhausted { .. }) => {
+                Some("this session has used the tokens its limits.max_tokens allows; a new session is needed")
+            }
+            ApiError::OverBudget(Refusal::TurnsExhausted { .. }) => {
+                Some("this session has had the turns its limits.max_turns allows; a new session is needed")
+            }
+            ApiError::OverBudget(Refusal::RateLimited { .. }) => Some(
+                "this session has made the requests its limits.requests_per_minute allows; retry after Retry-After seconds",
+            ),
             _ => None,
         }
     }
@@ -212,7 +235,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            ApiError::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyStreams | ApiError::OverBudget(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -225,6 +248,11 @@ impl ResponseError for ApiError {
         }
         if let ApiError::MethodNotAllowed(allow) = self {
             response.insert_header((actix_web::http::header::ALLOW, allow.as_str()));
+        }
+        if let ApiError::OverBudget(Refusal::RateLimited { retry_after }) = self {
+            // Whole seconds, rounded up, so a client that waits exactly this long is let in.
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.max(1)));
         }
         let connectors = match self {
             ApiError::UpstreamUnauthorized(connectors) => Some(connectors.as_slice()),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
+use augchatd_actors::budget::Budget;
 use augchatd_actors::ids::{SessionId, TenantId};
 use augchatd_actors::ports::ColdStore;
 use augchatd_actors::record::{SessionRecord, SessionSpec, unix_now};
@@ -73,7 +74,8 @@ pub fn mint(state: &AppState, tenant: TenantId, spec: SessionSpec, ttl_seconds: 
         })?;
     state.flushers.set_cold(&tenant, &spec.user, cold.map(|store| Arc::new(store) as Arc<dyn ColdStore>));
     recover_unflushed(state, &tenant, &spec.user);
-    let record = SessionRecord { id: id.clone(), tenant, spec, issued_at, expires_at };
+    let budget = Budget::new(spec.limits);
+    let record = SessionRecord { id: id.clone(), tenant, spec, issued_at, expires_at, budget };
     state.registry.start(record, &state.sessions_arbiter);
     Ok(Minted { session_id: id.to_string(), jwt, expires_at: expires_iso })
 }
@@ -93,7 +95,7 @@ pub async fn create(
             ApiError::S3WriteTestFailed(e.to_string())
         })?;
     }
-    probes::llm(&state.http, &state.bases, &spec.model).await.map_err(|e| {
+    probes::llm(&state.http, &state.bases, &spec).await.map_err(|e| {
         tracing::debug!(%tenant, user = %spec.user, error = %e, "session refused: llm credential probe failed");
         ApiError::LlmProbeFailed(e.to_string())
     })?;

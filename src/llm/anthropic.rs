@@ -1,6 +1,8 @@
 //! Anthropic Messages API, streaming: request building and the translation of its SSE events.
 //! Thinking is requested for `*sonnet*` and `*opus*` models (SPEC §5.7). A tool call's input arrives
 //! as `input_json_delta` pieces split anywhere; it is parsed once, when its block stops.
+//! Prompt caching: the system prompt and the tool list (through its last definition) carry
+//! `cache_control: ephemeral`, so the steps of a tool loop and the next turns read them from the cache.
 
 use std::collections::HashMap;
 
@@ -17,6 +19,11 @@ use crate::stream::FinishReason;
 pub const API_VERSION: &str = "2023-06-01";
 /// Thinking budget for reasoning models (SPEC §5.7); `max_tokens` must exceed it.
 const THINKING_BUDGET: u32 = 2048;
+/// Anthropic's prompt-cache marker (five-minute lifetime). A prefix shorter than the model's minimum
+/// (1024 tokens for most) is simply not cached, at no cost.
+fn ephemeral() -> Value {
+    json!({"type": "ephemeral"})
+}
 
 /// Whether a model gets `thinking` (SPEC §5.7, §11 #58).
 fn thinks(model_id: &str) -> bool {
@@ -32,6 +39,8 @@ pub fn body(model_id: &str, system: &str, items: &[Item], tools: &[ToolSpec]) ->
         .cloned()
         .collect();
     let messages = anthropic_messages(&kept);
+    // A cache breakpoint caches everything before it: tools, then the system prompt (Anthropic's order).
+    let system = json!([{"type": "text", "text": system, "cache_control": ephemeral()}]);
     let mut body =
         json!({"model": model_id, "system": system, "messages": messages, "stream": true, "max_tokens": 4096});
     if thinks(model_id) {
@@ -39,10 +48,14 @@ pub fn body(model_id: &str, system: &str, items: &[Item], tools: &[ToolSpec]) ->
         body["thinking"] = json!({"type": "enabled", "budget_tokens": THINKING_BUDGET});
     }
     if !tools.is_empty() {
-        body["tools"] = tools
+        let mut definitions: Vec<Value> = tools
             .iter()
             .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
             .collect();
+        if let Some(last) = definitions.last_mut() {
+            last["cache_control"] = ephemeral();
+        }
+        body["tools"] = Value::Array(definitions);
     }
     body
 }
@@ -98,16 +111,14 @@ struct StartedMessage {
     usage: Option<WireUsage>,
 }
 
+/// `usage` of `message_start` (the prompt's counts) and of `message_delta` (cumulative; the output count,
+/// and the prompt's counts again when the API gives them there).
 #[derive(Deserialize, Default, Clone, Copy)]
 struct WireUsage {
-    #[serde(default)]
-    input_tokens: u64,
-    #[serde(default)]
-    output_tokens: u64,
-    #[serde(default)]
-    cache_read_input_tokens: u64,
-    #[serde(default)]
-    cache_creation_input_tokens: u64,
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    cache_read_input_tokens: Option<u64>,
+    cache_creation_input_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -155,8 +166,23 @@ pub struct Anthropic {
     /// Open thinking blocks by index, with their signature so far.
     thinking: HashMap<u32, Option<String>>,
     usage: Usage,
+    /// Prompt tokens neither read from nor written to the cache (Anthropic's `input_tokens`).
+    uncached_input: u64,
     stop_reason: Option<String>,
     done: bool,
+}
+
+impl Anthropic {
+    /// Takes the counts a usage object has; each is cumulative, so a later one replaces an earlier one.
+    fn count(&mut self, usage: WireUsage) {
+        let uncached = usage.input_tokens.unwrap_or(self.uncached_input);
+        self.uncached_input = uncached;
+        self.usage.cache_read_tokens = usage.cache_read_input_tokens.unwrap_or(self.usage.cache_read_tokens);
+        self.usage.cache_write_tokens = usage.cache_creation_input_tokens.unwrap_or(self.usage.cache_write_tokens);
+        // Anthropic's `input_tokens` leaves out the cached prompt; ours is the whole prompt.
+        self.usage.input_tokens = uncached + self.usage.cache_read_tokens + self.usage.cache_write_tokens;
+        self.usage.output_tokens = usage.output_tokens.unwrap_or(self.usage.output_tokens);
+    }
 }
 
 impl Adapter for Anthropic {
@@ -165,11 +191,7 @@ impl Adapter for Anthropic {
         Ok(match wire {
             Wire::MessageStart { message } => {
                 if let Some(usage) = message.usage {
-                    // Anthropic counts cached prompt tokens apart; the total prompt includes them.
-                    self.usage.input_tokens =
-                        usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
-                    self.usage.cached_input_tokens = usage.cache_read_input_tokens;
-                    self.usage.output_tokens = usage.output_tokens;
+                    self.count(usage);
                 }
                 vec![]
             }
@@ -214,8 +236,7 @@ impl Adapter for Anthropic {
             Wire::MessageDelta { delta, usage } => {
                 self.stop_reason = delta.stop_reason.or(self.stop_reason.take());
                 if let Some(usage) = usage {
-                    // Cumulative: the final count of the call.
-                    self.usage.output_tokens = usage.output_tokens;
+                    self.count(usage);
                 }
                 vec![]
             }
@@ -282,7 +303,44 @@ mod tests {
         };
         assert_eq!(
             body("claude-haiku-4-5", "s", &[], &[tool])["tools"],
-            json!([{"name": "d__search", "description": "Search", "input_schema": {"type": "object"}}])
+            json!([{"name": "d__search", "description": "Search", "input_schema": {"type": "object"},
+                    "cache_control": {"type": "ephemeral"}}])
+        );
+    }
+
+    #[test]
+    fn the_system_prompt_and_the_tool_list_are_marked_for_the_prompt_cache() {
+        let tool = |name: &str| ToolSpec {
+            name: name.into(),
+            description: "d".into(),
+            input_schema: json!({"type": "object"}),
+        };
+        let sent = body("claude-haiku-4-5", "Be brief.", &[], &[tool("a__x"), tool("a__y")]);
+        assert_eq!(
+            sent["system"],
+            json!([{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}])
+        );
+        // One breakpoint on the last definition caches the whole list; Anthropic allows four per request.
+        assert!(sent["tools"][0].get("cache_control").is_none());
+        assert_eq!(sent["tools"][1]["cache_control"], json!({"type": "ephemeral"}));
+    }
+
+    #[test]
+    fn a_later_usage_object_replaces_only_the_counts_it_has() {
+        let out = translate(&[
+            r#"{"type":"message_start","message":{"usage":{"input_tokens":7,"cache_creation_input_tokens":1200,"output_tokens":1}}}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":30}}"#,
+            r#"{"type":"message_stop"}"#,
+        ]);
+        assert_eq!(
+            out[0],
+            LlmEvent::Usage(Usage {
+                input_tokens: 1207,
+                output_tokens: 30,
+                cache_read_tokens: 0,
+                cache_write_tokens: 1200,
+                reasoning_tokens: 0
+            })
         );
     }
 
@@ -294,7 +352,7 @@ mod tests {
     #[test]
     fn events_translate_to_text_reasoning_and_a_finish() {
         let out = translate(&[
-            r#"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":10,"cache_read_input_tokens":90,"output_tokens":1}}}"#,
+            r#"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":10,"cache_read_input_tokens":90,"cache_creation_input_tokens":5,"output_tokens":1}}}"#,
             r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#,
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}"#,
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"x"}}"#,
@@ -312,7 +370,13 @@ mod tests {
                 LlmEvent::ReasoningEnd { signature: Some("x".into()) },
                 LlmEvent::RedactedReasoning("opaque".into()),
                 LlmEvent::TextDelta("Hi".into()),
-                LlmEvent::Usage(Usage { input_tokens: 100, output_tokens: 42, cached_input_tokens: 90 }),
+                LlmEvent::Usage(Usage {
+                    input_tokens: 105,
+                    output_tokens: 42,
+                    cache_read_tokens: 90,
+                    cache_write_tokens: 5,
+                    reasoning_tokens: 0
+                }),
                 LlmEvent::Finished(FinishReason::Length)
             ]
         );

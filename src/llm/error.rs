@@ -45,4 +45,29 @@ impl LlmError {
             _ => LlmError::Upstream(status),
         }
     }
+
+    /// Whether the failure is the provider's state (429, 5xx, overloaded, unreachable) rather than this
+    /// request or key: a fallback model elsewhere may well answer. Only ever acted on before any of the
+    /// reply streamed, so nothing is said twice.
+    pub fn another_model_may_answer(&self) -> bool {
+        matches!(self, LlmError::RateLimited | LlmError::Overloaded | LlmError::Upstream(_) | LlmError::Unreachable(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_providers_own_trouble_is_worth_a_fallback_model() {
+        for status in [429, 500, 502, 503, 529] {
+            assert!(LlmError::from_status(status).another_model_may_answer(), "{status}");
+        }
+        for status in [400, 401, 403, 404, 413] {
+            assert!(!LlmError::from_status(status).another_model_may_answer(), "{status}");
+        }
+        for err in [LlmError::Stalled, LlmError::Truncated, LlmError::Malformed] {
+            assert!(!err.another_model_may_answer(), "{err}");
+        }
+    }
 }

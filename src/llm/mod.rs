@@ -60,22 +60,38 @@ pub enum LlmEvent {
     Finished(FinishReason),
 }
 
-/// Token counts of one model call.
+/// Token counts of one model call, or summed over the calls of a turn. Sent to the browser in the
+/// `finish` chunk's metadata, stored with the assistant message and traced, in this shape.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Usage {
-    /// Prompt tokens, cached ones included.
+    /// Prompt tokens, cache reads and writes included.
     pub input_tokens: u64,
     /// Completion tokens, reasoning included.
     pub output_tokens: u64,
-    /// Prompt tokens served from the provider's cache.
-    pub cached_input_tokens: u64,
+    /// Prompt tokens served from the provider's cache (Anthropic `cache_read_input_tokens`, OpenAI
+    /// `input_tokens_details.cached_tokens`): the saving of prompt caching.
+    pub cache_read_tokens: u64,
+    /// Prompt tokens written to the provider's cache (Anthropic `cache_creation_input_tokens`; OpenAI
+    /// does not report them).
+    pub cache_write_tokens: u64,
+    /// Output tokens spent on reasoning, when the provider reports them (OpenAI).
+    pub reasoning_tokens: u64,
+}
+
+impl Usage {
+    /// What the call costs against a session's `max_tokens`: input plus output.
+    pub fn total(&self) -> u64 {
+        self.input_tokens.saturating_add(self.output_tokens)
+    }
 }
 
 impl std::ops::AddAssign for Usage {
     fn add_assign(&mut self, other: Usage) {
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;
-        self.cached_input_tokens += other.cached_input_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
+        self.reasoning_tokens += other.reasoning_tokens;
     }
 }
 
@@ -112,11 +128,11 @@ pub async fn stream(
 ) -> Result<EventStream, LlmError> {
     let base = bases.for_model(call.model);
     match call.model.provider {
-        Provider::Offline => Ok(Box::pin(
-            offline::reply()
-                .map(Ok)
-                .chain(futures_util::stream::once(async { Ok(LlmEvent::Finished(FinishReason::Stop)) })),
-        )),
+        Provider::Offline => {
+            let end =
+                [LlmEvent::Usage(offline::usage(call.system, call.transcript)), LlmEvent::Finished(FinishReason::Stop)];
+            Ok(Box::pin(offline::reply().chain(futures_util::stream::iter(end)).map(Ok)))
+        }
         Provider::Anthropic => {
             let request = http
                 .post(format!("{base}/v1/messages"))

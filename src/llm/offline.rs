@@ -16,7 +16,11 @@ use std::time::Duration;
 
 use futures_util::Stream;
 
-use super::LlmEvent;
+use super::transcript::Item;
+use super::{LlmEvent, Usage};
+
+/// Characters per token of the estimate: the usual rule of thumb for English text.
+const CHARS_PER_TOKEN: usize = 4;
 
 /// Pause between words, so the reply visibly streams like a real model's.
 const WORD_INTERVAL: Duration = Duration::from_millis(25);
@@ -29,4 +33,41 @@ pub fn reply() -> impl Stream<Item = LlmEvent> {
         tokio::time::sleep(WORD_INTERVAL).await;
         Some((LlmEvent::TextDelta(word), words))
     })
+}
+
+/// Token counts as a hosted model would report them for this call, estimated from the text's length:
+/// the prompt is the system prompt plus the whole transcript, the output is `REPLY`. Nothing is cached.
+pub fn usage(system: &str, transcript: &[Item]) -> Usage {
+    let prompt_chars = system.len() + transcript.iter().map(item_chars).sum::<usize>();
+    Usage { input_tokens: tokens(prompt_chars), output_tokens: tokens(REPLY.len()), ..Usage::default() }
+}
+
+fn tokens(chars: usize) -> u64 {
+    u64::try_from(chars.div_ceil(CHARS_PER_TOKEN)).unwrap_or(u64::MAX)
+}
+
+fn item_chars(item: &Item) -> usize {
+    match item {
+        Item::User(text) | Item::Assistant(text) | Item::RedactedReasoning(text) | Item::Reasoning { text, .. } => {
+            text.len()
+        }
+        Item::ToolCall { name, input, .. } => name.len() + input.to_string().len(),
+        Item::ToolResult { output, .. } => output.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_grows_with_the_conversation_and_counts_the_canned_reply() {
+        let first = usage("You are a demo.", &[Item::User("hello".into())]);
+        assert_eq!(first.input_tokens, 5, "20 characters");
+        assert_eq!(first.output_tokens, tokens(REPLY.len()));
+        assert!(first.output_tokens > 50);
+        let later = usage("You are a demo.", &[Item::User("hello".into()), Item::Assistant(REPLY.into())]);
+        assert_eq!(later.input_tokens, first.input_tokens + first.output_tokens);
+        assert_eq!((later.cache_read_tokens, later.cache_write_tokens), (0, 0));
+    }
 }

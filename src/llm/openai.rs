@@ -81,12 +81,20 @@ struct WireUsage {
     output_tokens: u64,
     #[serde(default)]
     input_tokens_details: Option<InputDetails>,
+    #[serde(default)]
+    output_tokens_details: Option<OutputDetails>,
 }
 
 #[derive(Deserialize)]
 struct InputDetails {
     #[serde(default)]
     cached_tokens: u64,
+}
+
+#[derive(Deserialize)]
+struct OutputDetails {
+    #[serde(default)]
+    reasoning_tokens: u64,
 }
 
 #[derive(Deserialize)]
@@ -139,10 +147,13 @@ impl Adapter for OpenAi {
                     LlmEvent::Finished(if self.called { FinishReason::ToolCalls } else { FinishReason::Stop });
                 match response.and_then(|r| r.usage) {
                     Some(u) => vec![
+                        // OpenAI caches prompts by itself and reports reads only; nothing is written apart.
                         LlmEvent::Usage(Usage {
                             input_tokens: u.input_tokens,
                             output_tokens: u.output_tokens,
-                            cached_input_tokens: u.input_tokens_details.map_or(0, |d| d.cached_tokens),
+                            cache_read_tokens: u.input_tokens_details.map_or(0, |d| d.cached_tokens),
+                            cache_write_tokens: 0,
+                            reasoning_tokens: u.output_tokens_details.map_or(0, |d| d.reasoning_tokens),
                         }),
                         finished,
                     ],
@@ -208,14 +219,20 @@ mod tests {
             r#"{"type":"response.reasoning_summary_text.delta","delta":"plan"}"#,
             r#"{"type":"response.output_item.added","item":{"type":"message","id":"msg_1"}}"#,
             r#"{"type":"response.output_text.delta","item_id":"msg_1","delta":"Hi"}"#,
-            r#"{"type":"response.completed","response":{"usage":{"input_tokens":50,"output_tokens":7,"input_tokens_details":{"cached_tokens":32}}}}"#,
+            r#"{"type":"response.completed","response":{"usage":{"input_tokens":50,"output_tokens":7,"input_tokens_details":{"cached_tokens":32},"output_tokens_details":{"reasoning_tokens":4}}}}"#,
         ]);
         assert_eq!(
             out,
             [
                 LlmEvent::ReasoningDelta("plan".into()),
                 LlmEvent::TextDelta("Hi".into()),
-                LlmEvent::Usage(Usage { input_tokens: 50, output_tokens: 7, cached_input_tokens: 32 }),
+                LlmEvent::Usage(Usage {
+                    input_tokens: 50,
+                    output_tokens: 7,
+                    cache_read_tokens: 32,
+                    cache_write_tokens: 0,
+                    reasoning_tokens: 4
+                }),
                 LlmEvent::Finished(FinishReason::Stop)
             ]
         );

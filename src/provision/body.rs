@@ -1,5 +1,6 @@
 //! The top level of a session body: `user_id`, `system_prompt`, `ttl_seconds`, `theme`, and the order
-//! in which every part is checked, so the first error reported is the first field in SPEC §2.1 order.
+//! in which every part is checked, so the first error reported is the first field in SPEC §2.1 order
+//! (`fallback_models` and `limits`, which the SPEC does not have, right after `model` and `ttl_seconds`).
 //! Invariant: unknown top-level keys are ignored (forward compatibility); known keys are never ignored
 //! when malformed, except `ttl_seconds` in the demo file, which SPEC §7.3 says is not read.
 
@@ -9,7 +10,8 @@ use serde_json::Value;
 
 use super::connectors::parse_connectors;
 use super::fields::{Object, invalid, present, required_string};
-use super::model::parse_model;
+use super::limits::parse_limits;
+use super::model::{parse_fallback_models, parse_model};
 use super::storage::parse_storage;
 use super::{DEFAULT_TTL_SECONDS, FieldError, MAX_TTL_SECONDS, Options, SessionRequest};
 
@@ -22,14 +24,17 @@ pub fn parse_session_request(body: &Value, options: &Options) -> Result<SessionR
     let user = parse_user_id(body)?;
     let system_prompt = required_string(body, "system_prompt", "")?.to_owned();
     let model = parse_model(body.get("model"), options.reject_placeholder_keys)?;
+    let fallback_models = parse_fallback_models(body.get("fallback_models"), options.reject_placeholder_keys)?;
     let ttl_seconds = if options.allow_theme { DEFAULT_TTL_SECONDS } else { parse_ttl(body)? };
+    let limits = parse_limits(body.get("limits"))?;
     let connectors = match body.get("connectors") {
         Some(value) => parse_connectors(value)?,
         None => Vec::new(),
     };
     let storage = parse_storage(body.get("storage"), options.storage_required)?;
     let theme = if options.allow_theme { parse_theme(body)? } else { Theme::default() };
-    Ok(SessionRequest { spec: SessionSpec { user, system_prompt, model, connectors, storage, theme }, ttl_seconds })
+    let spec = SessionSpec { user, system_prompt, model, fallback_models, limits, connectors, storage, theme };
+    Ok(SessionRequest { spec, ttl_seconds })
 }
 
 /// `user_id`, missing or not, under its own error code (SPEC §2.1 names `invalid_user_id`).
@@ -247,6 +252,21 @@ mod tests {
         assert!(api(&with("connectors", json!(null))).unwrap().spec.connectors.is_empty());
         assert!(api(&with("connectors", json!([]))).unwrap().spec.connectors.is_empty());
         assert_eq!(api(&with("connectors", json!({}))).unwrap_err().detail, "connectors must be an array");
+    }
+
+    #[test]
+    fn fallback_models_and_limits_are_read_and_default_to_none() {
+        let request = api(&minimal()).unwrap();
+        assert!(request.spec.fallback_models.is_empty());
+        assert_eq!(request.spec.limits, augchatd_actors::budget::Limits::default());
+        let mut body = minimal();
+        body["fallback_models"] = json!([{"provider": "anthropic", "model_id": "claude-haiku-4-5", "api_key": "k2"}]);
+        body["limits"] = json!({"max_turns": 3});
+        let request = api(&body).unwrap();
+        assert_eq!(request.spec.fallback_models[0].model_id, "claude-haiku-4-5");
+        assert_eq!(request.spec.limits.max_turns, Some(3));
+        body["limits"] = json!({"max_turns": 0});
+        assert_eq!(api(&body).unwrap_err().code, "invalid_limits");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! # Layout
 //! - `fields`: typed accessors over a JSON object, URL checks, the error constructors.
 //! - `body`: the top level (`user_id`, `system_prompt`, `ttl_seconds`, `theme`) and the order of checks.
-//! - `model`: the `model` object.
+//! - `model`: the `model` object and the `fallback_models` array.
+//! - `limits`: the `limits` object (the session's budget).
 //! - `connectors`: the `connectors[]` array, common fields, MCP and RAG specifics.
 //! - `auth`: connector `auth` objects and the HTTP header rules they obey.
 //! - `storage`: `storage` and the object form of `storage.s3`, bucket and region rules.
@@ -21,6 +22,7 @@ mod auth;
 mod body;
 mod connectors;
 mod fields;
+mod limits;
 mod model;
 mod s3_uri;
 mod storage;
@@ -40,8 +42,8 @@ pub const MAX_TTL_SECONDS: u64 = 31_536_000;
 /// A validation failure: an API error code plus a human detail naming the field. Detail never
 /// contains a secret value.
 ///
-/// Codes: `body_must_be_object`, `invalid_user_id`, `unsupported_provider` and `invalid_field`
-/// (everything else). `Display` prints the detail alone, ready for a boot error line.
+/// Codes: `body_must_be_object`, `invalid_user_id`, `unsupported_provider`, `invalid_limits` and
+/// `invalid_field` (everything else). `Display` prints the detail alone, ready for a boot error line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{detail}")]
 pub struct FieldError {
@@ -93,7 +95,7 @@ mod tests {
 
     use super::*;
 
-    const MARKERS: [&str; 9] = [
+    const MARKERS: [&str; 10] = [
         "MARKapikey7f3a",
         "MARKbearer91c2",
         "MARKbasicuser5d",
@@ -103,6 +105,7 @@ mod tests {
         "MARKragpass3c9",
         "MARKs3keyid66a",
         "MARKs3secret2f",
+        "MARKfallback9d",
     ];
 
     fn body_with_markers() -> Value {
@@ -110,6 +113,7 @@ mod tests {
             "user_id": "u1",
             "system_prompt": "be brief",
             "model": {"provider": "openai", "model_id": "gpt-4o", "api_key": MARKERS[0]},
+            "fallback_models": [{"provider": "anthropic", "model_id": "claude-haiku-4-5", "api_key": MARKERS[9]}],
             "connectors": [
                 {
                     "descriptive_id": "crm", "name": "CRM", "type": "mcp", "default_active": true,
@@ -158,6 +162,9 @@ mod tests {
         edit(&|b| b["model"]["api_key"] = json!([MARKERS[0]]));
         edit(&|b| b["model"]["base_url"] = json!(MARKERS[0]));
         edit(&|b| b["model"]["model_id"] = json!(""));
+        edit(&|b| b["fallback_models"][0]["provider"] = json!(MARKERS[9]));
+        edit(&|b| b["fallback_models"][0]["api_key"] = json!([MARKERS[9]]));
+        edit(&|b| b["fallback_models"][0]["base_url"] = json!(MARKERS[9]));
         edit(&|b| b["connectors"][0]["auth"]["bearer"] = json!(format!("{}\r\nX: y", MARKERS[1])));
         edit(&|b| b["connectors"][0]["auth"]["bearer"] = json!({"token": MARKERS[1]}));
         edit(&|b| b["connectors"][0]["auth"]["basic"]["username"] = json!(format!("{}:x", MARKERS[2])));
@@ -207,6 +214,7 @@ mod tests {
         assert_no_marker(&debug);
         // The secrets are still there for the one place that sends them upstream.
         assert_eq!(request.spec.model.api_key.expose(), MARKERS[0]);
+        assert_eq!(request.spec.fallback_models[0].api_key.expose(), MARKERS[9]);
         let storage = request.spec.storage.unwrap();
         assert_eq!(storage.secret_access_key.expose(), MARKERS[8]);
     }

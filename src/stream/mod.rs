@@ -8,16 +8,41 @@ use actix_web::web::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::llm::Usage;
+
 /// The last event of every stream.
 pub const DONE: &[u8] = b"data: [DONE]\n\n";
 /// An SSE comment; the client ignores it, proxies see traffic (SPEC §4.6).
 pub const KEEPALIVE: &[u8] = b": keepalive\n\n";
 
-/// `messageMetadata` of `start` and `finish`: which model answered.
+/// `messageMetadata` of `start` and `finish`, and the stored message's `metadata`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct MessageMetadata {
-    /// `{"augchatd": {"model_id", "provider"}}`.
-    pub augchatd: ModelTag,
+    /// `{"augchatd": {"model_id", "provider", "usage"?, "fallback_from"?}}`.
+    pub augchatd: AugchatdMetadata,
+}
+
+/// augchatd's part of a message's metadata. `start` carries the model only; `finish` and the stored
+/// message add what the turn used and, when a fallback model answered, the model it stood in for. The
+/// AI SDK merges `finish` metadata into `start` metadata, so the client ends with the answering model.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AugchatdMetadata {
+    /// The model that answered (on `start`: the one asked first).
+    #[serde(flatten)]
+    pub model: ModelTag,
+    /// Token counts summed over every model call of the turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// The session's model, when it failed and a fallback model answered instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_from: Option<ModelTag>,
+}
+
+impl MessageMetadata {
+    /// The metadata of `start`: the model only.
+    pub fn model(model: ModelTag) -> Self {
+        MessageMetadata { augchatd: AugchatdMetadata { model, usage: None, fallback_from: None } }
+    }
 }
 
 /// The model that produced a message.
@@ -25,7 +50,7 @@ pub struct MessageMetadata {
 pub struct ModelTag {
     /// The resolved model id of the turn.
     pub model_id: String,
-    /// The session's provider.
+    /// The model's provider.
     pub provider: String,
 }
 
@@ -35,7 +60,7 @@ pub struct ModelTag {
 pub enum FinishReason {
     /// A final answer.
     Stop,
-    /// The output token limit.
+    /// A token limit: the model's output limit, or the session's `max_tokens` budget.
     Length,
     /// The model still wanted tools when the loop ended.
     ToolCalls,
@@ -217,7 +242,14 @@ mod tests {
 
     #[test]
     fn chunks_serialize_to_the_documented_shapes() {
-        let meta = MessageMetadata { augchatd: ModelTag { model_id: "m".into(), provider: "p".into() } };
+        let meta = MessageMetadata::model(ModelTag { model_id: "m".into(), provider: "p".into() });
+        let finished = MessageMetadata {
+            augchatd: AugchatdMetadata {
+                model: ModelTag { model_id: "f".into(), provider: "p2".into() },
+                usage: Some(Usage { input_tokens: 9, output_tokens: 2, cache_read_tokens: 8, ..Usage::default() }),
+                fallback_from: Some(ModelTag { model_id: "m".into(), provider: "p".into() }),
+            },
+        };
         let signed = serde_json::json!({"anthropic": {"signature": "s"}});
         let input = serde_json::json!({"q": 1});
         let output = serde_json::json!("ok");
@@ -263,6 +295,14 @@ mod tests {
             (
                 Chunk::Finish { finish_reason: FinishReason::ToolCalls, message_metadata: &meta },
                 r#"{"type":"finish","finishReason":"tool-calls","messageMetadata":{"augchatd":{"model_id":"m","provider":"p"}}}"#,
+            ),
+            (
+                Chunk::Finish { finish_reason: FinishReason::Stop, message_metadata: &finished },
+                concat!(
+                    r#"{"type":"finish","finishReason":"stop","messageMetadata":{"augchatd":{"model_id":"f","provider":"p2","#,
+                    r#""usage":{"input_tokens":9,"output_tokens":2,"cache_read_tokens":8,"cache_write_tokens":0,"reasoning_tokens":0},"#,
+                    r#""fallback_from":{"model_id":"m","provider":"p"}}}}"#
+                ),
             ),
             (Chunk::Error { error_text: "An error occurred." }, r#"{"type":"error","errorText":"An error occurred."}"#),
         ];

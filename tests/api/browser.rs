@@ -111,11 +111,17 @@ async fn demo_mode_shows_its_banner_and_chats() {
         {"waitFor": "demo-banner"},
         {"send": "hello"},
         {"snapshot": "after"},
+        // Issue #8 item 2: the reply's token counts show while the pointer rests on it.
+        {"hover": "assistant-message"},
+        {"waitFor": "message-usage"},
+        {"snapshot": "hovered"},
     ]}))
     .await;
     let after = &report["snapshots"]["after"];
     assert_eq!(texts(after, "demo-banner")[0], "Demo session — not authenticated");
     assert!(texts(after, "assistant-message")[0].contains("offline demo model"), "{after}");
+    let usage = &texts(&report["snapshots"]["hovered"], "message-usage")[0];
+    assert!(usage.contains(" in · ") && usage.ends_with(" out tokens"), "{usage}");
 }
 
 #[actix_web::test]
@@ -160,6 +166,27 @@ async fn the_read_only_banner_appears_under_a_stalled_s3_and_clears_by_itself() 
     let recovered = &report["snapshots"]["recovered"];
     assert!(recovered["readonly-banner"].as_array().unwrap().is_empty());
     assert_eq!(texts(recovered, "assistant-message").len(), 2, "{recovered}");
+}
+
+#[actix_web::test]
+async fn a_session_past_its_turn_limit_says_so_in_the_thread() {
+    // Issue #8 item 2: a 429 from the session's limits reads as a sentence, not a status code.
+    let parent = ParentPage::start();
+    let srv = daemon(&parent, &[]).await;
+    let mut body = srv.session_body("ada");
+    body["limits"] = json!({"max_turns": 1});
+    let (status, minted) = srv.post_session(&srv.acme, &body).await;
+    assert_eq!(status, 200, "{minted}");
+    parent.give(&[minted["jwt"].as_str().unwrap()]);
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+        {"send": "hello"},
+        {"send": "again", "expect": "none"},
+        {"waitFor": "message-error"},
+        {"snapshot": "refused"},
+    ]}))
+    .await;
+    let refused = texts(&report["snapshots"]["refused"], "message-error");
+    assert_eq!(refused, ["Not sent: this chat session has reached its limit of messages."]);
 }
 
 /// A page embedding the UI for a fresh session of `user` with `connectors`.

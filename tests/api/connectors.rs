@@ -275,7 +275,7 @@ async fn a_chosen_model_is_listed_and_used_by_the_next_turn() {
         json!({"augchatd": {"model_id": "claude-sonnet-4-5", "provider": "anthropic"}}),
         "no override: the session default"
     );
-    // The stored assistant message carries the same chip.
+    // The stored assistant message carries the same chip, and the turn's usage beside it.
     let mut stored = Value::Null;
     for _ in 0..100 {
         stored = srv.get_with_jwt("/conversations/c1/messages", &jwt).await.1;
@@ -284,7 +284,9 @@ async fn a_chosen_model_is_listed_and_used_by_the_next_turn() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(stored["messages"][1]["metadata"], chip, "{stored}");
+    let mut metadata = stored["messages"][1]["metadata"].clone();
+    assert!(metadata["augchatd"].as_object_mut().unwrap().remove("usage").is_some(), "{stored}");
+    assert_eq!(metadata, chip, "{stored}");
 }
 
 #[actix_web::test]

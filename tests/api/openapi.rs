@@ -319,6 +319,11 @@ async fn integrator_route_errors_match_the_document() {
     let doc = document();
     let srv = TestServer::start(|_, _| {}).await;
     let url = srv.url("/sessions");
+    let limited = |limits: Value| {
+        let mut body = srv.session_body("u");
+        body["limits"] = limits;
+        body
+    };
     let (status, body) = check(&doc, "post", "/sessions", srv.browser.post(&url).json(&srv.session_body("u"))).await;
     assert_eq!((status, body), (401, json!({"error": "client_certificate_required"})));
     for (request, token) in [
@@ -326,6 +331,7 @@ async fn integrator_route_errors_match_the_document() {
         (srv.acme.post(&url).body("[1]"), "body_must_be_object"),
         (srv.acme.post(&url).json(&json!({"user_id": "u"})), "invalid_field"),
         (srv.acme.post(&url).json(&json!({"user_id": "a/b", "system_prompt": "x"})), "invalid_user_id"),
+        (srv.acme.post(&url).json(&limited(json!({"max_turns": 0}))), "invalid_limits"),
     ] {
         let (status, body) = check(&doc, "post", "/sessions", request).await;
         assert_eq!((status, body["error"].as_str()), (400, Some(token)), "{body}");
@@ -342,4 +348,25 @@ async fn integrator_route_errors_match_the_document() {
     assert_eq!(check(&doc, "delete", template, end(&srv.globex)).await, (404, json!({"error": "session_not_found"})));
     assert_eq!(check(&doc, "delete", template, end(&srv.acme)).await.0, 204);
     assert_eq!(check(&doc, "delete", template, end(&srv.acme)).await, (404, json!({"error": "session_not_found"})));
+
+    // A session's limits refuse a turn with a documented 429 and its Retry-After.
+    let request = srv.acme.post(&url).json(&limited(json!({"requests_per_minute": 1, "max_turns": null})));
+    let (status, minted) = check(&doc, "post", "/sessions", request).await;
+    assert_eq!(status, 200, "{minted}");
+    let jwt = minted["jwt"].as_str().unwrap();
+    let thread =
+        json!({"id": "c", "messages": [{"id": "u", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]});
+    assert_eq!(
+        check(&doc, "post", "/chat", srv.browser.post(srv.url("/chat")).bearer_auth(jwt).json(&thread)).await.0,
+        200
+    );
+    let again = srv.browser.post(srv.url("/chat")).bearer_auth(jwt).json(&thread);
+    assert_eq!(
+        check(&doc, "post", "/chat", again).await,
+        (
+            429,
+            json!({"error": "rate_limited",
+        "detail": "this session has made the requests its limits.requests_per_minute allows; retry after Retry-After seconds"})
+        )
+    );
 }

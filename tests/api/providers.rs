@@ -49,7 +49,10 @@ async fn anthropic_streams_thinking_and_text_the_ai_sdk_accepts() {
     ];
     assert_eq!(parts(&checked["message"]), expected);
     let sent = srv.llm.last_call();
-    assert_eq!(sent["system"], "Answer like a pirate.");
+    assert_eq!(
+        sent["system"],
+        json!([{"type": "text", "text": "Answer like a pirate.", "cache_control": {"type": "ephemeral"}}])
+    );
     assert_eq!(sent["model"], "claude-sonnet-4-5");
     assert_eq!(sent["stream"], true);
     assert_eq!(sent["thinking"], json!({"type": "enabled", "budget_tokens": 2048}));

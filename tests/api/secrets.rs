@@ -24,13 +24,16 @@ const MARKERS: &[&str] = &[
     "MARKER-rag-bearer-0008",
     "MARKER-jwt-secret-0009-at-least-32-bytes",
     "MARKER-wrong-s3-secret-0010",
+    FALLBACK_KEY,
 ];
+const FALLBACK_KEY: &str = "sk-MARKER-fallback-key-0011";
 
 #[actix_web::test]
 async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
     let rig = ProdRig::new();
     let llm = LlmPeer::start();
     llm.accept(LLM_KEY);
+    llm.accept(FALLBACK_KEY);
     let s3 = S3Peer::start(&rig.dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await;
     let mcp = mcp::start(&[MARKERS[3]]).await;
     let opensearch = opensearch::start().await;
@@ -56,6 +59,7 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
         json!({
             "user_id": "leaky", "system_prompt": "s",
             "model": {"provider": "anthropic", "model_id": "claude-sonnet-4-5", "api_key": key},
+            "fallback_models": [{"provider": "anthropic", "model_id": "claude-haiku-4-5", "api_key": FALLBACK_KEY}],
             "connectors": [
                 {"descriptive_id": "gh", "name": "GitHub", "type": "mcp", "default_active": true,
                  "url": "https://mcp.example/mcp",
@@ -101,7 +105,9 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
     }
     let res = browser.post(url("/conversations")).bearer_auth(&jwt).json(&json!({"conversation_id": "c1"})).send();
     record(res.await.unwrap().text().await.unwrap());
-    // A turn that calls a live MCP tool and the retrieval tool, both holding marker credentials.
+    // A turn that calls a live MCP tool and the retrieval tool, both holding marker credentials, answered
+    // by the fallback model because the session's model is overloaded.
+    llm.fail_model("claude-sonnet-4-5", 529);
     let text = r#"call: live__search {"q": "x"}; docs__retrieve {"query": "x"}"#;
     let turn =
         json!({"id": "c1", "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": text}]}]});
@@ -131,6 +137,7 @@ async fn no_secret_appears_in_logs_or_responses_over_a_whole_session() {
 
     let out = daemon.stop().await;
     assert!(out.stderr.contains("session minted") && out.stderr.contains("session ended"), "{}", out.stderr);
+    assert!(out.stderr.contains("trying a fallback model"), "{}", out.stderr);
     let trace = std::fs::read_to_string(traces.join("c1.jsonl")).unwrap();
     assert!(trace.contains("step.finish"), "{trace}");
     let audit = std::fs::read_to_string(&audit).unwrap();

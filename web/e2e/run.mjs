@@ -7,6 +7,7 @@
 //   {"send": "text", "expect": "reply" | "none"}   type into the composer, press Enter, wait until idle
 //   {"waitFor": "<testid>", "text": "...", "count": n, "attr": {...}, "gone": true, "timeoutMs": n}
 //   {"click": "<testid>", "attr": {...}, "text": "...", "nth": n}   {"select": "<testid>", "value": "..."}
+//   {"hover": "<testid>", "nth": n}   rest the pointer on an element
 //   {"reload": true}   {"sleep": ms}   {"snapshot": "name"}   {"screenshot": "/path.png"}
 //   {"fetch": "url"}   a GET from the driver itself (the test's hook to change the world mid-scenario)
 import fs from "node:fs";
@@ -19,7 +20,7 @@ const TIMEOUT = 15_000;
 const WATCHED = [
   "assistant-message", "user-message", "tool-pill", "source-chip", "model-chip", "demo-banner", "readonly-banner",
   "notice", "data-error", "message-error", "reasoning", "conversation-item", "connector-toggle", "model-picker",
-  "composer-input",
+  "composer-input", "message-usage",
 ];
 
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), "augchatd-chromium-"));
@@ -109,6 +110,7 @@ async function run(step) {
     return;
   }
   if (step.click !== undefined) return locate(step, "click").nth(step.nth ?? 0).click({ timeout });
+  if (step.hover !== undefined) return locate(step, "hover").nth(step.nth ?? 0).hover({ timeout });
   if (step.select !== undefined) return locate(step, "select").first().selectOption(step.value, { timeout });
   if (step.reload) return page.reload();
   if (step.fetch !== undefined) return fetch(step.fetch).then((r) => r.text());

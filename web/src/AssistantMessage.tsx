@@ -1,7 +1,8 @@
-// An assistant message: label + model chip, then markdown text, reasoning, tool pills, source chips, data parts and
+// An assistant message: label + model chip (+ token usage on hover), then markdown text, reasoning, tool pills, source chips, data parts and
 // errors; below it Copy, Regenerate (not while read-only) and, after a regenerate, the branch picker (← n/m →).
 import { ActionBarPrimitive, BranchPickerPrimitive, ErrorPrimitive, MessagePrimitive } from "@assistant-ui/react";
 import { ModelChip } from "./ModelChip";
+import { UsageBadge } from "./UsageBadge";
 import { MarkdownText } from "./parts/MarkdownText";
 import { Reasoning } from "./parts/Reasoning";
 import { ToolPill } from "./parts/ToolPill";
@@ -45,10 +46,11 @@ function MessageActions() {
 
 export function AssistantMessage() {
   return (
-    <MessagePrimitive.Root data-testid="assistant-message" className="flex flex-col items-start gap-1">
+    <MessagePrimitive.Root data-testid="assistant-message" className="group/message flex flex-col items-start gap-1">
       <div className="flex items-center gap-2 text-xs text-muted">
         <span>Assistant</span>
         <ModelChip />
+        <UsageBadge />
       </div>
       <div className="flex w-full max-w-full min-w-0 flex-col gap-2 empty:hidden rounded-2xl border border-line bg-card px-3 py-2">
         <MessagePrimitive.Parts

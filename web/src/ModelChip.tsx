@@ -1,17 +1,18 @@
-// The per-message model chip, read from the original AI SDK message's metadata.augchatd.model_id (UI-TOOLCHAIN §2).
-import { getExternalStoreMessages, useAuiState } from "@assistant-ui/react";
-import type { UIMessage } from "ai";
-
-type AugMetadata = { augchatd?: { model_id?: string } };
+// The per-message model chip, read from the message's metadata.augchatd.model_id (UI-TOOLCHAIN §2); after a model
+// fallback its tooltip names the model that failed.
+import { useAugchatdMetadata } from "./metadata";
 
 export function ModelChip() {
-  // metadata.custom is empty for streamed messages in this version, so read the source UIMessage instead.
-  const model = useAuiState(
-    (s) => getExternalStoreMessages<UIMessage<AugMetadata>>(s.message)[0]?.metadata?.augchatd?.model_id,
-  );
+  const augchatd = useAugchatdMetadata();
+  const model = augchatd?.model_id;
   if (!model) return null;
+  const fallbackFrom = augchatd.fallback_from?.model_id;
   return (
-    <span data-testid="model-chip" className="rounded-full bg-chip px-2 py-0.5 text-xs text-chip-fg">
+    <span
+      data-testid="model-chip"
+      title={fallbackFrom ? `Answered by a fallback model: ${fallbackFrom} was unavailable` : undefined}
+      className="rounded-full bg-chip px-2 py-0.5 text-xs text-chip-fg"
+    >
       🤖 {model}
     </span>
   );

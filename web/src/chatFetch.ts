@@ -1,4 +1,5 @@
-// fetch for POST /chat: 401 → re-handshake and retry once, report flush-stalled 503s, and turn error bodies into readable text.
+// fetch for POST /chat: 401 → re-handshake and retry once, report flush-stalled 503s, and turn error bodies (the
+// session's limits included) into readable text.
 import { retryOn401 } from "./handshake";
 import { noteFailure } from "./readOnly";
 
@@ -9,6 +10,8 @@ const READABLE: Record<string, string> = {
   invalid_jwt: "Your session has expired. Reload the page to continue.",
   session_gone: "Your session has ended. Reload the page to continue.",
   cold_read_failed: "This conversation could not be loaded right now. Please try again.",
+  token_budget_exhausted: "Not sent: this chat session has used its token budget.",
+  turn_limit_reached: "Not sent: this chat session has reached its limit of messages.",
 };
 
 type ErrorBody = { error?: unknown; connectors?: unknown };
@@ -26,6 +29,10 @@ async function readableFailure(res: Response): Promise<string> {
       `A connected tool needs new credentials${names.length ? ` (${names.join(", ")})` : ""}; ` +
       "your message was not sent. Try again in a moment, or turn that tool off under Tools and resend."
     );
+  }
+  if (token === "rate_limited") {
+    const seconds = Number(res.headers.get("retry-after"));
+    return `Not sent: too many messages in a minute. Try again${seconds > 0 ? ` in ${seconds} s` : " shortly"}.`;
   }
   return (token && READABLE[token]) ?? `Request failed (HTTP ${res.status}${token ? `: ${token}` : ""}).`;
 }

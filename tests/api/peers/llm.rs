@@ -4,7 +4,11 @@
 //! text: `overload` answers 529/503, `cut` ends the stream early, `mid-error` sends an error event after
 //! some text, `status-NNN` answers that HTTP status, `stall` sends some text and then nothing with the
 //! connection open, `markdown` answers `MARKDOWN`, `call: <tool> <args>; …` makes tool calls (see `script`), anything else a normal reply
-//! (with thinking / a reasoning summary when the request asked).
+//! (with thinking / a reasoning summary when the request asked). A model id set with `fail_model` answers
+//! its status whatever the text. Usage is reported like the real APIs: Anthropic counts 80 prompt tokens
+//! as written to its cache on a conversation's first call and read from it later, but only when the
+//! system prompt carries `cache_control`; OpenAI reports 64 cached tokens, and 3 reasoning tokens when
+//! reasoning was asked for.
 //! Every request's path, credential and body are recorded for the tests' assertions.
 
 use std::net::TcpListener;
@@ -30,6 +34,7 @@ pub struct LlmPeer {
     seen: Arc<Mutex<Vec<Seen>>>,
     accepted: Arc<Mutex<Vec<String>>>,
     failing_status: Arc<Mutex<Option<u16>>>,
+    failing_models: Arc<Mutex<Vec<(String, u16)>>>,
 }
 
 fn header(req: &HttpRequest, name: &str) -> Option<String> {
@@ -144,6 +149,14 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
     let results = trailing_tool_results(anthropic, body);
     let calls = requested_calls(&last_user);
     let step = body[if anthropic { "messages" } else { "input" }].as_array().map_or(0, Vec::len);
+    // The prompt's 100 tokens: with a cache breakpoint, 80 of them go to the cache on the first call and
+    // come from it afterwards.
+    let cached = body["system"][0].get("cache_control").is_some();
+    let prompt_usage = match (cached, step) {
+        (false, _) => json!({"input_tokens": 100, "output_tokens": 1}),
+        (true, 1) => json!({"input_tokens": 20, "cache_creation_input_tokens": 80, "output_tokens": 1}),
+        (true, _) => json!({"input_tokens": 20, "cache_read_input_tokens": 80, "output_tokens": 1}),
+    };
     let words: Vec<String> = if !results.is_empty() && !last_user.contains("loop") {
         vec!["Tool results: ".to_owned(), results.join(" | ")]
     } else if !calls.is_empty() {
@@ -157,8 +170,7 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
     if anthropic {
         events.push(ev(
             "message_start",
-            json!({"type": "message_start", "message": {"id": "msg_1", "content": [],
-            "usage": {"input_tokens": 20, "cache_read_input_tokens": 80, "output_tokens": 1}}}),
+            json!({"type": "message_start", "message": {"id": "msg_1", "content": [], "usage": prompt_usage}}),
         ));
         if thinking {
             events.push(ev("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}})));
@@ -263,7 +275,8 @@ fn script(anthropic: bool, body: &serde_json::Value) -> (u16, Vec<String>) {
         events.push(ev(
             "",
             json!({"type": "response.completed", "response": {"id": "resp_1", "status": "completed",
-            "usage": {"input_tokens": 100, "output_tokens": 5, "input_tokens_details": {"cached_tokens": 64}}}}),
+            "usage": {"input_tokens": 100, "output_tokens": 5, "input_tokens_details": {"cached_tokens": 64},
+                      "output_tokens_details": {"reasoning_tokens": if thinking { 3 } else { 0 }}}}}),
         ));
     }
     (200, events)
@@ -285,7 +298,11 @@ async fn stream_reply(req: HttpRequest, body: web::Json<serde_json::Value>, peer
     if !credential.is_some_and(|k| peer.accepted.lock().unwrap().contains(&k)) {
         return HttpResponse::Unauthorized().json(json!({"error": {"type": "authentication_error"}}));
     }
-    let (status, events) = script(anthropic, &body);
+    let failing = peer.failing_models.lock().unwrap().iter().find(|(model, _)| body["model"] == *model).map(|f| f.1);
+    let (status, events) = match failing {
+        Some(status) => (status, vec![]),
+        None => script(anthropic, &body),
+    };
     if status != 200 {
         return HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
             .json(json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}));
@@ -325,6 +342,12 @@ impl LlmPeer {
     /// Answers every request with this status until cleared.
     pub fn fail_with(&self, status: Option<u16>) {
         *self.failing_status.lock().unwrap() = status;
+    }
+
+    /// Answers every streaming call for `model_id` with `status` (list-models still works, so the
+    /// session's probe passes).
+    pub fn fail_model(&self, model_id: &str, status: u16) {
+        self.failing_models.lock().unwrap().push((model_id.to_owned(), status));
     }
 
     pub fn seen(&self) -> Vec<Seen> {

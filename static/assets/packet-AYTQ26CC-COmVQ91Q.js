@@ -1,1 +1,0 @@
-export{S as createPacketServices}from"./mermaid-parser.core-Bqyy6skK.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

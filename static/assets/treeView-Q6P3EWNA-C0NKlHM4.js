@@ -1,1 +1,0 @@
-export{c as createTreeViewServices}from"./mermaid-parser.core-Bqyy6skK.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{o as createTreemapServices}from"./mermaid-parser.core-Bqyy6skK.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,0 +1,1 @@
+export{i as createWardleyServices}from"./mermaid-parser.core-BtnYe7UC.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -169,3 +169,53 @@ impl ProdRig {
         format!("https://127.0.0.1:{}{path}", self.port)
     }
 }
+
+/// The peers of a restart test, which outlive every daemon the test starts: a scripted model, an S3
+/// bucket, and the data directory.
+pub struct RestartPeers {
+    pub llm: crate::peers::llm::LlmPeer,
+    pub s3: crate::peers::s3::S3Peer,
+    pub data: std::path::PathBuf,
+}
+
+impl RestartPeers {
+    pub async fn start(rig: &ProdRig) -> Self {
+        use crate::peers::s3::{S3_KEY_ID, S3_SECRET, S3Peer};
+        let s3 = S3Peer::start(&rig.dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await;
+        Self { llm: crate::peers::llm::LlmPeer::start(), s3, data: rig.dir.path().join("data") }
+    }
+
+    /// The daemon's environment, with `idle_ms` of quiet before a conversation is flushed.
+    pub fn env<'a>(&'a self, idle_ms: &'a str) -> [(&'static str, &'a str); 4] {
+        [
+            ("AUGCHATD_JWT_SECRET", crate::server::JWT_SECRET),
+            ("AUGCHATD_ANTHROPIC_BASE_URL", self.llm.base.as_str()),
+            ("AUGCHATD_DATA_DIR", self.data.to_str().unwrap()),
+            ("AUGCHATD_FLUSH_IDLE_MS", idle_ms),
+        ]
+    }
+
+    /// Mints a session for user `u` of tenant acme flushing to the bucket under `p/`; returns its JWT.
+    pub async fn mint(&self, rig: &ProdRig) -> String {
+        use crate::peers::s3::{BUCKET, S3_KEY_ID, S3_SECRET};
+        let session = serde_json::json!({
+            "user_id": "u", "system_prompt": "s",
+            "model": {"provider": "anthropic", "model_id": "claude-sonnet-4-5", "api_key": crate::peers::llm::GOOD_KEY},
+            "storage": {"s3": {"endpoint": self.s3.endpoint(), "region": "us-east-1", "bucket": BUCKET, "prefix": "p/",
+                               "access_key_id": S3_KEY_ID, "secret_access_key": S3_SECRET}},
+        });
+        let res = rig.integrator.post(rig.url("/sessions")).json(&session).send().await.unwrap();
+        res.json::<serde_json::Value>().await.unwrap()["jwt"].as_str().unwrap().to_owned()
+    }
+
+    /// The flushed object of conversation `cid`, once it is in the bucket (up to 5 s).
+    pub async fn flushed(&self, cid: &str) -> Option<serde_json::Value> {
+        for _ in 0..100 {
+            if let Some(bytes) = self.s3.object(&format!("p/acme/u/{cid}.json")) {
+                return Some(serde_json::from_slice(&bytes).unwrap());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
+    }
+}

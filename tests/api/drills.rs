@@ -10,10 +10,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::binary::ProdRig;
-use crate::peers::llm::{GOOD_KEY, LlmPeer};
-use crate::peers::s3::{BUCKET, Fault, S3_KEY_ID, S3_SECRET, S3Peer};
-use crate::server::{JWT_SECRET, TestServer};
+use crate::binary::{ProdRig, RestartPeers};
+use crate::peers::s3::Fault;
+use crate::server::TestServer;
 
 /// A tmpfs of `size` mounted for one test and unmounted when dropped: a disk that can really fill up.
 struct SmallDisk {
@@ -121,25 +120,9 @@ async fn a_full_data_disk_answers_503_keeps_what_was_stored_and_recovers_when_sp
 #[actix_web::test]
 async fn kill_9_during_a_flush_and_a_turn_loses_nothing_acknowledged() {
     let rig = ProdRig::new();
-    let llm = LlmPeer::start();
-    let s3 = S3Peer::start(&rig.dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await;
-    let data = rig.dir.path().join("data");
-    let env = [
-        ("AUGCHATD_JWT_SECRET", JWT_SECRET),
-        ("AUGCHATD_ANTHROPIC_BASE_URL", llm.base.as_str()),
-        ("AUGCHATD_DATA_DIR", data.to_str().unwrap()),
-        ("AUGCHATD_FLUSH_IDLE_MS", "200"),
-    ];
-    let session = json!({
-        "user_id": "u", "system_prompt": "s",
-        "model": {"provider": "anthropic", "model_id": "claude-haiku-4-5", "api_key": GOOD_KEY},
-        "storage": {"s3": {"endpoint": s3.endpoint(), "region": "us-east-1", "bucket": BUCKET, "prefix": "p/",
-                           "access_key_id": S3_KEY_ID, "secret_access_key": S3_SECRET}},
-    });
-    let mint = || async {
-        let res = rig.integrator.post(rig.url("/sessions")).json(&session).send().await.unwrap();
-        res.json::<Value>().await.unwrap()["jwt"].as_str().unwrap().to_owned()
-    };
+    let peers = RestartPeers::start(&rig).await;
+    let (s3, env) = (&peers.s3, peers.env("200"));
+    let mint = || peers.mint(&rig);
     let chat = |jwt: String, body: Value| rig.browser.post(rig.url("/chat")).bearer_auth(jwt).json(&body).send();
 
     let daemon = rig.start(&env).await;
@@ -171,15 +154,7 @@ async fn kill_9_during_a_flush_and_a_turn_loses_nothing_acknowledged() {
     let jwt = mint().await;
     let stored = rig.stored_messages(&jwt, "c1", 2).await;
     assert_eq!(texts(&stored), ["keep this", "Hello from the scripted model."], "{stored}");
-    let mut flushed = None;
-    for _ in 0..100 {
-        if let Some(bytes) = s3.object("p/acme/u/c1.json") {
-            flushed = Some(serde_json::from_slice::<Value>(&bytes).unwrap());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let flushed = flushed.expect("cold storage got the acknowledged turn after the restart");
+    let flushed = peers.flushed("c1").await.expect("cold storage got the acknowledged turn after the restart");
     assert_eq!(texts(&flushed), ["keep this", "Hello from the scripted model."], "{flushed}");
     let next = chat(jwt.clone(), turn("c1", &["keep this", "Hello from the scripted model.", "more"])).await.unwrap();
     assert!(next.text().await.unwrap().contains(r#""type":"finish""#), "the file takes new turns");

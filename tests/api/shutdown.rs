@@ -152,7 +152,7 @@ async fn a_chat_stream_still_running_at_sigterm_is_ended_after_its_grace_stored_
     assert_eq!(lines_with_message(&out.stderr, "chat turn ended early: daemon shutting down").len(), 1);
     let results = lines_with_message(&out.stderr, "shutdown flush");
     assert_eq!(results.len(), 1, "{}", out.stderr);
-    assert_eq!(results[0]["outcome"], "flushed");
+    assert_eq!(results[0]["outcome"], "flushed", "{}", out.stderr);
     let flushed: Value = serde_json::from_slice(&s3.object("p/acme/u/c1.json").expect("flushed")).unwrap();
     assert_eq!(flushed["messages"][0]["parts"][0]["text"], "please stall");
     assert_eq!(flushed["messages"][1]["role"], "assistant", "the partial reply is stored too: {flushed}");

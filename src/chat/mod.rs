@@ -126,25 +126,8 @@ async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
     let mut tally = Tally::default();
     let ending = match converse(&turn, &mut out, &message_id, &mut tally).await {
         Ok(ending) => ending,
-        Err(Halt::Gone) => {
-            tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: client disconnected");
-            turn.trace.event("aborted", json!({"message": "client disconnected"}));
-            return persist_later(turn, message_id, out.parts(), &tally);
-        }
-        Err(Halt::ShuttingDown) => {
-            tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: daemon shutting down");
-            turn.trace.event("aborted", json!({"message": "daemon shutting down"}));
-            // The client sees the stream end with the masked error; what it has is stored.
-            let _ = fail(&mut out, MASKED_ERROR).await;
-            return persist_later(turn, message_id, out.parts(), &tally);
-        }
-        Err(Halt::Failed(err)) => {
-            tracing::warn!(cid = %turn.cid, sid = %turn.record.id, provider = turn.record.spec.model.provider.as_str(),
-                model_id = %turn.model_id, error = %err, "model call failed");
-            turn.trace.event("error", json!({"message": err.to_string(), "stack": format!("{err:?}")}));
-            // The masked error part, then the end of the stream (SPEC §4.5); a client that has gone
-            // meanwhile changes nothing.
-            let _ = fail(&mut out, MASKED_ERROR).await;
+        Err(halt) => {
+            ended_early(&turn, &mut out, halt).await;
             return persist_later(turn, message_id, out.parts(), &tally);
         }
     };
@@ -162,6 +145,30 @@ async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
         json!({"finish_reason": ending.finish, "total_usage": tally.usage, "step_count": ending.steps}),
     );
     let _ = out.raw(Bytes::from_static(DONE)).await;
+}
+
+/// Logs and traces why the turn stopped before its end, and ends the stream the way the client must see it.
+async fn ended_early(turn: &Turn, out: &mut Out, halt: Halt) {
+    match halt {
+        Halt::Gone => {
+            tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: client disconnected");
+            turn.trace.event("aborted", json!({"message": "client disconnected"}));
+        }
+        Halt::ShuttingDown => {
+            tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: daemon shutting down");
+            turn.trace.event("aborted", json!({"message": "daemon shutting down"}));
+            // The client sees the stream end with the masked error; what it has is stored.
+            let _ = fail(out, MASKED_ERROR).await;
+        }
+        Halt::Failed(err) => {
+            tracing::warn!(cid = %turn.cid, sid = %turn.record.id, provider = turn.record.spec.model.provider.as_str(),
+                model_id = %turn.model_id, error = %err, "model call failed");
+            turn.trace.event("error", json!({"message": err.to_string(), "stack": format!("{err:?}")}));
+            // The masked error part, then the end of the stream (SPEC §4.5); a client that has gone
+            // meanwhile changes nothing.
+            let _ = fail(out, MASKED_ERROR).await;
+        }
+    }
 }
 
 /// An error part, then the end of the stream (SPEC §4.5).

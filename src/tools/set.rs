@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use augchatd_actors::audit::{Audit, AuditEvent, Outcome, SessionScope};
-use augchatd_actors::ids::SessionId;
 use augchatd_actors::record::{Connector, ConnectorKind, SessionRecord};
 use futures_util::future::join_all;
 use serde_json::Value;
@@ -61,7 +60,6 @@ pub struct ToolSet {
     specs: Vec<ToolSpec>,
     http: reqwest::Client,
     pool: McpPool,
-    session: SessionId,
     timeout: Duration,
     audit: Audit,
     scope: SessionScope,
@@ -117,16 +115,7 @@ impl ToolSet {
         let specs = tools.iter().map(|t| t.spec.clone()).collect();
         let scope =
             SessionScope { tenant: record.tenant.clone(), user: record.spec.user.clone(), session: record.id.clone() };
-        Ok(ToolSet {
-            tools,
-            specs,
-            http: http.clone(),
-            pool: pool.clone(),
-            session: record.id.clone(),
-            timeout,
-            audit: audit.clone(),
-            scope,
-        })
+        Ok(ToolSet { tools, specs, http: http.clone(), pool: pool.clone(), timeout, audit: audit.clone(), scope })
     }
 
     /// What the model is offered.
@@ -168,7 +157,7 @@ impl ToolSet {
                 }
                 // The sentinel the model reads, and the connector the browser is told about (SPEC §5.5).
                 Err(McpError::Unauthorized) => {
-                    self.pool.forget(&self.session, &tool.connector);
+                    self.pool.forget(&self.scope.session, &tool.connector);
                     let outcome = ToolOutcome {
                         output: format!(
                             "[augchatd:upstream_unauthorized:{}] the MCP server refused this session's credentials (HTTP 401)",
@@ -184,9 +173,9 @@ impl ToolSet {
                     // A transport failure may have broken the connection; a tool's own error or a slow
                     // answer did not.
                     if matches!(e, McpError::Failed(_)) {
-                        self.pool.forget(&self.session, &tool.connector);
+                        self.pool.forget(&self.scope.session, &tool.connector);
                     }
-                    tracing::warn!(sid = %self.session, connector = %tool.connector, tool = %name, error = %e,
+                    tracing::warn!(sid = %self.scope.session, connector = %tool.connector, tool = %name, error = %e,
                         "tool call failed");
                     (
                         ToolOutcome { output: e.to_string(), failed: true, connector, ..ToolOutcome::default() },

@@ -36,6 +36,12 @@ pub fn cold_folder(tenant: &TenantId, user: &UserId) -> String {
     format!("{tenant}/{user}/")
 }
 
+/// The conversation whose object is `key` in `folder` (a `cold_folder`): the inverse of `cold_key`. `None`
+/// for any other object, or a name that is not a conversation id.
+pub fn cold_cid(folder: &str, key: &str) -> Option<ConversationId> {
+    ConversationId::try_from(key.strip_prefix(folder)?.strip_suffix(".json")?).ok()
+}
+
 /// How long a flush may wait for the user's writer.
 const WRITER_TIMEOUT: Duration = Duration::from_secs(10);
 

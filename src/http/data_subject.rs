@@ -15,7 +15,7 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 use augchatd_actors::audit::{AuditEvent, Outcome};
 use augchatd_actors::data_subject::{EraseUser, HotConversations, ReadAllConversations};
-use augchatd_actors::flusher::cold_folder;
+use augchatd_actors::flusher::{cold_cid, cold_folder};
 use augchatd_actors::ids::{ConversationId, SessionId, TenantId, UserId};
 use augchatd_actors::record::S3Location;
 use augchatd_actors::session::{EndReason, EndSession};
@@ -145,13 +145,7 @@ async fn cold_conversations(
     let keys = bucket.list(&folder).await.inspect_err(|e| {
         tracing::warn!(%tenant, %user, error = %e, "cold listing failed");
     })?;
-    Ok(keys
-        .into_iter()
-        .filter_map(|key| {
-            let cid = ConversationId::try_from(key.strip_prefix(&folder)?.strip_suffix(".json")?).ok()?;
-            Some((key, cid))
-        })
-        .collect())
+    Ok(keys.into_iter().filter_map(|key| cold_cid(&folder, &key).map(|cid| (key, cid))).collect())
 }
 
 fn conversation_json(cid: &ConversationId, conversation: &ColdConversation) -> Value {

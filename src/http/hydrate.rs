@@ -3,7 +3,7 @@
 //! `503 cold_read_failed`, never an empty conversation whose next flush would overwrite the history
 //! (SPEC §12 decision 11). A conversation the user deleted is never brought back.
 
-use augchatd_actors::flusher::{cold_folder, cold_key};
+use augchatd_actors::flusher::{cold_cid, cold_folder, cold_key};
 use augchatd_actors::ids::ConversationId;
 use augchatd_actors::record::SessionRecord;
 use augchatd_actors::user_db::{ColdConversation, Hydrate, Locate, Presence, Role, StoredMessage};
@@ -60,8 +60,7 @@ pub async fn hydrate_cold_only(state: &AppState, record: &SessionRecord) -> Resu
             return Ok(());
         }
     };
-    let cids = keys.iter().filter_map(|key| key.strip_prefix(&folder)?.strip_suffix(".json"));
-    for cid in cids.filter_map(|id| ConversationId::try_from(id).ok()) {
+    for cid in keys.iter().filter_map(|key| cold_cid(&folder, key)) {
         // One unreadable object must not hide the others: it is logged, and retried on the next listing.
         if let Err(e) = hydrate_if_missing(state, record, &cid).await {
             tracing::warn!(%tenant, %user, %cid, error = %e, "cold-only conversation left out of the listing");

@@ -3,22 +3,28 @@
 //! model, and the loop ends with a final answer or at the step cap. The turn is persisted through the
 //! user's writer when it ends, finished or not (SPEC §2.4, §4).
 //! Invariant: the model's stream is never routed through an actor token by token; the writer gets one
-//! message per turn. A client that goes away stops the turn at once, dropping the model request and
-//! the tool calls in flight, and what the assistant had produced is stored.
+//! message per turn. The turn writes onto its tape and never waits for a client: one that goes away
+//! can come back and replay it (`GET /chat/{cid}/stream`). The turn ends early only when it is stopped
+//! (`POST /chat/{cid}/stop`), when no client has been reading for the resume window, or at shutdown;
+//! then the model request and the tool calls in flight are dropped, and what the assistant had
+//! produced is stored.
 //!
 //! # Layout
-//! - `out`: chunks to the browser and the assistant message they assemble.
+//! - `out`: chunks onto the tape and the assistant message they assemble.
+//! - `tape`: one turn's events, read by any number of clients at their own pace.
+//! - `live`: each conversation's latest turn, for resume and stop.
 //! - `step`: one model call.
 //! - `active`: which conversations have a turn streaming.
 //! - `thread`: the request body.
 
 pub mod active;
+pub mod live;
 pub mod out;
 pub mod step;
+pub mod tape;
 pub mod thread;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::web::Bytes;
 use augchatd_actors::flusher::{Flushers, TurnInFlight};
@@ -28,11 +34,12 @@ use augchatd_actors::user_db::{ReplaceThread, Role, StoredMessage, UserDbWriter}
 use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 pub use active::{ActiveTurns, Counted, SessionStreams};
-use out::{Gone, Out};
+use live::{LiveTurn, LiveTurns, TurnKey};
+use out::Out;
 use step::{Call, Halt, Step};
+use tape::{Cut, Reader};
 
 use crate::llm::transcript::{self, Item};
 use crate::llm::{ProviderBases, Usage};
@@ -40,8 +47,6 @@ use crate::stream::{Chunk, DONE, FinishReason, MessageMetadata, ModelTag};
 use crate::tools::set::{ToolOutcome, ToolSet};
 use crate::trace::Trace;
 
-/// Chunks buffered between the turn and a slow client before the turn waits.
-const CHUNK_BUFFER: usize = 64;
 /// What the browser sees when the model fails; the real cause goes to the log (SPEC §4.5).
 const MASKED_ERROR: &str = "An error occurred.";
 /// Model calls per turn (SPEC §5.1, `stepCountIs(100)`).
@@ -81,8 +86,10 @@ pub struct Turn {
     pub streaming: Counted<(TenantId, UserId, ConversationId)>,
     /// Holds one of the session's stream slots until the turn ends.
     pub session_stream: Counted<SessionId>,
-    /// Bound on the client taking the next chunk.
-    pub slow_client: Duration,
+    /// This turn as resume and stop reach it.
+    pub live: Arc<LiveTurn>,
+    /// Where it is registered; retired from there once stored.
+    pub live_turns: LiveTurns,
     /// Where the model calls' upstream latency is recorded.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This stream's unit of the open-streams gauge, released when the turn is dropped.
@@ -96,54 +103,73 @@ impl Turn {
         let provider = self.record.spec.model.provider.as_str().to_owned();
         MessageMetadata { augchatd: ModelTag { model_id: self.model_id.clone(), provider } }
     }
+
+    /// Resolves when the turn must end before its answer: stopped, unattended for the resume window,
+    /// or the daemon draining. Made once per model call and per tool wait, not per event.
+    async fn interrupted(&self) -> Halt {
+        tokio::select! {
+            () = self.live.stop_requested() => Halt::Stopped,
+            () = self.live.tape.unattended(self.live_turns.window()) => Halt::Unattended,
+            () = self.draining.wait() => Halt::ShuttingDown,
+        }
+    }
+
+    fn key(&self) -> TurnKey {
+        (self.record.tenant.clone(), self.record.spec.user.clone(), self.cid.clone())
+    }
 }
 
-/// Starts the turn and returns the SSE body. The turn runs as its own task; the body is the receiving
-/// end of its channel, so dropping the response (client gone) closes the channel and ends the turn.
-pub fn start(turn: Turn) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> {
-    let (tx, rx) = mpsc::channel::<Bytes>(CHUNK_BUFFER);
-    actix_web::rt::spawn(run(turn, tx));
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|bytes| (Ok(bytes), rx)) })
+/// Starts the turn as its own task and returns the SSE body of `reader`, the tape's first reader.
+/// Dropping the response detaches that reader; the turn goes on.
+pub fn start(turn: Turn, reader: Reader) -> impl Stream<Item = Result<Bytes, Cut>> {
+    actix_web::rt::spawn(run(turn));
+    reader.into_stream()
 }
 
-async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
+async fn run(turn: Turn) {
     let message_id = format!("msg-{}", uuid::Uuid::new_v4().simple());
-    let mut out = Out::new(tx, turn.slow_client);
+    let mut out = Out::new(Arc::clone(&turn.live.tape));
     trace_request(&turn);
     match converse(&turn, &mut out, &message_id).await {
         Ok(()) => {}
-        Err(Halt::Gone) => {
-            tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: client disconnected");
-            turn.trace.event("aborted", json!({"message": "client disconnected"}));
+        Err(Halt::Stopped) => {
+            tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn stopped");
+            turn.trace.event("aborted", json!({"message": "stopped"}));
+            out.abort("stopped", &turn.metadata());
+        }
+        Err(Halt::Unattended) => {
+            tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: no client within the resume window");
+            turn.trace.event("aborted", json!({"message": "no client within the resume window"}));
+            out.abort("unattended", &turn.metadata());
         }
         Err(Halt::ShuttingDown) => {
             tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: daemon shutting down");
             turn.trace.event("aborted", json!({"message": "daemon shutting down"}));
             // The client sees the stream end with the masked error; what it has is stored below.
-            let _ = fail(&mut out).await;
+            fail(&mut out);
         }
         Err(Halt::Failed(err)) => {
             tracing::warn!(cid = %turn.cid, sid = %turn.record.id, provider = turn.record.spec.model.provider.as_str(),
                 model_id = %turn.model_id, error = %err, "model call failed");
             turn.trace.event("error", json!({"message": err.to_string(), "stack": format!("{err:?}")}));
-            // The masked error part, then the end of the stream (SPEC §4.5); a client that has gone
-            // meanwhile changes nothing.
-            let _ = fail(&mut out).await;
+            // The masked error part, then the end of the stream (SPEC §4.5).
+            fail(&mut out);
         }
     }
+    turn.live.tape.close();
     persist(turn, message_id, out.parts());
 }
 
-async fn fail(out: &mut Out) -> Result<(), Gone> {
-    out.close_part().await?;
-    out.send(Chunk::Error { error_text: MASKED_ERROR }).await?;
-    out.raw(Bytes::from_static(DONE)).await
+fn fail(out: &mut Out) {
+    out.close_part();
+    out.send(Chunk::Error { error_text: MASKED_ERROR });
+    out.raw(Bytes::from_static(DONE));
 }
 
 /// The loop: steps until a final answer or the cap, then augchatd's own parts and the finish.
 async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<(), Halt> {
     let metadata = turn.metadata();
-    out.send(Chunk::Start { message_id, message_metadata: &metadata }).await?;
+    out.send(Chunk::Start { message_id, message_metadata: &metadata });
     let mut transcript = transcript::from_thread(&turn.history, |name| turn.tools.offers(name));
     let mut unauthorized: Vec<String> = Vec::new();
     let mut finish = FinishReason::ToolCalls;
@@ -151,7 +177,7 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<(), Ha
     let mut usage = Usage::default();
     while steps < MAX_STEPS && finish == FinishReason::ToolCalls {
         steps += 1;
-        out.step_start().await?;
+        out.step_start();
         let step = step::run(turn, out, &transcript, turn.tools.specs()).await?;
         usage += step.usage;
         transcript.extend(step.items.iter().cloned());
@@ -165,7 +191,7 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<(), Ha
                 is_error: outcome.failed,
             });
             results.push(json!({"toolCallId": call.id, "toolName": call.name, "output": outcome.output}));
-            sources.extend(emit_sources(out, call, outcome).await?);
+            sources.extend(emit_sources(out, call, outcome));
             if let Some(connector) = &outcome.unauthorized {
                 turn.trace.event(
                     "upstream.unauthorized",
@@ -176,7 +202,7 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<(), Ha
                 }
             }
         }
-        out.step_end().await?;
+        out.step_end();
         // A step with calls is never final, whatever the provider said; one without calls always is.
         finish = match (step.calls.is_empty(), step.finish) {
             (false, _) => FinishReason::ToolCalls,
@@ -186,7 +212,7 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<(), Ha
         trace_step(turn, steps, &step, results, sources, finish);
     }
     if finish == FinishReason::ToolCalls {
-        out.notice("augchatd-fallback", STEP_CAP_NOTICE).await?;
+        out.notice("augchatd-fallback", STEP_CAP_NOTICE);
     }
     if !unauthorized.is_empty() {
         let names: Vec<String> = unauthorized.iter().map(|c| format!("`{c}`")).collect();
@@ -194,19 +220,18 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str) -> Result<(), Ha
             "\n\n⚠ **Connector authentication expired** — {}. Refreshing your session… (your integrator may need to provide updated credentials).",
             names.join(", ")
         );
-        let id = out.notice("augchatd-upstream-401", &warning).await?;
-        out.augchatd_error(&id, &json!({"code": "upstream_unauthorized", "connectors": unauthorized})).await?;
+        let id = out.notice("augchatd-upstream-401", &warning);
+        out.augchatd_error(&id, &json!({"code": "upstream_unauthorized", "connectors": unauthorized}));
     }
-    out.send(Chunk::Finish { finish_reason: finish, message_metadata: &metadata }).await?;
-    // Traced before the last byte, so a client that has read the whole stream finds the trace complete;
-    // the turn is complete even if that byte finds the client gone.
+    out.send(Chunk::Finish { finish_reason: finish, message_metadata: &metadata });
+    // Traced before the last byte, so a client that has read the whole stream finds the trace complete.
     turn.trace.event("response.finish", json!({"finish_reason": finish, "total_usage": usage, "step_count": steps}));
-    let _complete = out.raw(Bytes::from_static(DONE)).await;
+    out.raw(Bytes::from_static(DONE));
     Ok(())
 }
 
-/// Runs a step's calls in parallel, reporting each result as it lands; keep-alives flow meanwhile,
-/// and a client that leaves drops every call in flight.
+/// Runs a step's calls in parallel, reporting each result as it lands; an interruption (stop, nobody
+/// listening for the resume window, shutdown) drops every call in flight.
 async fn run_calls(turn: &Turn, out: &mut Out, calls: &[Call]) -> Result<Vec<ToolOutcome>, Halt> {
     let mut outcomes: Vec<Option<ToolOutcome>> = calls.iter().map(|_| None).collect();
     let mut running: FuturesUnordered<_> = calls
@@ -223,19 +248,18 @@ async fn run_calls(turn: &Turn, out: &mut Out, calls: &[Call]) -> Result<Vec<Too
             ..ToolOutcome::default()
         });
     }
-    let draining = turn.draining.wait();
-    tokio::pin!(draining);
+    let interrupted = turn.interrupted();
+    tokio::pin!(interrupted);
     while !running.is_empty() {
         let (i, outcome) = tokio::select! {
             Some(done) = running.next() => done,
-            gone = out.idle() => return Err(gone.into()),
-            () = &mut draining => return Err(Halt::ShuttingDown),
+            halt = &mut interrupted => return Err(halt),
         };
         let call = &calls[i];
         if outcome.failed {
-            out.tool_error(&call.id, &call.name, &outcome.output).await?;
+            out.tool_error(&call.id, &call.name, &outcome.output);
         } else {
-            out.tool_output(&call.id, &call.name, &Value::String(outcome.output.clone())).await?;
+            out.tool_output(&call.id, &call.name, &Value::String(outcome.output.clone()));
         }
         outcomes[i] = Some(outcome);
     }
@@ -243,16 +267,16 @@ async fn run_calls(turn: &Turn, out: &mut Out, calls: &[Call]) -> Result<Vec<Too
 }
 
 /// One `source-document` per retrieval hit (SPEC §4.2 item 6); returns `{sourceId, title}` for the trace.
-async fn emit_sources(out: &mut Out, call: &Call, outcome: &ToolOutcome) -> Result<Vec<Value>, Gone> {
+fn emit_sources(out: &mut Out, call: &Call, outcome: &ToolOutcome) -> Vec<Value> {
     let mut emitted = Vec::new();
     for hit in &outcome.hits {
         let source_id = format!("{}:{}", call.id, hit.doc_id);
         let metadata = json!({"augchatd": {"source_descriptive_id": outcome.connector, "index": hit.index,
             "doc_id": hit.doc_id, "score": hit.score, "snippet": hit.snippet}});
-        out.source(&source_id, &hit.title, &metadata).await?;
+        out.source(&source_id, &hit.title, &metadata);
         emitted.push(json!({"sourceId": source_id, "title": hit.title}));
     }
-    Ok(emitted)
+    emitted
 }
 
 /// The `request` trace event: who asked what, with which model and connectors; never a credential.
@@ -311,6 +335,8 @@ fn trace_step(turn: &Turn, number: usize, step: &Step, results: Vec<Value>, sour
 /// partial message is stored too). Fire and forget: a failure is logged by the writer's caller side.
 fn persist(turn: Turn, message_id: String, parts: Value) {
     let metadata_json = serde_json::to_string(&turn.metadata()).ok();
+    let key = turn.key();
+    let (live, live_turns) = (turn.live, turn.live_turns);
     let mut messages = turn.history;
     messages.push(StoredMessage {
         message_id,
@@ -328,6 +354,7 @@ fn persist(turn: Turn, message_id: String, parts: Value) {
     actix_web::rt::spawn(async move {
         let stored = request.await;
         drop((in_flight, streaming));
+        live_turns.retire(key, live);
         match stored {
             Ok(Ok(())) => flushers.touched(&tenant, &user, &cid),
             Ok(Err(e)) => tracing::error!(%cid, error = %e, "chat turn could not be stored"),

@@ -99,9 +99,12 @@ pub enum ApiError {
     /// The body did not arrive in time (`AUGCHATD_SLOW_CLIENT_MS`).
     #[error("body_timeout")]
     BodyTimeout,
-    /// The session already streams as many replies as it may.
+    /// The session already streams as many replies as it may, or the turn has as many readers as it may.
     #[error("too_many_streams")]
     TooManyStreams,
+    /// `GET /chat/:cid/stream` for a turn too large to replay from its start (`chat::tape::MAX_TAPE_BYTES`).
+    #[error("stream_not_resumable")]
+    StreamNotResumable,
     /// A bug or an internal failure; details are in the log line, never in the response.
     #[error("internal_error")]
     Internal,
@@ -147,8 +150,11 @@ impl ApiError {
                 Some("cold storage did not confirm the final flush; the session is kept, retry the DELETE")
             }
             ApiError::TooManyStreams => {
-                Some("this session already streams as many replies as it may; retry when one has finished")
+                Some("this session or turn already streams as many replies as it may; retry when one has finished")
             }
+            ApiError::StreamNotResumable => Some(
+                "this reply is too long to replay from its start; it is stored when it ends, read it from the conversation's messages",
+            ),
             ApiError::HotWriteFailed => {
                 Some("the conversation store could not be written; nothing was changed, try again")
             }
@@ -199,6 +205,7 @@ impl ResponseError for ApiError {
             | ApiError::FinalFlushFailed
             | ApiError::ColdReadFailed => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::StreamNotResumable => StatusCode::GONE,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,

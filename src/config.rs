@@ -134,9 +134,11 @@ pub struct Config {
     pub tool_timeout: Duration,
     /// Longest silence of a provider mid-stream before the turn fails (`AUGCHATD_LLM_STALL_MS`).
     pub llm_stall_timeout: Duration,
-    /// How long a client may take to send a request body, or to take the next chunk of a stream
-    /// (`AUGCHATD_SLOW_CLIENT_MS`).
+    /// How long a client may take to send a request body (`AUGCHATD_SLOW_CLIENT_MS`).
     pub slow_client_timeout: Duration,
+    /// How long a chat turn runs with no client reading it, and how long an ended one stays
+    /// replayable (`AUGCHATD_RESUME_WINDOW_MS`).
+    pub resume_window: Duration,
     /// Replies one session may stream at once (`AUGCHATD_MAX_STREAMS_PER_SESSION`).
     pub max_streams_per_session: usize,
     /// Server TLS; `None` means plain HTTP (demo only).
@@ -183,6 +185,7 @@ const KNOWN: &[&str] = &[
     "AUGCHATD_TOOL_TIMEOUT_MS",
     "AUGCHATD_LLM_STALL_MS",
     "AUGCHATD_SLOW_CLIENT_MS",
+    "AUGCHATD_RESUME_WINDOW_MS",
     "AUGCHATD_MAX_STREAMS_PER_SESSION",
     "AUGCHATD_TLS_CERT",
     "AUGCHATD_TLS_KEY",
@@ -324,6 +327,7 @@ impl Config {
             tool_timeout: vars.millis("AUGCHATD_TOOL_TIMEOUT_MS", 60_000)?,
             llm_stall_timeout: vars.millis("AUGCHATD_LLM_STALL_MS", 120_000)?,
             slow_client_timeout: vars.millis("AUGCHATD_SLOW_CLIENT_MS", 30_000)?,
+            resume_window: vars.millis("AUGCHATD_RESUME_WINDOW_MS", 60_000)?,
             max_streams_per_session: vars.count("AUGCHATD_MAX_STREAMS_PER_SESSION", 4)?,
             tls,
             tenant_from,
@@ -583,6 +587,7 @@ mod tests {
         for (key, value) in [
             ("AUGCHATD_FLUSH_IDLE_MS", "5m"),
             ("AUGCHATD_FLUSH_STALLED_MS", "0"),
+            ("AUGCHATD_RESUME_WINDOW_MS", "-1"),
             ("AUGCHATD_JWT_SECRET", "short"),
             ("AUGCHATD_LOG_FORMAT", "xml"),
             ("AUGCHATD_TENANT_FROM", "email"),
@@ -602,6 +607,15 @@ mod tests {
         assert_eq!(load(&[DEMO, ("AUGCHATD_AUDIT_LOG", "")]).unwrap().audit_log, None);
         let to_file = load(&[DEMO, ("AUGCHATD_AUDIT_LOG", "/tmp/a.jsonl")]).unwrap().audit_log;
         assert_eq!(to_file, Some(crate::audit::AuditTarget::File("/tmp/a.jsonl".into())));
+    }
+
+    #[test]
+    fn the_resume_window_defaults_to_a_minute() {
+        assert_eq!(load(&[DEMO]).unwrap().resume_window, Duration::from_secs(60));
+        assert_eq!(
+            load(&[DEMO, ("AUGCHATD_RESUME_WINDOW_MS", "1500")]).unwrap().resume_window,
+            Duration::from_millis(1500)
+        );
     }
 
     #[test]

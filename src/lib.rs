@@ -162,6 +162,7 @@ impl Application {
             tool_timeout: config.tool_timeout,
             mcp: mcp.clone(),
             turns: Default::default(),
+            live: crate::chat::live::LiveTurns::new(config.resume_window),
             streams: Default::default(),
             max_streams_per_session: config.max_streams_per_session,
             slow_client: config.slow_client_timeout,

@@ -3,13 +3,18 @@
 //! model, and the loop ends with a final answer or at the step cap. The turn is persisted through the
 //! user's writer when it ends, finished or not (SPEC §2.4, §4).
 //! Invariant: the model's stream is never routed through an actor token by token; the writer gets one
-//! message per turn. A client that goes away stops the turn at once, dropping the model request and
-//! the tool calls in flight, and what the assistant had produced is stored. A turn that runs to its end
-//! is stored before its `finish` goes out, so a client that saw `finish` knows the reply is kept; one
-//! that could not be stored (a full disk) ends with an error part instead.
+//! message per turn. The turn writes onto its tape and never waits for a client: one that goes away
+//! can come back and replay it (`GET /chat/{cid}/stream`). The turn ends early only when it is stopped
+//! (`POST /chat/{cid}/stop`), when no client has been reading for the resume window, or at shutdown;
+//! then the model request and the tool calls in flight are dropped, and what the assistant had
+//! produced is stored. A turn is stored before its `finish` goes onto the tape, stopped or not, so any
+//! reader that saw `finish` knows the reply is kept; one that could not be stored (a full disk) ends
+//! with an error part instead.
 //!
 //! # Layout
-//! - `out`: chunks to the browser and the assistant message they assemble.
+//! - `out`: chunks onto the tape and the assistant message they assemble.
+//! - `tape`: one turn's events, read by any number of clients at their own pace.
+//! - `live`: each conversation's latest turn, for resume and stop.
 //! - `step`: one model call.
 //! - `models`: the session's model and its fallbacks, and which one answers the turn.
 //! - `tally`: the turn's token usage and model, for the finish metadata, the stored message and the budget.
@@ -17,14 +22,15 @@
 //! - `thread`: the request body.
 
 pub mod active;
+pub mod live;
 pub mod models;
 pub mod out;
 pub mod step;
 pub mod tally;
+pub mod tape;
 pub mod thread;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::web::Bytes;
 use augchatd_actors::flusher::{Flushers, TurnInFlight};
@@ -34,12 +40,13 @@ use augchatd_actors::user_db::{DbError, ReplaceThread, Role, StoredMessage, User
 use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 pub use active::{ActiveTurns, Counted, SessionStreams};
-use out::{Gone, Out};
+use live::{LiveTurn, LiveTurns, TurnKey};
+use out::Out;
 use step::{Call, Halt, Step};
 use tally::Tally;
+use tape::{Cut, Reader};
 
 use crate::llm::ProviderBases;
 use crate::llm::transcript::{self, Item};
@@ -47,8 +54,6 @@ use crate::stream::{Chunk, DONE, FinishReason, MessageMetadata, ModelTag};
 use crate::tools::set::{ToolOutcome, ToolSet};
 use crate::trace::Trace;
 
-/// Chunks buffered between the turn and a slow client before the turn waits.
-const CHUNK_BUFFER: usize = 64;
 /// What the browser sees when the model fails; the real cause goes to the log (SPEC §4.5).
 const MASKED_ERROR: &str = "An error occurred.";
 /// What the browser sees when the finished reply could not be stored.
@@ -93,8 +98,10 @@ pub struct Turn {
     pub streaming: Counted<(TenantId, UserId, ConversationId)>,
     /// Holds one of the session's stream slots until the turn ends.
     pub session_stream: Counted<SessionId>,
-    /// Bound on the client taking the next chunk.
-    pub slow_client: Duration,
+    /// This turn as resume and stop reach it.
+    pub live: Arc<LiveTurn>,
+    /// Where it is registered; retired from there once stored.
+    pub live_turns: LiveTurns,
     /// Where the model calls' upstream latency is recorded.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This stream's unit of the open-streams gauge, released when the turn is dropped.
@@ -109,73 +116,112 @@ impl Turn {
         let provider = self.record.spec.model.provider.as_str().to_owned();
         MessageMetadata::model(ModelTag { model_id: self.model_id.clone(), provider })
     }
+
+    /// Resolves when the turn must end before its answer: stopped, unattended for the resume window,
+    /// or the daemon draining. Made once per model call and per tool wait, not per event.
+    async fn interrupted(&self) -> Halt {
+        tokio::select! {
+            () = self.live.stop_requested() => Halt::Stopped,
+            () = self.live.tape.unattended(self.live_turns.window()) => Halt::Unattended,
+            () = self.draining.wait() => Halt::ShuttingDown,
+        }
+    }
+
+    fn key(&self) -> TurnKey {
+        (self.record.tenant.clone(), self.record.spec.user.clone(), self.cid.clone())
+    }
 }
 
-/// Starts the turn and returns the SSE body. The turn runs as its own task; the body is the receiving
-/// end of its channel, so dropping the response (client gone) closes the channel and ends the turn.
-pub fn start(turn: Turn) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> {
-    let (tx, rx) = mpsc::channel::<Bytes>(CHUNK_BUFFER);
-    actix_web::rt::spawn(run(turn, tx));
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|bytes| (Ok(bytes), rx)) })
+/// Starts the turn as its own task and returns the SSE body of `reader`, the tape's first reader.
+/// Dropping the response detaches that reader; the turn goes on.
+pub fn start(turn: Turn, reader: Reader) -> impl Stream<Item = Result<Bytes, Cut>> {
+    actix_web::rt::spawn(run(turn));
+    reader.into_stream()
 }
 
-async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
+/// How the turn ended, as far as what goes onto the tape after the store is concerned.
+enum End {
+    /// It ran to its answer; `finish` follows the store.
+    Answered(Ending),
+    /// Stopped or unattended, with that reason; `abort` and `finish` follow the store.
+    CutShort(&'static str),
+    /// The model failed or the daemon is stopping; the error part already ended the stream.
+    Failed,
+}
+
+async fn run(turn: Turn) {
     let message_id = format!("msg-{}", uuid::Uuid::new_v4().simple());
-    let mut out = Out::new(tx, turn.slow_client);
+    let mut out = Out::new(Arc::clone(&turn.live.tape));
     trace_request(&turn);
     let mut tally = Tally::default();
-    let ending = match converse(&turn, &mut out, &message_id, &mut tally).await {
-        Ok(ending) => ending,
-        Err(halt) => {
-            ended_early(&turn, &mut out, halt).await;
-            return persist_later(turn, message_id, out.parts(), &tally);
-        }
+    let end = match converse(&turn, &mut out, &message_id, &mut tally).await {
+        Ok(ending) => End::Answered(ending),
+        Err(halt) => ended_early(&turn, &mut out, halt),
     };
     let (trace, metadata) = (turn.trace.clone(), tally.metadata(&turn));
-    if let Err(err) = persist(turn, message_id, out.parts(), &metadata).await {
-        trace.event("error", json!({"message": format!("the turn could not be stored: {err}")}));
-        let _ = fail(&mut out, NOT_STORED).await;
-        return;
+    let (live, live_turns, key) = (Arc::clone(&turn.live), turn.live_turns.clone(), turn.key());
+    let stored = persist(turn, message_id, out.parts(), &metadata).await;
+    // Only now does the end go onto the tape: whichever reader sees `finish` knows the reply is kept.
+    match (&stored, end) {
+        (Err(err), End::Answered(_) | End::CutShort(_)) => {
+            trace.event("error", json!({"message": format!("the turn could not be stored: {err}")}));
+            fail(&mut out, NOT_STORED);
+        }
+        (Ok(()), End::Answered(ending)) => {
+            out.send(Chunk::Finish { finish_reason: ending.finish, message_metadata: &metadata });
+            // Traced before the last byte, so a client that has read the whole stream finds the trace complete.
+            trace.event(
+                "response.finish",
+                json!({"finish_reason": ending.finish, "total_usage": tally.usage, "step_count": ending.steps}),
+            );
+            out.raw(Bytes::from_static(DONE));
+        }
+        (Ok(()), End::CutShort(reason)) => out.abort(reason, &metadata),
+        (_, End::Failed) => {}
     }
-    // A client that has gone by now changes nothing: the turn is complete and stored.
-    let _ = out.send(Chunk::Finish { finish_reason: ending.finish, message_metadata: &metadata }).await;
-    // Traced before the last byte, so a client that has read the whole stream finds the trace complete.
-    trace.event(
-        "response.finish",
-        json!({"finish_reason": ending.finish, "total_usage": tally.usage, "step_count": ending.steps}),
-    );
-    let _ = out.raw(Bytes::from_static(DONE)).await;
+    live.tape.close();
+    live_turns.retire(key, live, stored.is_ok());
 }
 
-/// Logs and traces why the turn stopped before its end, and ends the stream the way the client must see it.
-async fn ended_early(turn: &Turn, out: &mut Out, halt: Halt) {
+/// Logs and traces why the turn stopped before its end, and puts onto the tape what must precede the store.
+fn ended_early(turn: &Turn, out: &mut Out, halt: Halt) -> End {
     match halt {
-        Halt::Gone => {
-            tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: client disconnected");
-            turn.trace.event("aborted", json!({"message": "client disconnected"}));
+        Halt::Stopped => {
+            tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn stopped");
+            turn.trace.event("aborted", json!({"message": "stopped"}));
+            out.cut_short();
+            End::CutShort("stopped")
+        }
+        Halt::Unattended => {
+            tracing::info!(cid = %turn.cid, sid = %turn.record.id,
+                "chat turn ended early: no client within the resume window");
+            turn.trace.event("aborted", json!({"message": "no client within the resume window"}));
+            out.cut_short();
+            End::CutShort("unattended")
         }
         Halt::ShuttingDown => {
             tracing::info!(cid = %turn.cid, sid = %turn.record.id, "chat turn ended early: daemon shutting down");
             turn.trace.event("aborted", json!({"message": "daemon shutting down"}));
             // The client sees the stream end with the masked error; what it has is stored.
-            let _ = fail(out, MASKED_ERROR).await;
+            fail(out, MASKED_ERROR);
+            End::Failed
         }
         Halt::Failed(err) => {
             tracing::warn!(cid = %turn.cid, sid = %turn.record.id, provider = turn.record.spec.model.provider.as_str(),
                 model_id = %turn.model_id, error = %err, "model call failed");
             turn.trace.event("error", json!({"message": err.to_string(), "stack": format!("{err:?}")}));
-            // The masked error part, then the end of the stream (SPEC §4.5); a client that has gone
-            // meanwhile changes nothing.
-            let _ = fail(out, MASKED_ERROR).await;
+            // The masked error part, then the end of the stream (SPEC §4.5).
+            fail(out, MASKED_ERROR);
+            End::Failed
         }
     }
 }
 
 /// An error part, then the end of the stream (SPEC §4.5).
-async fn fail(out: &mut Out, error_text: &str) -> Result<(), Gone> {
-    out.close_part().await?;
-    out.send(Chunk::Error { error_text }).await?;
-    out.raw(Bytes::from_static(DONE)).await
+fn fail(out: &mut Out, error_text: &str) {
+    out.close_part();
+    out.send(Chunk::Error { error_text });
+    out.raw(Bytes::from_static(DONE));
 }
 
 /// How a turn that ran to its end ended.
@@ -186,7 +232,7 @@ struct Ending {
 
 /// The loop: steps until a final answer or the cap, then augchatd's own parts; the finish is the caller's.
 async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tally) -> Result<Ending, Halt> {
-    out.send(Chunk::Start { message_id, message_metadata: &turn.metadata() }).await?;
+    out.send(Chunk::Start { message_id, message_metadata: &turn.metadata() });
     let mut transcript = transcript::from_thread(&turn.history, |name| turn.tools.offers(name));
     let mut unauthorized: Vec<String> = Vec::new();
     let mut finish = FinishReason::ToolCalls;
@@ -200,7 +246,7 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tall
             break;
         }
         steps += 1;
-        out.step_start().await?;
+        out.step_start();
         let step = step::run(turn, out, &transcript, turn.tools.specs(), &mut tally.models).await?;
         tally.add(turn, step.usage);
         transcript.extend(step.items.iter().cloned());
@@ -214,7 +260,7 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tall
                 is_error: outcome.failed,
             });
             results.push(json!({"toolCallId": call.id, "toolName": call.name, "output": outcome.output}));
-            sources.extend(emit_sources(out, call, outcome).await?);
+            sources.extend(emit_sources(out, call, outcome));
             if let Some(connector) = &outcome.unauthorized {
                 turn.trace.event(
                     "upstream.unauthorized",
@@ -225,7 +271,7 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tall
                 }
             }
         }
-        out.step_end().await?;
+        out.step_end();
         // A step with calls is never final, whatever the provider said; one without calls always is.
         finish = match (step.calls.is_empty(), step.finish) {
             (false, _) => FinishReason::ToolCalls,
@@ -235,15 +281,15 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tall
         trace_step(turn, steps, &step, results, sources, finish);
     }
     if finish == FinishReason::ToolCalls {
-        out.notice("augchatd-fallback", STEP_CAP_NOTICE).await?;
+        out.notice("augchatd-fallback", STEP_CAP_NOTICE);
     }
     if over_budget {
         let (max_tokens, used_tokens) = (turn.record.budget.limits().max_tokens, turn.record.budget.tokens_used());
         tracing::info!(cid = %turn.cid, sid = %turn.record.id, max_tokens, used_tokens,
             "chat turn stopped: the session's token budget is used up");
-        let id = out.notice("augchatd-budget", BUDGET_NOTICE).await?;
+        let id = out.notice("augchatd-budget", BUDGET_NOTICE);
         let data = json!({"code": "token_budget_exhausted", "max_tokens": max_tokens, "used_tokens": used_tokens});
-        out.augchatd_error(&id, &data).await?;
+        out.augchatd_error(&id, &data);
     }
     if !unauthorized.is_empty() {
         let names: Vec<String> = unauthorized.iter().map(|c| format!("`{c}`")).collect();
@@ -251,14 +297,14 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tall
             "\n\n⚠ **Connector authentication expired** — {}. Refreshing your session… (your integrator may need to provide updated credentials).",
             names.join(", ")
         );
-        let id = out.notice("augchatd-upstream-401", &warning).await?;
-        out.augchatd_error(&id, &json!({"code": "upstream_unauthorized", "connectors": unauthorized})).await?;
+        let id = out.notice("augchatd-upstream-401", &warning);
+        out.augchatd_error(&id, &json!({"code": "upstream_unauthorized", "connectors": unauthorized}));
     }
     Ok(Ending { finish, steps })
 }
 
-/// Runs a step's calls in parallel, reporting each result as it lands; keep-alives flow meanwhile,
-/// and a client that leaves drops every call in flight.
+/// Runs a step's calls in parallel, reporting each result as it lands; an interruption (stop, nobody
+/// listening for the resume window, shutdown) drops every call in flight.
 async fn run_calls(turn: &Turn, out: &mut Out, calls: &[Call]) -> Result<Vec<ToolOutcome>, Halt> {
     let mut outcomes: Vec<Option<ToolOutcome>> = calls.iter().map(|_| None).collect();
     let mut running: FuturesUnordered<_> = calls
@@ -275,19 +321,18 @@ async fn run_calls(turn: &Turn, out: &mut Out, calls: &[Call]) -> Result<Vec<Too
             ..ToolOutcome::default()
         });
     }
-    let draining = turn.draining.wait();
-    tokio::pin!(draining);
+    let interrupted = turn.interrupted();
+    tokio::pin!(interrupted);
     while !running.is_empty() {
         let (i, outcome) = tokio::select! {
             Some(done) = running.next() => done,
-            gone = out.idle() => return Err(gone.into()),
-            () = &mut draining => return Err(Halt::ShuttingDown),
+            halt = &mut interrupted => return Err(halt),
         };
         let call = &calls[i];
         if outcome.failed {
-            out.tool_error(&call.id, &call.name, &outcome.output).await?;
+            out.tool_error(&call.id, &call.name, &outcome.output);
         } else {
-            out.tool_output(&call.id, &call.name, &Value::String(outcome.output.clone())).await?;
+            out.tool_output(&call.id, &call.name, &Value::String(outcome.output.clone()));
         }
         outcomes[i] = Some(outcome);
     }
@@ -295,16 +340,16 @@ async fn run_calls(turn: &Turn, out: &mut Out, calls: &[Call]) -> Result<Vec<Too
 }
 
 /// One `source-document` per retrieval hit (SPEC §4.2 item 6); returns `{sourceId, title}` for the trace.
-async fn emit_sources(out: &mut Out, call: &Call, outcome: &ToolOutcome) -> Result<Vec<Value>, Gone> {
+fn emit_sources(out: &mut Out, call: &Call, outcome: &ToolOutcome) -> Vec<Value> {
     let mut emitted = Vec::new();
     for hit in &outcome.hits {
         let source_id = format!("{}:{}", call.id, hit.doc_id);
         let metadata = json!({"augchatd": {"source_descriptive_id": outcome.connector, "index": hit.index,
             "doc_id": hit.doc_id, "score": hit.score, "snippet": hit.snippet}});
-        out.source(&source_id, &hit.title, &metadata).await?;
+        out.source(&source_id, &hit.title, &metadata);
         emitted.push(json!({"sourceId": source_id, "title": hit.title}));
     }
-    Ok(emitted)
+    emitted
 }
 
 /// The `request` trace event: who asked what, with which model and connectors; never a credential.
@@ -359,19 +404,8 @@ fn trace_step(turn: &Turn, number: usize, step: &Step, results: Vec<Value>, sour
     );
 }
 
-/// Stores a turn that ended early without holding up its task: nobody waits for it, and a failure is
-/// logged by `persist`.
-fn persist_later(turn: Turn, message_id: String, parts: Value, tally: &Tally) {
-    let metadata = tally.metadata(&turn);
-    let stored = persist(turn, message_id, parts, &metadata);
-    actix_web::rt::spawn(async move {
-        let _logged = stored.await;
-    });
-}
-
 /// Stores the client's thread plus the assistant message as far as it got (SPEC §2.4: an aborted turn's
-/// partial message is stored too), then tells the conversation's flusher. The returned future does not
-/// borrow the turn, so it may be awaited or spawned.
+/// partial message is stored too), then tells the conversation's flusher; a failure is logged here.
 fn persist(
     turn: Turn,
     message_id: String,

@@ -1,28 +1,16 @@
-//! The browser end of a turn: every chunk sent, and the assistant message assembled from the same
-//! calls exactly as the AI SDK client assembles it, so what is stored is what the user saw.
+//! The browser end of a turn: every chunk, written onto the turn's tape (which its readers stream),
+//! and the assistant message assembled from the same calls exactly as the AI SDK client assembles it,
+//! so what is stored is what the user saw. Writing never waits for a client.
 //! Invariant: a `*-delta` is only ever sent inside its `*-start`/`*-end`; at most one text or
 //! reasoning part is open, and it is closed before any other chunk kind.
 
-use std::cell::Cell;
-use std::pin::Pin;
-use std::time::Duration;
+use std::sync::Arc;
 
 use actix_web::web::Bytes;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::time::{Instant, Sleep};
 
-use crate::stream::{Chunk, KEEPALIVE};
-
-/// Silence after which a keep-alive comment is sent. SPEC §4.6 asks for one at least every ~15 s; it
-/// is every second because actix notices a client that has gone only when a write to it fails, and
-/// a turn waiting on a tool or a thinking model must still stop promptly when the browser leaves.
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
-
-/// The client went away; the turn stops.
-#[derive(Debug)]
-pub struct Gone;
+use super::tape::Tape;
+use crate::stream::{Chunk, DONE, FinishReason, MessageMetadata};
 
 /// The two streamed part kinds.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -43,30 +31,17 @@ struct Open {
 
 /// Sends chunks and keeps the message they add up to.
 pub struct Out {
-    tx: mpsc::Sender<Bytes>,
+    tape: Arc<Tape>,
     parts: Vec<Value>,
     open: Option<Open>,
-    /// How long the client may leave a full buffer untaken before the turn treats it as gone.
-    slow_client: Duration,
-    /// When the last chunk was queued: the keep-alive clock.
-    last_write: Cell<Instant>,
-    /// Fires at the earliest moment a keep-alive may be due. It is re-armed only when it fires, not on
-    /// every chunk: a timer per token was a timer-wheel insert and removal per token (benches/chat.rs).
-    quiet: Pin<Box<Sleep>>,
+    /// A `start-step` has no `finish-step` yet.
+    in_step: bool,
 }
 
 impl Out {
-    /// Writes into the response body's channel.
-    pub fn new(tx: mpsc::Sender<Bytes>, slow_client: Duration) -> Self {
-        let now = Instant::now();
-        Out {
-            tx,
-            slow_client,
-            parts: Vec::new(),
-            open: None,
-            last_write: Cell::new(now),
-            quiet: Box::pin(tokio::time::sleep_until(now + KEEPALIVE_INTERVAL)),
-        }
+    /// Writes onto the turn's tape.
+    pub fn new(tape: Arc<Tape>) -> Self {
+        Out { tape, parts: Vec::new(), open: None, in_step: false }
     }
 
     /// The assistant message's parts so far.
@@ -80,97 +55,67 @@ impl Out {
         self.parts.iter().any(|part| part["type"] != "step-start")
     }
 
-    /// Sends bytes as they are.
-    pub async fn raw(&self, bytes: Bytes) -> Result<(), Gone> {
-        match self.tx.try_send(bytes) {
-            Ok(()) => {}
-            Err(TrySendError::Closed(_)) => return Err(Gone),
-            // The client is not reading. It gets `slow_client` to take the next chunk; past that the turn
-            // ends as if it had left, so a stuck reader cannot pin the turn and its upstream call. The
-            // timer exists only here, never on the usual path.
-            Err(TrySendError::Full(bytes)) => {
-                let sent = tokio::time::timeout(self.slow_client, self.tx.send(bytes)).await;
-                if !matches!(sent, Ok(Ok(()))) {
-                    return Err(Gone);
-                }
-            }
-        }
-        self.last_write.set(Instant::now());
-        Ok(())
+    /// Sends bytes as they are; never waits for a reader.
+    pub fn raw(&self, bytes: Bytes) {
+        self.tape.push(bytes);
     }
 
     /// Sends one chunk.
-    pub async fn send(&self, chunk: Chunk<'_>) -> Result<(), Gone> {
-        self.raw(chunk.to_event()).await
-    }
-
-    /// Sends a keep-alive comment (SPEC §4.6) after each `KEEPALIVE_INTERVAL` without a write, while the
-    /// turn waits on something else; resolves only when the client has gone. Race it against the wait.
-    pub async fn idle(&mut self) -> Gone {
-        loop {
-            tokio::select! {
-                () = &mut self.quiet => {
-                    let due = self.last_write.get() + KEEPALIVE_INTERVAL;
-                    if Instant::now() < due {
-                        self.quiet.as_mut().reset(due);
-                    } else if self.raw(Bytes::from_static(KEEPALIVE)).await.is_err() {
-                        return Gone;
-                    }
-                }
-                () = self.tx.closed() => return Gone,
-            }
-        }
+    pub fn send(&self, chunk: Chunk<'_>) {
+        self.raw(chunk.to_event());
     }
 
     /// Opens one model call.
-    pub async fn step_start(&mut self) -> Result<(), Gone> {
+    pub fn step_start(&mut self) {
+        self.in_step = true;
         self.parts.push(json!({"type": "step-start"}));
-        self.send(Chunk::StartStep).await
+        self.send(Chunk::StartStep)
     }
 
     /// Closes one model call.
-    pub async fn step_end(&mut self) -> Result<(), Gone> {
-        self.close_part().await?;
-        self.send(Chunk::FinishStep).await
+    pub fn step_end(&mut self) {
+        self.close_part();
+        self.in_step = false;
+        self.send(Chunk::FinishStep)
     }
 
     /// More answer text.
-    pub async fn text(&mut self, delta: &str) -> Result<(), Gone> {
-        self.delta(PartKind::Text, delta).await
+    pub fn text(&mut self, delta: &str) {
+        self.delta(PartKind::Text, delta)
     }
 
     /// More reasoning.
-    pub async fn reasoning(&mut self, delta: &str) -> Result<(), Gone> {
-        self.delta(PartKind::Reasoning, delta).await
+    pub fn reasoning(&mut self, delta: &str) {
+        self.delta(PartKind::Reasoning, delta)
     }
 
     /// Ends the open reasoning part, with the thinking block's signature on its `reasoning-end`.
-    pub async fn reasoning_end(&mut self, signature: Option<String>) -> Result<(), Gone> {
+    pub fn reasoning_end(&mut self, signature: Option<String>) {
         match self.open.as_mut().filter(|o| o.kind == PartKind::Reasoning) {
             Some(open) => open.signature = signature,
-            None => return Ok(()),
+            None => return,
         }
-        self.close_part().await
+        self.close_part()
     }
 
     /// Closes the open text or reasoning part, if any.
-    pub async fn close_part(&mut self) -> Result<(), Gone> {
-        let Some(open) = self.open.take() else { return Ok(()) };
+    pub fn close_part(&mut self) {
+        let Some(open) = self.open.take() else { return };
         match open.kind {
-            PartKind::Text => self.send(Chunk::TextEnd { id: &open.id }).await,
+            PartKind::Text => self.send(Chunk::TextEnd { id: &open.id }),
             PartKind::Reasoning => {
                 let metadata = open.signature.map(|s| json!({"anthropic": {"signature": s}}));
                 if let (Some(metadata), Some(part)) = (&metadata, self.parts.get_mut(open.index)) {
                     part["providerMetadata"] = metadata.clone();
                 }
-                self.send(Chunk::ReasoningEnd { id: &open.id, provider_metadata: metadata.as_ref() }).await
+                self.send(Chunk::ReasoningEnd { id: &open.id, provider_metadata: metadata.as_ref() })
             }
         }
     }
 
-    async fn delta(&mut self, kind: PartKind, text: &str) -> Result<(), Gone> {
+    fn delta(&mut self, kind: PartKind, text: &str) {
         if self.open.as_ref().is_none_or(|open| open.kind != kind) {
-            self.close_part().await?;
+            self.close_part();
             let (name, id) = match kind {
                 PartKind::Text => ("text", format!("text-{}", uuid::Uuid::new_v4().simple())),
                 PartKind::Reasoning => ("reasoning", format!("reasoning-{}", uuid::Uuid::new_v4().simple())),
@@ -178,12 +123,11 @@ impl Out {
             self.send(match kind {
                 PartKind::Text => Chunk::TextStart { id: &id },
                 PartKind::Reasoning => Chunk::ReasoningStart { id: &id },
-            })
-            .await?;
+            });
             self.parts.push(json!({"type": name, "text": "", "state": "done"}));
             self.open = Some(Open { kind, id, index: self.parts.len() - 1, signature: None });
         }
-        let Some(open) = &self.open else { return Ok(()) };
+        let Some(open) = &self.open else { return };
         if let Some(Value::String(stored)) = self.parts.get_mut(open.index).and_then(|p| p.get_mut("text")) {
             stored.push_str(text);
         }
@@ -191,45 +135,44 @@ impl Out {
             PartKind::Text => Chunk::TextDelta { id: &open.id, delta: text },
             PartKind::Reasoning => Chunk::ReasoningDelta { id: &open.id, delta: text },
         })
-        .await
     }
 
     /// The model started a tool call.
-    pub async fn tool_start(&mut self, id: &str, name: &str) -> Result<(), Gone> {
-        self.close_part().await?;
+    pub fn tool_start(&mut self, id: &str, name: &str) {
+        self.close_part();
         self.parts.push(json!({"type": format!("tool-{name}"), "toolCallId": id, "state": "input-streaming"}));
-        self.send(Chunk::ToolInputStart { tool_call_id: id, tool_name: name }).await
+        self.send(Chunk::ToolInputStart { tool_call_id: id, tool_name: name })
     }
 
     /// More of a call's arguments.
-    pub async fn tool_delta(&mut self, id: &str, delta: &str) -> Result<(), Gone> {
-        self.send(Chunk::ToolInputDelta { tool_call_id: id, input_text_delta: delta }).await
+    pub fn tool_delta(&mut self, id: &str, delta: &str) {
+        self.send(Chunk::ToolInputDelta { tool_call_id: id, input_text_delta: delta })
     }
 
     /// A call's complete arguments.
-    pub async fn tool_input(&mut self, id: &str, name: &str, input: &Value) -> Result<(), Gone> {
+    pub fn tool_input(&mut self, id: &str, name: &str, input: &Value) {
         self.tool_part(id, name, json!({"state": "input-available", "input": input}));
-        self.send(Chunk::ToolInputAvailable { tool_call_id: id, tool_name: name, input }).await
+        self.send(Chunk::ToolInputAvailable { tool_call_id: id, tool_name: name, input })
     }
 
     /// A call whose arguments were not JSON: it does not run. Stored as the AI SDK stores it: no
     /// `input`, the text as `rawInput`.
-    pub async fn tool_input_error(&mut self, id: &str, name: &str, raw: &str, error: &str) -> Result<(), Gone> {
+    pub fn tool_input_error(&mut self, id: &str, name: &str, raw: &str, error: &str) {
         let input = Value::String(raw.to_owned());
         self.tool_part(id, name, json!({"state": "output-error", "rawInput": raw, "errorText": error}));
-        self.send(Chunk::ToolInputError { tool_call_id: id, tool_name: name, input: &input, error_text: error }).await
+        self.send(Chunk::ToolInputError { tool_call_id: id, tool_name: name, input: &input, error_text: error })
     }
 
     /// What a call returned.
-    pub async fn tool_output(&mut self, id: &str, name: &str, output: &Value) -> Result<(), Gone> {
+    pub fn tool_output(&mut self, id: &str, name: &str, output: &Value) {
         self.tool_part(id, name, json!({"state": "output-available", "output": output}));
-        self.send(Chunk::ToolOutputAvailable { tool_call_id: id, output }).await
+        self.send(Chunk::ToolOutputAvailable { tool_call_id: id, output })
     }
 
     /// A call that failed.
-    pub async fn tool_error(&mut self, id: &str, name: &str, error: &str) -> Result<(), Gone> {
+    pub fn tool_error(&mut self, id: &str, name: &str, error: &str) {
         self.tool_part(id, name, json!({"state": "output-error", "errorText": error}));
-        self.send(Chunk::ToolOutputError { tool_call_id: id, error_text: error }).await
+        self.send(Chunk::ToolOutputError { tool_call_id: id, error_text: error })
     }
 
     /// Updates (or adds) the stored part of a call with `fields`. Searched from the end: some
@@ -247,29 +190,45 @@ impl Out {
     }
 
     /// One retrieval hit as a source chip.
-    pub async fn source(&mut self, source_id: &str, title: &str, metadata: &Value) -> Result<(), Gone> {
+    pub fn source(&mut self, source_id: &str, title: &str, metadata: &Value) {
         self.parts.push(json!({"type": "source-document", "sourceId": source_id, "mediaType": "text/plain",
             "title": title, "providerMetadata": metadata}));
         self.send(Chunk::SourceDocument { source_id, media_type: "text/plain", title, provider_metadata: metadata })
-            .await
     }
 
     /// A text part written by augchatd itself (step cap, connector 401); returns its id,
     /// `<prefix>-<epoch ms>` (SPEC §4.2 item 7).
-    pub async fn notice(&mut self, prefix: &str, text: &str) -> Result<String, Gone> {
-        self.close_part().await?;
+    pub fn notice(&mut self, prefix: &str, text: &str) -> String {
+        self.close_part();
         let id = format!("{prefix}-{}", epoch_millis());
-        self.send(Chunk::TextStart { id: &id }).await?;
-        self.send(Chunk::TextDelta { id: &id, delta: text }).await?;
-        self.send(Chunk::TextEnd { id: &id }).await?;
+        self.send(Chunk::TextStart { id: &id });
+        self.send(Chunk::TextDelta { id: &id, delta: text });
+        self.send(Chunk::TextEnd { id: &id });
         self.parts.push(json!({"type": "text", "text": text, "state": "done"}));
-        Ok(id)
+        id
     }
 
     /// The `data-augchatd-error` part that makes the UI fetch a fresh JWT.
-    pub async fn augchatd_error(&mut self, id: &str, data: &Value) -> Result<(), Gone> {
+    pub fn augchatd_error(&mut self, id: &str, data: &Value) {
         self.parts.push(json!({"type": "data-augchatd-error", "id": id, "data": data}));
-        self.send(Chunk::AugchatdError { id, data }).await
+        self.send(Chunk::AugchatdError { id, data })
+    }
+
+    /// Closes the open part and step of a turn cut short on purpose (stopped, or unattended past the
+    /// resume window), so the stored message and every reader have whole parts.
+    pub fn cut_short(&mut self) {
+        self.close_part();
+        if std::mem::take(&mut self.in_step) {
+            self.send(Chunk::FinishStep);
+        }
+    }
+
+    /// The end of a turn cut short, once what it produced is stored: `abort` with its reason and a
+    /// `finish`, so every reader sees a clear end, not a lost connection.
+    pub fn abort(&self, reason: &str, metadata: &MessageMetadata) {
+        self.send(Chunk::Abort { reason });
+        self.send(Chunk::Finish { finish_reason: FinishReason::Other, message_metadata: metadata });
+        self.raw(Bytes::from_static(DONE));
     }
 }
 
@@ -280,50 +239,36 @@ fn epoch_millis() -> u128 {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use futures_util::StreamExt;
+
     use super::*;
+    use crate::stream::ModelTag;
 
-    #[tokio::test(start_paused = true)]
-    async fn a_client_that_stops_reading_is_gone_after_the_slow_client_bound() {
-        let (tx, mut rx) = mpsc::channel(1);
-        let out = Out::new(tx, Duration::from_secs(30));
-        out.raw(Bytes::from_static(b"one")).await.unwrap();
-        let started = Instant::now();
-        assert!(out.raw(Bytes::from_static(b"two")).await.is_err(), "the buffer stayed full");
-        assert_eq!(started.elapsed(), Duration::from_secs(30));
-        assert_eq!(rx.recv().await.unwrap(), Bytes::from_static(b"one"));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_slow_reader_within_the_bound_gets_every_chunk() {
-        let (tx, mut rx) = mpsc::channel(1);
-        let out = Out::new(tx, Duration::from_secs(30));
-        let reader = tokio::spawn(async move {
-            let mut got = Vec::new();
-            while let Some(chunk) = rx.recv().await {
-                tokio::time::sleep(Duration::from_secs(10)).await;
-                got.push(chunk);
-            }
-            got
-        });
-        for chunk in [b"a", b"b", b"c"] {
-            out.raw(Bytes::from_static(chunk)).await.unwrap();
-        }
-        drop(out);
-        assert_eq!(reader.await.unwrap().len(), 3);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn idle_sends_a_keepalive_after_a_quiet_second_and_reports_a_departed_client() {
-        let (tx, mut rx) = mpsc::channel(8);
-        let mut out = Out::new(tx, Duration::from_secs(30));
-        tokio::select! {
-            _ = out.idle() => panic!("the client is still there"),
-            () = tokio::time::sleep(Duration::from_millis(2500)) => {}
-        }
-        assert_eq!(rx.recv().await.unwrap(), Bytes::from_static(KEEPALIVE));
-        assert_eq!(rx.recv().await.unwrap(), Bytes::from_static(KEEPALIVE));
-        assert!(rx.try_recv().is_err(), "two quiet seconds, two keep-alives");
-        drop(rx);
-        let _gone: Gone = out.idle().await;
+    #[tokio::test]
+    async fn an_aborted_turn_closes_its_part_and_step_and_ends_with_abort_and_finish() {
+        let (tape, reader) = Tape::new();
+        let mut out = Out::new(Arc::clone(&tape));
+        out.step_start();
+        out.text("Hel");
+        let metadata = MessageMetadata::model(ModelTag { model_id: "m".into(), provider: "p".into() });
+        out.cut_short();
+        out.abort("stopped", &metadata);
+        tape.close();
+        let pieces: Vec<_> = reader.into_stream().collect().await;
+        let body: String = pieces.into_iter().map(|p| String::from_utf8(p.unwrap().to_vec()).unwrap()).collect();
+        let types: Vec<String> = body
+            .split("\n\n")
+            .filter_map(|e| e.strip_prefix("data: "))
+            .map(|data| {
+                serde_json::from_str::<Value>(data).map_or(data.to_owned(), |v| v["type"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        assert_eq!(
+            types,
+            ["start-step", "text-start", "text-delta", "text-end", "finish-step", "abort", "finish", "[DONE]"]
+        );
+        assert!(body.contains(r#"{"type":"abort","reason":"stopped"}"#), "{body}");
+        assert!(body.contains(r#""finishReason":"other""#), "{body}");
+        assert_eq!(out.parts(), json!([{"type": "step-start"}, {"type": "text", "text": "Hel", "state": "done"}]));
     }
 }

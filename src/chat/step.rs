@@ -1,14 +1,14 @@
-//! One model call of a turn: opened with keep-alives flowing while the provider thinks, its events
-//! relayed to the browser as they arrive, and its output collected as transcript items for the next
-//! call of the loop. Tool calls are gathered here and run by the loop after the call ends. A call that
-//! fails before the browser saw anything of the reply goes to the next fallback model (`models`).
+//! One model call of a turn: opened, its events relayed onto the turn's tape as they arrive, and its
+//! output collected as transcript items for the next call of the loop. Tool calls are gathered here and
+//! run by the loop after the call ends. A call that fails before anything of the reply reached the tape
+//! goes to the next fallback model (`models`).
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::Turn;
 use super::models::{Choice, Models};
-use super::out::{Gone, Out};
+use super::out::Out;
 use crate::llm::error::LlmError;
 use crate::llm::transcript::Item;
 use crate::llm::{self, LlmEvent, ModelCall, ToolSpec, Usage};
@@ -17,18 +17,14 @@ use crate::stream::FinishReason;
 /// Why a turn stopped before its end.
 #[derive(Debug)]
 pub enum Halt {
-    /// The client went away.
-    Gone,
+    /// `POST /chat/{cid}/stop`.
+    Stopped,
+    /// No client has been reading for the resume window.
+    Unattended,
     /// The model call failed after the 200.
     Failed(LlmError),
     /// The daemon is stopping and the streams' grace is over.
     ShuttingDown,
-}
-
-impl From<Gone> for Halt {
-    fn from(_: Gone) -> Self {
-        Halt::Gone
-    }
 }
 
 /// A tool call the model made in this step.
@@ -71,7 +67,7 @@ impl Step {
 }
 
 /// Runs one model call to its end, relaying it to `out`. A call that fails before anything of the turn's
-/// reply reached the browser is made again with the next fallback model, if the failure is worth it.
+/// reply reached the tape is made again with the next fallback model, if the failure is worth it.
 pub async fn run(
     turn: &Turn,
     out: &mut Out,
@@ -109,11 +105,12 @@ async fn call(
     let call =
         ModelCall { model: choice.model, model_id: choice.model_id, system: &spec.system_prompt, transcript, tools };
     let asked = tokio::time::Instant::now();
-    // Keep-alives flow while the provider thinks before its first byte, too.
+    // Registered once for the whole call: a registration per event would take locks per token.
+    let interrupted = turn.interrupted();
+    tokio::pin!(interrupted);
     let mut events = tokio::select! {
         opened = llm::stream(&turn.http, &turn.bases, call) => opened.map_err(Halt::Failed)?,
-        gone = out.idle() => return Err(gone.into()),
-        () = turn.draining.wait() => return Err(Halt::ShuttingDown),
+        halt = &mut interrupted => return Err(halt),
     };
     // Once per model call: the provider has answered with response headers.
     turn.metrics.upstream_answered(choice.model.provider, asked.elapsed());
@@ -124,37 +121,33 @@ async fn call(
         usage: Usage::default(),
         reasoning_open: false,
     };
-    // Registered once for the whole call: a registration per event would take the Notify's lock per token.
-    let draining = turn.draining.wait();
-    tokio::pin!(draining);
     loop {
         let next = tokio::select! {
             next = events.next() => next,
-            gone = out.idle() => return Err(gone.into()),
-            () = &mut draining => return Err(Halt::ShuttingDown),
+            halt = &mut interrupted => return Err(halt),
         };
         match next {
             None => break,
             Some(Err(err)) => return Err(Halt::Failed(err)),
-            Some(Ok(event)) => relay(event, out, &mut step).await?,
+            Some(Ok(event)) => relay(event, out, &mut step),
         }
     }
-    out.close_part().await?;
+    out.close_part();
     Ok(step)
 }
 
-async fn relay(event: LlmEvent, out: &mut Out, step: &mut Step) -> Result<(), Gone> {
+fn relay(event: LlmEvent, out: &mut Out, step: &mut Step) {
     match event {
         LlmEvent::TextDelta(text) => {
             step.reasoning_open = false;
-            out.text(&text).await?;
+            out.text(&text);
             match step.items.last_mut() {
                 Some(Item::Assistant(stored)) => stored.push_str(&text),
                 _ => step.items.push(Item::Assistant(text)),
             }
         }
         LlmEvent::ReasoningDelta(text) => {
-            out.reasoning(&text).await?;
+            out.reasoning(&text);
             match step.items.last_mut() {
                 Some(Item::Reasoning { text: stored, .. }) if step.reasoning_open => stored.push_str(&text),
                 _ => step.items.push(Item::Reasoning { text, signature: None }),
@@ -168,7 +161,7 @@ async fn relay(event: LlmEvent, out: &mut Out, step: &mut Step) -> Result<(), Go
                 _ => step.items.push(Item::Reasoning { text: String::new(), signature: signature.clone() }),
             }
             step.reasoning_open = false;
-            out.reasoning_end(signature).await?;
+            out.reasoning_end(signature);
         }
         LlmEvent::RedactedReasoning(data) => {
             step.reasoning_open = false;
@@ -177,13 +170,13 @@ async fn relay(event: LlmEvent, out: &mut Out, step: &mut Step) -> Result<(), Go
         LlmEvent::Usage(usage) => step.usage += usage,
         LlmEvent::ToolInputStart { id, name } => {
             step.reasoning_open = false;
-            out.tool_start(&id, &name).await?;
+            out.tool_start(&id, &name);
         }
-        LlmEvent::ToolInputDelta { id, delta } => out.tool_delta(&id, &delta).await?,
+        LlmEvent::ToolInputDelta { id, delta } => out.tool_delta(&id, &delta),
         LlmEvent::ToolCall { id, name, input } => {
             match &input {
-                Ok(args) => out.tool_input(&id, &name, args).await?,
-                Err(raw) => out.tool_input_error(&id, &name, raw, "the model's arguments were not valid JSON").await?,
+                Ok(args) => out.tool_input(&id, &name, args),
+                Err(raw) => out.tool_input_error(&id, &name, raw, "the model's arguments were not valid JSON"),
             }
             let replayed = input.clone().unwrap_or_else(Value::String);
             step.items.push(Item::ToolCall { id: id.clone(), name: name.clone(), input: replayed });
@@ -191,5 +184,4 @@ async fn relay(event: LlmEvent, out: &mut Out, step: &mut Step) -> Result<(), Go
         }
         LlmEvent::Finished(reason) => step.finish = reason,
     }
-    Ok(())
 }

@@ -1,5 +1,6 @@
 //! `POST /chat` (JWT): checks in SPEC §2.4 order (auth, body, conversation), auto-creates the
-//! conversation, then answers 200 with the UI message stream of `chat::start`.
+//! conversation, registers the turn for resume and stop, then answers 200 with the UI message stream
+//! of `chat::start`.
 
 use std::sync::Arc;
 
@@ -60,7 +61,9 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         .map_err(|refused| ApiError::UpstreamUnauthorized(refused.0))?;
     // The conversation's override, else the session default, resolved once at turn start (SPEC §2.4 step 8).
     let model_id = context.model_override.unwrap_or_else(|| record.spec.model.model_id.clone());
-    let streaming = state.turns.begin((record.tenant.clone(), record.spec.user.clone(), request.cid.clone()));
+    let key = (record.tenant.clone(), record.spec.user.clone(), request.cid.clone());
+    let streaming = state.turns.begin(key.clone());
+    let (live, reader) = state.live.begin(key);
     let trace = state.traces.conversation(&request.cid, &record.id);
     let turn = Turn {
         record: Arc::clone(record),
@@ -78,11 +81,12 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         in_flight,
         streaming,
         session_stream,
-        slow_client: state.slow_client,
+        live,
+        live_turns: state.live.clone(),
         metrics: Arc::clone(&state.metrics),
         open_stream: state.metrics.stream_started(),
         draining: state.draining.clone(),
     };
     ticket.started();
-    Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn)))
+    Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn, reader)))
 }

@@ -114,12 +114,18 @@ pub enum ApiError {
     /// The body did not arrive in time (`AUGCHATD_SLOW_CLIENT_MS`).
     #[error("body_timeout")]
     BodyTimeout,
-    /// The session already streams as many replies as it may.
+    /// The session already streams as many replies as it may, or the turn has as many readers as it may.
     #[error("too_many_streams")]
     TooManyStreams,
     /// The session's `limits` refuse a new turn: tokens or turns used up, or too many requests this minute.
     #[error("{}", budget_token(.0))]
     OverBudget(Refusal),
+    /// `GET /chat/:cid/stream` for a turn too large to replay from its start (`chat::tape::MAX_TAPE_BYTES`).
+    #[error("stream_not_resumable")]
+    StreamNotResumable,
+    /// `POST /chat/:cid/stop` ended the turn, but the writer did not keep what it produced.
+    #[error("hot_write_failed")]
+    StoppedNotStored,
     /// A bug or an internal failure; details are in the log line, never in the response.
     #[error("internal_error")]
     Internal,
@@ -139,7 +145,7 @@ impl ApiError {
     /// `X-Augchatd-Reason`: set on the 503s and the 401 a UI reacts to (SPEC §2).
     fn reason_header(&self) -> Option<&'static str> {
         match self {
-            ApiError::HotWriteFailed => Some("hot-write-failed"),
+            ApiError::HotWriteFailed | ApiError::StoppedNotStored => Some("hot-write-failed"),
             ApiError::FlushStalled => Some("flush-stalled"),
             ApiError::UpstreamUnauthorized(_) => Some("upstream-unauthorized"),
             ApiError::ColdReadFailed => Some("cold-read-failed"),
@@ -169,11 +175,17 @@ impl ApiError {
                 Some("cold storage did not confirm the final flush; the session is kept, retry the DELETE")
             }
             ApiError::TooManyStreams => {
-                Some("this session already streams as many replies as it may; retry when one has finished")
+                Some("this session or turn already streams as many replies as it may; retry when one has finished")
             }
+            ApiError::StreamNotResumable => Some(
+                "this reply is too long to replay from its start; it is stored when it ends, read it from the conversation's messages",
+            ),
             ApiError::HotWriteFailed => {
                 Some("the conversation store could not be written; nothing was changed, try again")
             }
+            ApiError::StoppedNotStored => Some(
+                "the turn was stopped, but its partial reply could not be stored; the conversation keeps its earlier messages",
+            ),
             ApiError::OverBudget(Refusal::TokensExhausted { .. }) => {
                 Some("this session has used the tokens its limits.max_tokens allows; a new session is needed")
             }
@@ -228,11 +240,13 @@ impl ResponseError for ApiError {
             | ApiError::ConversationNotFound
             | ApiError::ConnectorNotInScope => StatusCode::NOT_FOUND,
             ApiError::HotWriteFailed
+            | ApiError::StoppedNotStored
             | ApiError::FlushStalled
             | ApiError::FinalFlushFailed
             | ApiError::ColdReadFailed
             | ApiError::ColdDeleteFailed => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::StreamNotResumable => StatusCode::GONE,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::TooManyStreams | ApiError::OverBudget(_) => StatusCode::TOO_MANY_REQUESTS,

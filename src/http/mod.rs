@@ -9,6 +9,7 @@
 //! - `conversations`: conversation list, create, delete and history (JWT).
 //! - `connectors`: per-conversation connector toggles and the model override (JWT).
 //! - `chat`: `POST /chat`, the streamed turn (JWT).
+//! - `turn`: `GET /chat/:cid/stream` and `POST /chat/:cid/stop`, a running turn reached again (JWT).
 //! - `hydrate`: reading conversations back from cold storage.
 //! - `models`: `GET /session/models`.
 //! - `health`: `GET /healthz`; `openapi`: `GET /openapi.json`, the document of every route in `ROUTES`.
@@ -34,6 +35,7 @@ pub mod openapi;
 pub mod sessions;
 pub mod static_ui;
 pub mod tls;
+pub mod turn;
 
 use std::path::PathBuf;
 
@@ -85,10 +87,12 @@ pub struct AppState {
     pub mcp: crate::tools::pool::McpPool,
     /// Conversations with a turn streaming right now.
     pub turns: crate::chat::ActiveTurns,
+    /// Each conversation's latest turn, for resume and stop.
+    pub live: crate::chat::live::LiveTurns,
     /// Streams open per session, and how many one may hold.
     pub streams: crate::chat::SessionStreams,
     pub max_streams_per_session: usize,
-    /// Bound on a client sending its body, or taking the next chunk of its stream.
+    /// Bound on a client sending its body.
     pub slow_client: std::time::Duration,
     /// The daemon-side `/metrics` instruments.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
@@ -192,6 +196,8 @@ enum Handler {
     SetConnectorActive,
     SetModel,
     Chat,
+    ResumeStream,
+    StopTurn,
     CreateSession,
     DeleteSession,
     ExportUser,
@@ -251,6 +257,8 @@ impl Route {
             Handler::SetConnectorActive => route.to(connectors::set_active),
             Handler::SetModel => route.to(connectors::set_model),
             Handler::Chat => route.to(chat::chat),
+            Handler::ResumeStream => route.to(turn::resume),
+            Handler::StopTurn => route.to(turn::stop),
             Handler::CreateSession => route.to(sessions::create),
             Handler::DeleteSession => route.to(sessions::delete),
             Handler::ExportUser => route.to(|who, state, path, body| {
@@ -286,6 +294,8 @@ pub const ROUTES: &[Route] = {
         Route::new(Put, "/conversations/{cid}/connectors/{did}", Always, H::SetConnectorActive),
         Route::new(Put, "/conversations/{cid}/model", Always, H::SetModel),
         Route::new(Post, "/chat", Always, H::Chat),
+        Route::new(Get, "/chat/{cid}/stream", Always, H::ResumeStream),
+        Route::new(Post, "/chat/{cid}/stop", Always, H::StopTurn),
         Route::new(Post, "/sessions", Prod, H::CreateSession),
         Route::new(Delete, "/sessions/{session_id}", Prod, H::DeleteSession),
         Route::new(Post, "/users/{user_id}/export", Prod, H::ExportUser),

@@ -66,6 +66,8 @@ pub enum FinishReason {
     ToolCalls,
     /// The provider failed mid-way.
     Error,
+    /// The turn was cut short on purpose: stopped, or no client came back in time.
+    Other,
 }
 
 /// One chunk of the UI message stream.
@@ -204,6 +206,12 @@ pub enum Chunk<'a> {
         /// The model chip again.
         message_metadata: &'a MessageMetadata,
     },
+    /// The turn was cut short on purpose (as the AI SDK's own server marks an aborted generation); a
+    /// `finish` follows.
+    Abort {
+        /// `stopped` (the stop endpoint) or `unattended` (no client within the resume window).
+        reason: &'a str,
+    },
     /// A failure after the 200 went out; the text is ours, never upstream's.
     #[serde(rename_all = "camelCase")]
     Error {
@@ -304,6 +312,7 @@ mod tests {
                     r#""fallback_from":{"model_id":"m","provider":"p"}}}}"#
                 ),
             ),
+            (Chunk::Abort { reason: "stopped" }, r#"{"type":"abort","reason":"stopped"}"#),
             (Chunk::Error { error_text: "An error occurred." }, r#"{"type":"error","errorText":"An error occurred."}"#),
         ];
         for (chunk, json) in cases {

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::binary::{ProdRig, RestartPeers};
 use crate::peers::s3::Fault;
+use crate::resume::{BEFORE_GATE, open, read_until};
 use crate::server::TestServer;
 
 /// A tmpfs of `size` mounted for one test and unmounted when dropped: a disk that can really fill up.
@@ -101,6 +102,19 @@ async fn a_full_data_disk_answers_503_keeps_what_was_stored_and_recovers_when_sp
     assert_eq!(status, 200);
     assert!(stream.contains(r#""type":"error","errorText":"The reply could not be saved"#), "{stream}");
     assert!(!stream.contains(r#""type":"finish""#), "{stream}");
+    // Stopped while the disk is full: the stop says the partial reply was not kept, and the stream ends
+    // with the error part, not with `abort` and `finish`.
+    let mut running = open(&srv, &jwt, &turn("kept", &[next[0], next[1], "gated"])).await;
+    read_until(&mut running, BEFORE_GATE).await;
+    let stop = srv.browser.post(srv.url("/chat/kept/stop")).bearer_auth(&jwt).send().await.unwrap();
+    assert_eq!(
+        (stop.status().as_u16(), stop.headers()["x-augchatd-reason"].to_str().unwrap()),
+        (503, "hot-write-failed")
+    );
+    assert_eq!(stop.json::<Value>().await.unwrap()["error"], "hot_write_failed");
+    let rest = running.text().await.unwrap();
+    assert!(rest.contains(r#""errorText":"The reply could not be saved"#), "{rest}");
+    assert!(!rest.contains(r#""type":"finish""#) && !rest.contains(r#""type":"abort""#), "{rest}");
     let (status, unchanged) = srv.get_with_jwt("/conversations/kept/messages", &jwt).await;
     assert_eq!((status, &unchanged), (200, &stored), "reads go on and what was stored is intact");
 

@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
+use crate::resume::{BEFORE_GATE, open, read_until, resume};
 use crate::server::TestServer;
+use crate::tool_loop::chunks;
 
 #[actix_web::test]
 async fn no_route_reaches_another_users_or_tenants_conversation() {
@@ -103,7 +105,13 @@ impl Party {
     }
 
     fn turn(&self, cid: &str) -> Value {
-        json!({"id": cid, "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": self.secret()}]}]})
+        self.turn_with(cid, "")
+    }
+
+    /// A turn whose text is this party's secret after `prefix` (a scripted-model keyword).
+    fn turn_with(&self, cid: &str, prefix: &str) -> Value {
+        let text = format!("{prefix} {}", self.secret());
+        json!({"id": cid, "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": text.trim_start()}]}]})
     }
 }
 
@@ -122,6 +130,8 @@ const PROBED: &[(&str, &str)] = &[
     ("PUT", "/conversations/{cid}/connectors/{did}"),
     ("PUT", "/conversations/{cid}/model"),
     ("POST", "/chat"),
+    ("GET", "/chat/{cid}/stream"),
+    ("POST", "/chat/{cid}/stop"),
     ("POST", "/sessions"),
     ("DELETE", "/sessions/{session_id}"),
     ("POST", "/users/{user_id}/export"),
@@ -194,6 +204,12 @@ async fn every_route_keeps_two_tenants_and_two_users_each_apart() {
                 put(format!("/conversations/{cid}/model"), json!({"model_id": "claude-haiku-4-5"})).await.unwrap();
             assert_eq!(res.status(), 404, "{at}: model");
             assert_eq!(srv.delete_with_jwt(&format!("/conversations/{cid}"), jwt).await, 404, "{at}: delete");
+            let resumed = srv.browser.get(srv.url(&format!("/chat/{cid}/stream"))).bearer_auth(jwt).send().await;
+            let stopped = srv.browser.post(srv.url(&format!("/chat/{cid}/stop"))).bearer_auth(jwt).send().await;
+            for (route, res) in [("resume", resumed), ("stop", stopped)] {
+                let res = res.unwrap();
+                assert_eq!((res.status().as_u16(), res.json().await.unwrap()), not_found, "{at}: {route}");
+            }
             // A token with the victim's claims under the intruder's signature is no token at all.
             let forged = forge(jwt, &victim.jwt);
             for path in ["/conversations", "/session/models", &format!("/conversations/{cid}/messages")] {
@@ -269,6 +285,27 @@ async fn every_route_keeps_two_tenants_and_two_users_each_apart() {
         }
         assert_eq!(after, before[..2], "nothing of {}'s changed", party.name());
     }
+    // A turn running on the id every party has is reached only by its own user: each party's resume
+    // replays its own turn, and one party's stop ends its own turn alone.
+    let mut running = Vec::new();
+    for party in &parties {
+        let mut res = open(&srv, &party.jwt, &party.turn_with("shared", "gated")).await;
+        let head = read_until(&mut res, BEFORE_GATE).await;
+        running.push((res, chunks(&head)[0]["messageId"].as_str().unwrap().to_owned()));
+    }
+    for (party, (_, message_id)) in parties.iter().zip(&running) {
+        let replay = read_until(&mut resume(&srv, &party.jwt, "shared").await, BEFORE_GATE).await;
+        assert_eq!(chunks(&replay)[0]["messageId"], message_id.as_str(), "{} resumes its own turn", party.name());
+    }
+    let stop = srv.browser.post(srv.url("/chat/shared/stop")).bearer_auth(&parties[0].jwt).send().await.unwrap();
+    assert_eq!(stop.status(), 204);
+    srv.llm.release();
+    for (party, (res, _)) in parties.iter().zip(running) {
+        let rest = res.text().await.unwrap();
+        let stopped = rest.contains(r#""type":"abort""#);
+        assert_eq!(stopped, party.name() == parties[0].name(), "{}: {rest}", party.name());
+    }
+
     // Every model call carried only the text of the party whose key it used.
     for call in srv.llm.seen().into_iter().filter(|s| s.body.is_some()) {
         let body = call.body.unwrap().to_string();

@@ -15,6 +15,7 @@ fn turn(cid: &str, text: &str) -> Value {
 async fn a_session_streams_at_most_its_cap_and_gets_a_slot_back_when_a_stream_ends() {
     let srv = TestServer::start(|env, _| {
         env.insert("AUGCHATD_MAX_STREAMS_PER_SESSION".into(), "2".into());
+        env.insert("AUGCHATD_RESUME_WINDOW_MS".into(), "500".into());
     })
     .await;
     let (_, jwt) = srv.mint("alice").await;
@@ -30,7 +31,8 @@ async fn a_session_streams_at_most_its_cap_and_gets_a_slot_back_when_a_stream_en
     let (_, other) = srv.mint("alice").await;
     assert_eq!(srv.chat(&other, &turn("c4", "hello")).await.0, 200, "the cap is per session, not per user");
 
-    // The browser leaves one stream: the turn notices within a keep-alive and frees the slot.
+    // The browser leaves one stream: its turn runs on unattended, ends after the resume window, and
+    // frees the slot. Stopping the other frees its slot at once.
     drop(first);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -42,6 +44,9 @@ async fn a_session_streams_at_most_its_cap_and_gets_a_slot_back_when_a_stream_en
         assert!(Instant::now() < deadline, "the slot never came back");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let stop = srv.browser.post(srv.url("/chat/c2/stop")).bearer_auth(&jwt).send().await.unwrap();
+    assert_eq!(stop.status(), 204);
+    assert_eq!(srv.chat(&jwt, &turn("c6", "hello")).await.0, 200, "the stopped turn's slot is free");
     drop(second);
 }
 

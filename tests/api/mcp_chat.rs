@@ -225,8 +225,8 @@ async fn a_hung_tool_times_out_as_an_error_result() {
 }
 
 #[actix_web::test]
-async fn a_client_leaving_mid_tool_call_cancels_it_and_the_partial_reply_is_stored() {
-    // SPEC §2.4, §11 #52, #53
+async fn stopping_a_turn_mid_tool_call_cancels_it_and_the_partial_reply_is_stored() {
+    // SPEC §2.4, §11 #52, #53; issue #8 item 1: a stop, not a disconnect, ends the turn.
     let peer = mcp::start(&["tok-a"]).await;
     let srv = TestServer::start(|env, dir| {
         env.insert("AUGCHATD_TRACE_DIR".into(), dir.path().join("traces").to_str().unwrap().into());
@@ -249,7 +249,13 @@ async fn a_client_leaving_mid_tool_call_cancels_it_and_the_partial_reply_is_stor
     while peer.calls("slow") == 0 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    drop(stream);
+    let stop = srv.browser.post(srv.url("/chat/c1/stop")).bearer_auth(&jwt).send().await.unwrap();
+    assert_eq!(stop.status(), 204);
+    let mut rest = String::new();
+    while let Some(piece) = stream.next().await {
+        rest.push_str(&String::from_utf8_lossy(&piece.unwrap()));
+    }
+    assert!(rest.contains(r#"{"type":"abort","reason":"stopped"}"#) && rest.ends_with("data: [DONE]\n\n"), "{rest}");
     // The call in flight is cancelled at the server, and the partial reply is stored.
     let cancelled = || peer.seen().iter().any(|s| s.rpc_method.as_deref() == Some("notifications/cancelled"));
     for _ in 0..100 {

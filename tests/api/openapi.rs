@@ -213,6 +213,8 @@ async fn browser_route_answers_to_good_and_bad_input_match_the_document() {
         ("put", "/conversations/{cid}/connectors/{did}", "/conversations/x/connectors/y"),
         ("put", "/conversations/{cid}/model", "/conversations/x/model"),
         ("post", "/chat", "/chat"),
+        ("get", "/chat/{cid}/stream", "/chat/x/stream"),
+        ("post", "/chat/{cid}/stop", "/chat/x/stop"),
     ];
     for (method, template, path) in browser_routes {
         let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -268,10 +270,18 @@ async fn browser_route_answers_to_good_and_bad_input_match_the_document() {
     assert_eq!(check(&doc, "delete", "/conversations/{cid}", missing).await, (404, not_found.clone()));
     let missing = set_model("nope", r#"{"model_id":"m"}"#);
     assert_eq!(check(&doc, "put", "/conversations/{cid}/model", missing).await, (404, not_found.clone()));
+    let missing = c.get(u("/chat/nope/stream")).bearer_auth(&jwt);
+    assert_eq!(check(&doc, "get", "/chat/{cid}/stream", missing).await, (404, not_found.clone()));
+    let missing = c.post(u("/chat/nope/stop")).bearer_auth(&jwt);
+    assert_eq!(check(&doc, "post", "/chat/{cid}/stop", missing).await, (404, not_found.clone()));
 
     // Good input, checked against the success schemas.
     let (status, _) = check(&doc, "post", "/chat", chat(&thread.to_string())).await;
     assert_eq!(status, 200);
+    let replayed = check(&doc, "get", "/chat/{cid}/stream", c.get(u("/chat/talk/stream")).bearer_auth(&jwt)).await;
+    assert_eq!(replayed.0, 200, "the turn just read is replayable for a few seconds");
+    let stopped = check(&doc, "post", "/chat/{cid}/stop", c.post(u("/chat/talk/stop")).bearer_auth(&jwt)).await;
+    assert_eq!(stopped.0, 204, "an ended turn stops as a no-op");
     let listed = check(&doc, "get", "/conversations", c.get(u("/conversations")).bearer_auth(&jwt)).await;
     assert_eq!(listed.1["conversations"][0]["conversation_id"], "talk");
     let history =

@@ -3,7 +3,9 @@
 //! Responses streaming, sent in 7-byte pieces so events split anywhere. The reply follows the last user
 //! text: `overload` answers 529/503, `cut` ends the stream early, `mid-error` sends an error event after
 //! some text, `status-NNN` answers that HTTP status, `stall` sends some text and then nothing with the
-//! connection open, `markdown` answers `MARKDOWN`, `call: <tool> <args>; …` makes tool calls (see `script`), anything else a normal reply
+//! connection open, `gated` sends a normal reply up to `Hello from ` and the rest once the test
+//! calls `release` (a model that is slow exactly where the test wants it), `markdown` answers `MARKDOWN`,
+//! `call: <tool> <args>; …` makes tool calls (see `script`), anything else a normal reply
 //! (with thinking / a reasoning summary when the request asked). A model id set with `fail_model` answers
 //! its status whatever the text. Usage is reported like the real APIs: Anthropic counts 80 prompt tokens
 //! as written to its cache on a conversation's first call and read from it later, but only when the
@@ -35,6 +37,8 @@ pub struct LlmPeer {
     accepted: Arc<Mutex<Vec<String>>>,
     failing_status: Arc<Mutex<Option<u16>>>,
     failing_models: Arc<Mutex<Vec<(String, u16)>>>,
+    /// Opened by `release`: the rest of every `gated` reply.
+    gate: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 fn header(req: &HttpRequest, name: &str) -> Option<String> {
@@ -307,10 +311,24 @@ async fn stream_reply(req: HttpRequest, body: web::Json<serde_json::Value>, peer
         return HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
             .json(json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}));
     }
-    let bytes = events.concat().into_bytes();
-    let pieces: Vec<Result<actix_web::web::Bytes, actix_web::Error>> =
-        bytes.chunks(7).map(|c| Ok(actix_web::web::Bytes::copy_from_slice(c))).collect();
-    let stream = futures_util::stream::iter(pieces);
+    let pieces = |events: &[String]| -> Vec<Result<actix_web::web::Bytes, actix_web::Error>> {
+        let bytes = events.concat().into_bytes();
+        bytes.chunks(7).map(|c| Ok(actix_web::web::Bytes::copy_from_slice(c))).collect()
+    };
+    if last_user_text(anthropic, &body).contains("gated") {
+        let gate = events.iter().position(|e| e.contains(r#""from ""#)).map_or(events.len() / 2, |i| i + 1);
+        let (head, tail) = events.split_at(gate);
+        let (head, tail) = (pieces(head), pieces(tail));
+        let mut opened = peer.gate.subscribe();
+        let rest = futures_util::stream::once(async move {
+            let _ = opened.wait_for(|open| *open).await;
+            futures_util::stream::iter(tail)
+        });
+        let gated =
+            futures_util::StreamExt::chain(futures_util::stream::iter(head), futures_util::StreamExt::flatten(rest));
+        return HttpResponse::Ok().content_type("text/event-stream").streaming(gated);
+    }
+    let stream = futures_util::stream::iter(pieces(&events));
     if last_user_text(anthropic, &body).contains("stall") {
         // Some text, then silence with the connection open.
         let stalled = futures_util::StreamExt::chain(stream, futures_util::stream::pending());
@@ -337,6 +355,11 @@ impl LlmPeer {
     /// Accepts one more key (e.g. a marker secret).
     pub fn accept(&self, key: &str) {
         self.accepted.lock().unwrap().push(key.to_owned());
+    }
+
+    /// Sends the rest of every `gated` reply, now and from now on.
+    pub fn release(&self) {
+        self.gate.send_replace(true);
     }
 
     /// Answers every request with this status until cleared.

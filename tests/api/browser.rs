@@ -320,3 +320,83 @@ async fn a_360_px_iframe_in_dark_theme_still_chats_and_opens_the_conversation_dr
     assert!(texts(after, "assistant-message")[0].contains("offline demo model"));
     assert_eq!(after["conversation-item"].as_array().unwrap().len(), 1);
 }
+
+/// The user's conversation as stored: its only conversation's messages.
+async fn stored_thread(srv: &TestServer, jwt: &str) -> Value {
+    let (_, listed) = srv.get_with_jwt("/conversations", jwt).await;
+    let cid = listed["conversations"][0]["conversation_id"].as_str().unwrap().to_owned();
+    srv.get_with_jwt(&format!("/conversations/{cid}/messages"), jwt).await.1
+}
+
+#[actix_web::test]
+async fn stop_ends_the_turn_on_the_server_and_the_partial_reply_is_kept() {
+    // Issue #8 item 1: Stop is POST /chat/{cid}/stop, not only a dropped connection. The scripted model holds
+    // its reply after "Hello from " until released, so the stop lands mid-reply.
+    let parent = ParentPage::start();
+    let srv = daemon(&parent, &[]).await;
+    let jwt = mint(&srv, "ada", 600, json!([])).await;
+    parent.give(&[&jwt]);
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+        {"send": "gated hello", "expect": "running"},
+        {"waitFor": "assistant-message", "text": "Hello from"},
+        {"click": "stop"},
+        {"idle": true},
+        {"snapshot": "stopped"},
+    ]}))
+    .await;
+    let stopped = &report["snapshots"]["stopped"];
+    let shown = texts(stopped, "assistant-message");
+    assert!(shown.len() == 1 && shown[0].contains("Hello from") && !shown[0].contains("scripted"), "{shown:?}");
+    assert!(stopped["message-error"].as_array().unwrap().is_empty(), "{stopped}");
+    // The server ended the turn: the model's stream was dropped with its gate still shut, and what the user saw
+    // is stored. Releasing the gate now adds nothing.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while srv.llm.gated_dropped() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the model's stream was never dropped");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    srv.llm.release();
+    let stored = stored_thread(&srv, &jwt).await;
+    assert_eq!(stored["messages"].as_array().unwrap().len(), 2, "{stored}");
+    let reply = &stored["messages"][1]["parts"];
+    let text: String =
+        reply.as_array().unwrap().iter().filter(|p| p["type"] == "text").filter_map(|p| p["text"].as_str()).collect();
+    assert_eq!(text, "Hello from ", "{stored}");
+    assert_eq!(srv.llm.seen().iter().filter(|s| s.body.is_some()).count(), 1, "one model call, no other");
+}
+
+#[actix_web::test]
+async fn a_page_reloaded_mid_reply_gets_the_same_turn_back_with_nothing_repeated() {
+    // Issue #8 item 1: the turn runs on while the page reloads; the new page resumes it (GET /chat/{cid}/stream)
+    // and shows the reply once, whole, under the question it answers.
+    let parent = ParentPage::start();
+    let srv = daemon(&parent, &[]).await;
+    let jwt = mint(&srv, "ada", 600, json!([])).await;
+    parent.give(&[&jwt]);
+    let llm = srv.llm.clone();
+    parent.on_hook(move || llm.release());
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+        {"send": "gated hello", "expect": "running"},
+        {"waitFor": "assistant-message", "text": "Hello from"},
+        {"reload": true},
+        {"waitFor": "assistant-message", "text": "Hello from"},
+        {"snapshot": "resumed"},
+        {"fetch": format!("{}/hook", parent.origin)},
+        {"waitFor": "assistant-message", "text": "Hello from the scripted model."},
+        {"idle": true},
+        {"waitFor": "user-message", "text": "gated hello"},
+        {"snapshot": "done"},
+    ]}))
+    .await;
+    let resumed = &report["snapshots"]["resumed"];
+    assert_eq!(texts(resumed, "assistant-message").len(), 1, "{resumed}");
+    let done = &report["snapshots"]["done"];
+    let replies = texts(done, "assistant-message");
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0].matches("Hello from").count(), 1, "nothing repeated: {replies:?}");
+    let questions = texts(done, "user-message");
+    assert!(questions.len() == 1 && questions[0].ends_with("gated hello"), "{questions:?}");
+    assert!(done["message-error"].as_array().unwrap().is_empty(), "{done}");
+    assert_eq!(srv.llm.seen().iter().filter(|s| s.body.is_some()).count(), 1, "the one turn, not a new one");
+    assert_eq!(stored_thread(&srv, &jwt).await["messages"].as_array().unwrap().len(), 2);
+}

@@ -4,7 +4,9 @@
 // A step that times out fails the run (exit 1) with the step and a snapshot on stderr.
 //
 // Scenario: {"url": "...", "frame": "#app" | false, "viewport": {"width", "height"}, "steps": [step, ...]}. Steps:
-//   {"send": "text", "expect": "reply" | "none"}   type into the composer, press Enter, wait until idle
+//   {"send": "text", "expect": "reply" | "none" | "running"}   type into the composer, press Enter, wait until idle
+//                                                           ("running": only until the user's message shows)
+//   {"idle": true}   wait until no reply is running
 //   {"waitFor": "<testid>", "text": "...", "count": n, "attr": {...}, "gone": true, "timeoutMs": n}
 //   {"click": "<testid>", "attr": {...}, "text": "...", "nth": n}   {"select": "<testid>", "value": "..."}
 //   {"hover": "<testid>", "nth": n}   rest the pointer on an element
@@ -84,6 +86,7 @@ async function send(step) {
   await input.press("Enter");
   // The user's message shows at once; then the run starts and ends (UI-TOOLCHAIN P10).
   await root().getByTestId("user-message").filter({ hasText: step.send }).last().waitFor({ timeout });
+  if (step.expect === "running") return;
   await page.waitForTimeout(100);
   await waitIdle(timeout);
   if ((step.expect ?? "reply") === "reply") {
@@ -113,6 +116,7 @@ async function run(step) {
   if (step.hover !== undefined) return locate(step, "hover").nth(step.nth ?? 0).hover({ timeout });
   if (step.select !== undefined) return locate(step, "select").first().selectOption(step.value, { timeout });
   if (step.reload) return page.reload();
+  if (step.idle) return waitIdle(timeout);
   if (step.fetch !== undefined) return fetch(step.fetch).then((r) => r.text());
   if (step.sleep !== undefined) return page.waitForTimeout(step.sleep);
   if (step.screenshot !== undefined) return page.screenshot({ path: step.screenshot });

@@ -1,12 +1,11 @@
-// Chat runtime: AI SDK transport to POST /chat (JWT, 401 retry, server conversation id in `id`) feeding the assistant-ui thread.
-import { useEffect, useMemo, useRef } from "react";
+// Chat runtime: the conversation's AI SDK chat (turn.ts: POST /chat, server-side Stop, resume) feeding the assistant-ui thread.
+import { useEffect, useRef } from "react";
 import type { UIMessage } from "ai";
 import { AssistantRuntimeProvider, useAuiState } from "@assistant-ui/react";
-import { AssistantChatTransport, useChatRuntime } from "@assistant-ui/react-ai-sdk";
-import { getJwt } from "./handshake";
-import { chatFetch } from "./chatFetch";
+import { useAISDKRuntime } from "@assistant-ui/react-ai-sdk";
 import { markHistorical } from "./parts/DataPart";
 import { Thread } from "./Thread";
+import { useTurnChat } from "./turn";
 
 type Props = { conversationId: string; initialMessages: UIMessage[]; onTurnFinished: () => void };
 
@@ -25,21 +24,7 @@ function TurnWatcher({ onFinished }: { onFinished: () => void }) {
 export function Chat({ conversationId, initialMessages, onTurnFinished }: Props) {
   // Stored messages are history: their data parts must not trigger a new handshake (DataPart.tsx).
   markHistorical(initialMessages.map((m) => m.id));
-  const transport = useMemo(
-    () =>
-      new AssistantChatTransport<UIMessage>({
-        api: "/chat",
-        headers: async () => ({ Authorization: `Bearer ${await getJwt()}` }),
-        fetch: chatFetch,
-        // The body is sent exactly as returned: the server's conversation id goes in `id` (P5).
-        prepareSendMessagesRequest: ({ messages, trigger, messageId, headers }) => ({
-          body: { id: conversationId, messages, trigger, messageId },
-          headers,
-        }),
-      }),
-    [conversationId],
-  );
-  const runtime = useChatRuntime<UIMessage>({ transport, messages: initialMessages });
+  const runtime = useAISDKRuntime(useTurnChat(conversationId, initialMessages));
   return (
     <AssistantRuntimeProvider runtime={runtime}>
       <TurnWatcher onFinished={onTurnFinished} />

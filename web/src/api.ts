@@ -64,6 +64,16 @@ const json = (body: unknown): RequestInit => ({
 
 const conversationPath = (cid: string): string => `/conversations/${encodeURIComponent(cid)}`;
 
+/** GET /chat/:cid/stream: the conversation's running turn, replayed from its start (the AI SDK's resume). */
+export const resumePath = (cid: string): string => `/chat/${encodeURIComponent(cid)}/stream`;
+
+/** POST /chat/:cid/stop: ends the conversation's running turn on the server; resolves once its partial reply is
+ * stored (the turn's stream then ends with `abort` and `finish`). */
+export async function stopTurn(cid: string): Promise<void> {
+  const res = await authed(`/chat/${encodeURIComponent(cid)}/stop`, { method: "POST" });
+  if (!res.ok) throw await failure(res);
+}
+
 /** GET /healthz (no auth) → the server mode. Anything but "demo" is treated as prod. */
 export async function getHealth(): Promise<{ mode: Mode }> {
   const res = await fetch("/healthz");

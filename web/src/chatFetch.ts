@@ -1,4 +1,4 @@
-// fetch for POST /chat: 401 → re-handshake and retry once, report flush-stalled 503s, and turn error bodies (the
+// fetch for POST /chat and its resume (GET /chat/:cid/stream): 401 → re-handshake and retry once, report flush-stalled 503s, and turn error bodies (the
 // session's limits included) into readable text.
 import { retryOn401 } from "./handshake";
 import { noteFailure } from "./readOnly";
@@ -12,6 +12,7 @@ const READABLE: Record<string, string> = {
   cold_read_failed: "This conversation could not be loaded right now. Please try again.",
   token_budget_exhausted: "Not sent: this chat session has used its token budget.",
   turn_limit_reached: "Not sent: this chat session has reached its limit of messages.",
+  stream_not_resumable: "This reply is too long to show again here. It is saved when it ends: reopen the conversation then.",
 };
 
 type ErrorBody = { error?: unknown; connectors?: unknown };

@@ -17,6 +17,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
 use serde_json::json;
 
 /// The keys this provider accepts.
@@ -39,6 +40,8 @@ pub struct LlmPeer {
     failing_models: Arc<Mutex<Vec<(String, u16)>>>,
     /// Opened by `release`: the rest of every `gated` reply.
     gate: Arc<tokio::sync::watch::Sender<bool>>,
+    /// `gated` replies whose connection closed while the gate was still shut.
+    gated_dropped: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn header(req: &HttpRequest, name: &str) -> Option<String> {
@@ -320,12 +323,17 @@ async fn stream_reply(req: HttpRequest, body: web::Json<serde_json::Value>, peer
         let (head, tail) = events.split_at(gate);
         let (head, tail) = (pieces(head), pieces(tail));
         let mut opened = peer.gate.subscribe();
-        let rest = futures_util::stream::once(async move {
-            let _ = opened.wait_for(|open| *open).await;
-            futures_util::stream::iter(tail)
+        let held = HeldAtGate { gate: peer.gate.subscribe(), dropped: Arc::clone(&peer.gated_dropped) };
+        // SSE comments while the gate is shut: actix notices a client that hung up only when a write fails.
+        let pings = futures_util::stream::unfold(held, |held| async move {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            Some((Ok(actix_web::web::Bytes::from_static(b": ping\n\n")), held))
         });
+        let released = async move {
+            let _ = opened.wait_for(|open| *open).await;
+        };
         let gated =
-            futures_util::StreamExt::chain(futures_util::stream::iter(head), futures_util::StreamExt::flatten(rest));
+            futures_util::stream::iter(head).chain(pings.take_until(released)).chain(futures_util::stream::iter(tail));
         return HttpResponse::Ok().content_type("text/event-stream").streaming(gated);
     }
     let stream = futures_util::stream::iter(pieces(&events));
@@ -335,6 +343,20 @@ async fn stream_reply(req: HttpRequest, body: web::Json<serde_json::Value>, peer
         return HttpResponse::Ok().content_type("text/event-stream").streaming(stalled);
     }
     HttpResponse::Ok().content_type("text/event-stream").streaming(stream)
+}
+
+/// Lives while a `gated` reply waits at its gate: dropped with the response when the client hangs up.
+struct HeldAtGate {
+    gate: tokio::sync::watch::Receiver<bool>,
+    dropped: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Drop for HeldAtGate {
+    fn drop(&mut self) {
+        if !*self.gate.borrow() {
+            self.dropped.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }
 
 impl LlmPeer {
@@ -355,6 +377,11 @@ impl LlmPeer {
     /// Accepts one more key (e.g. a marker secret).
     pub fn accept(&self, key: &str) {
         self.accepted.lock().unwrap().push(key.to_owned());
+    }
+
+    /// How many `gated` replies the client hung up on before `release`.
+    pub fn gated_dropped(&self) -> usize {
+        self.gated_dropped.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Sends the rest of every `gated` reply, now and from now on.

@@ -1,0 +1,1 @@
+export{A as createCynefinServices}from"./mermaid-parser.core-DU_mg-YK.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

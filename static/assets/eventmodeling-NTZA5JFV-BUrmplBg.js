@@ -1,0 +1,1 @@
+export{O as createEventModelingServices}from"./mermaid-parser.core-DU_mg-YK.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

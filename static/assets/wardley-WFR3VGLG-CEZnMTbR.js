@@ -1,0 +1,1 @@
+export{i as createWardleyServices}from"./mermaid-parser.core-DU_mg-YK.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

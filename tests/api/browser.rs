@@ -189,12 +189,19 @@ async fn a_session_past_its_turn_limit_says_so_in_the_thread() {
     assert_eq!(refused, ["Not sent: this chat session has reached its limit of messages."]);
 }
 
-/// A page embedding the UI for a fresh session of `user` with `connectors`.
+/// A page embedding the UI for a fresh session of `ada` with `connectors`.
 async fn embedded(connectors: Value) -> (ParentPage, TestServer) {
+    let (parent, srv, _) = embedded_with_jwt(connectors).await;
+    (parent, srv)
+}
+
+/// `embedded`, and the session's JWT for the test's own calls.
+async fn embedded_with_jwt(connectors: Value) -> (ParentPage, TestServer, String) {
     let parent = ParentPage::start();
     let srv = daemon(&parent, &[]).await;
-    parent.give(&[&mint(&srv, "ada", 600, connectors).await]);
-    (parent, srv)
+    let jwt = mint(&srv, "ada", 600, connectors).await;
+    parent.give(&[&jwt]);
+    (parent, srv, jwt)
 }
 
 #[actix_web::test]
@@ -332,10 +339,7 @@ async fn stored_thread(srv: &TestServer, jwt: &str) -> Value {
 async fn stop_ends_the_turn_on_the_server_and_the_partial_reply_is_kept() {
     // Issue #8 item 1: Stop is POST /chat/{cid}/stop, not only a dropped connection. The scripted model holds
     // its reply after "Hello from " until released, so the stop lands mid-reply.
-    let parent = ParentPage::start();
-    let srv = daemon(&parent, &[]).await;
-    let jwt = mint(&srv, "ada", 600, json!([])).await;
-    parent.give(&[&jwt]);
+    let (parent, srv, jwt) = embedded_with_jwt(json!([])).await;
     let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
         {"send": "gated hello", "expect": "running"},
         {"waitFor": "assistant-message", "text": "Hello from"},
@@ -369,10 +373,7 @@ async fn stop_ends_the_turn_on_the_server_and_the_partial_reply_is_kept() {
 async fn a_page_reloaded_mid_reply_gets_the_same_turn_back_with_nothing_repeated() {
     // Issue #8 item 1: the turn runs on while the page reloads; the new page resumes it (GET /chat/{cid}/stream)
     // and shows the reply once, whole, under the question it answers.
-    let parent = ParentPage::start();
-    let srv = daemon(&parent, &[]).await;
-    let jwt = mint(&srv, "ada", 600, json!([])).await;
-    parent.give(&[&jwt]);
+    let (parent, srv, jwt) = embedded_with_jwt(json!([])).await;
     let llm = srv.llm.clone();
     parent.on_hook(move || llm.release());
     let report = play(json!({"url": format!("{}/", parent.origin), "steps": [

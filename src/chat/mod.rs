@@ -15,8 +15,10 @@
 //! - `tally`: the turn's token usage and model, for the finish metadata, the stored message and the budget.
 //! - `active`: which conversations have a turn streaming.
 //! - `thread`: the request body.
+//! - `approval`: calls that wait for the user's approval, and the turn that continues once they answered.
 
 pub mod active;
+pub mod approval;
 pub mod models;
 pub mod out;
 pub mod step;
@@ -87,6 +89,8 @@ pub struct Turn {
     pub trace: Trace,
     /// The client's thread, as it will be stored.
     pub history: Vec<StoredMessage>,
+    /// The stored reply this turn continues, when the thread answered its tool approvals.
+    pub resumed: Option<approval::Resumed>,
     /// Keeps the user's hot file from eviction until the reply is stored.
     pub in_flight: TurnInFlight,
     /// Marks the conversation as streaming until the turn ends.
@@ -120,8 +124,14 @@ pub fn start(turn: Turn) -> impl Stream<Item = Result<Bytes, std::convert::Infal
 }
 
 async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
-    let message_id = format!("msg-{}", uuid::Uuid::new_v4().simple());
     let mut out = Out::new(tx, turn.slow_client);
+    let message_id = match &turn.resumed {
+        Some(resumed) => {
+            out = out.continuing(resumed.parts.clone());
+            resumed.message_id.clone()
+        }
+        None => format!("msg-{}", uuid::Uuid::new_v4().simple()),
+    };
     trace_request(&turn);
     let mut tally = Tally::default();
     let ending = match converse(&turn, &mut out, &message_id, &mut tally).await {
@@ -188,10 +198,14 @@ struct Ending {
 async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tally) -> Result<Ending, Halt> {
     out.send(Chunk::Start { message_id, message_metadata: &turn.metadata() }).await?;
     let mut transcript = transcript::from_thread(&turn.history, |name| turn.tools.offers(name));
+    if let Some(resumed) = &turn.resumed {
+        transcript.extend(approval::settle(turn, out, resumed).await?);
+    }
     let mut unauthorized: Vec<String> = Vec::new();
     let mut finish = FinishReason::ToolCalls;
     let mut steps = 0;
     let mut over_budget = false;
+    let mut awaiting_approval = false;
     while steps < MAX_STEPS && finish == FinishReason::ToolCalls {
         // Before every model call: a session that ran out of tokens (in this turn or a concurrent one)
         // makes no further call.
@@ -204,10 +218,12 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tall
         let step = step::run(turn, out, &transcript, turn.tools.specs(), &mut tally.models).await?;
         tally.add(turn, step.usage);
         transcript.extend(step.items.iter().cloned());
-        let outcomes = run_calls(turn, out, &step.calls).await?;
+        let waiting = approval::request(&turn.tools, out, &step.calls).await?;
+        let runnable: Vec<Call> = step.calls.iter().filter(|c| !waiting.contains(&c.id)).cloned().collect();
+        let outcomes = run_calls(turn, out, &runnable).await?;
         let mut results = Vec::new();
         let mut sources = Vec::new();
-        for (call, outcome) in step.calls.iter().zip(&outcomes) {
+        for (call, outcome) in runnable.iter().zip(&outcomes) {
             transcript.push(Item::ToolResult {
                 id: call.id.clone(),
                 output: outcome.output.clone(),
@@ -233,8 +249,13 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tall
             (true, reason) => reason,
         };
         trace_step(turn, steps, &step, results, sources, finish);
+        // The turn ends here, stored with its calls waiting; the browser's answer continues it.
+        if !waiting.is_empty() {
+            awaiting_approval = true;
+            break;
+        }
     }
-    if finish == FinishReason::ToolCalls {
+    if finish == FinishReason::ToolCalls && !awaiting_approval {
         out.notice("augchatd-fallback", STEP_CAP_NOTICE).await?;
     }
     if over_budget {

@@ -32,6 +32,7 @@ impl From<Gone> for Halt {
 }
 
 /// A tool call the model made in this step.
+#[derive(Debug, Clone)]
 pub struct Call {
     /// The provider's call id.
     pub id: String,

@@ -35,5 +35,6 @@ mod recovery;
 mod secrets;
 mod sessions;
 mod shutdown;
+mod tool_control;
 mod tool_loop;
 mod usage;

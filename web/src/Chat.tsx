@@ -1,6 +1,6 @@
 // Chat runtime: AI SDK transport to POST /chat (JWT, 401 retry, server conversation id in `id`) feeding the assistant-ui thread.
 import { useEffect, useMemo, useRef } from "react";
-import type { UIMessage } from "ai";
+import { lastAssistantMessageIsCompleteWithApprovalResponses, type UIMessage } from "ai";
 import { AssistantRuntimeProvider, useAuiState } from "@assistant-ui/react";
 import { AssistantChatTransport, useChatRuntime } from "@assistant-ui/react-ai-sdk";
 import { getJwt } from "./handshake";
@@ -39,7 +39,13 @@ export function Chat({ conversationId, initialMessages, onTurnFinished }: Props)
       }),
     [conversationId],
   );
-  const runtime = useChatRuntime<UIMessage>({ transport, messages: initialMessages });
+  // Once every call waiting for approval has the user's answer, the reply continues on the server (POST /chat
+  // with the answered message last).
+  const runtime = useChatRuntime<UIMessage>({
+    transport,
+    messages: initialMessages,
+    sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
+  });
   return (
     <AssistantRuntimeProvider runtime={runtime}>
       <TurnWatcher onFinished={onTurnFinished} />

@@ -14,6 +14,7 @@ use super::out::{Gone, Out};
 use super::step::{Call, Halt};
 use super::{Turn, run_calls};
 use crate::http::error::ApiError;
+use crate::llm::Usage;
 use crate::llm::transcript::{self, Item};
 use crate::tools::set::ToolSet;
 
@@ -30,6 +31,8 @@ pub struct Resumed {
     pub message_id: String,
     /// The stored reply's parts, each waiting call marked `approval-responded` with the user's answer.
     pub parts: Vec<Value>,
+    /// The tokens the stored reply's model calls used, from its metadata: the continued message sums them too.
+    pub usage: Usage,
     /// The waiting calls, in the reply's order, with the answers.
     decisions: Vec<Decision>,
 }
@@ -101,8 +104,14 @@ pub fn resume(
         decisions.push(Decision { call: stored_call(part), approved: part["approval"]["approved"] == true });
     }
     let message_id = reply.message_id.clone();
+    let usage = reply
+        .metadata_json
+        .as_deref()
+        .and_then(|json| serde_json::from_str::<Value>(json).ok())
+        .and_then(|metadata| serde_json::from_value(metadata["augchatd"]["usage"].clone()).ok())
+        .unwrap_or_default();
     messages.pop();
-    Ok((messages, Resumed { message_id, parts: stored_parts, decisions }))
+    Ok((messages, Resumed { message_id, parts: stored_parts, usage, decisions }))
 }
 
 /// The call a stored tool part describes: `tool-<name>` (or `dynamic-tool` with `toolName`), its id and input.
@@ -206,8 +215,11 @@ mod tests {
             answered("c1", "ap1", true, json!({"id": 666})),
             answered("c2", "ap2", false, json!({"id": 666})),
         ]);
-        let (history, resumed) = resume(thread, &stored()).unwrap();
+        let mut stored = stored();
+        stored[1].metadata_json = Some(r#"{"augchatd":{"usage":{"input_tokens":100,"output_tokens":5}}}"#.into());
+        let (history, resumed) = resume(thread, &stored).unwrap();
         assert_eq!(history.len(), 1);
+        assert_eq!((resumed.usage.input_tokens, resumed.usage.output_tokens), (100, 5));
         assert_eq!(resumed.message_id, "a1");
         let calls: Vec<_> =
             resumed.decisions.iter().map(|d| (d.call.id.as_str(), d.call.name.as_str(), d.approved)).collect();

@@ -125,15 +125,17 @@ pub fn start(turn: Turn) -> impl Stream<Item = Result<Bytes, std::convert::Infal
 
 async fn run(turn: Turn, tx: mpsc::Sender<Bytes>) {
     let mut out = Out::new(tx, turn.slow_client);
+    let mut tally = Tally::default();
     let message_id = match &turn.resumed {
         Some(resumed) => {
             out = out.continuing(resumed.parts.clone());
+            // The message's usage covers its model calls before the approval too; they were charged then.
+            tally.usage = resumed.usage;
             resumed.message_id.clone()
         }
         None => format!("msg-{}", uuid::Uuid::new_v4().simple()),
     };
     trace_request(&turn);
-    let mut tally = Tally::default();
     let ending = match converse(&turn, &mut out, &message_id, &mut tally).await {
         Ok(ending) => ending,
         Err(halt) => {

@@ -111,8 +111,8 @@ fn parse_tool_names(value: Option<&Value>, field: &str) -> Result<Option<Vec<Str
     for (position, name) in names.iter().enumerate() {
         let at = format!("{field}[{position}]");
         let name = as_filled_string(Some(name), &at)?;
-        if name.len() > MAX_TOOL_NAME_LEN || name.chars().any(char::is_control) {
-            return Err(invalid(format!("{at} must be a tool name of at most {MAX_TOOL_NAME_LEN} bytes")));
+        if name.chars().count() > MAX_TOOL_NAME_LEN || name.chars().any(char::is_control) {
+            return Err(invalid(format!("{at} must be a tool name of at most {MAX_TOOL_NAME_LEN} characters")));
         }
         if unique.iter().any(|seen| seen == name) {
             return Err(invalid(format!("{at}: duplicate tool name {}", quoted(name))));
@@ -285,8 +285,8 @@ mod tests {
             (json!(vec!["t"; 257]), "connectors[0].allowed_tools must be an array of at most 256 tool names"),
             (json!([""]), "connectors[0].allowed_tools[0] must be a non-empty string"),
             (json!(["a", 3]), "connectors[0].allowed_tools[1] must be a non-empty string"),
-            (json!(["x".repeat(129)]), "connectors[0].allowed_tools[0] must be a tool name of at most 128 bytes"),
-            (json!(["a\nb"]), "connectors[0].allowed_tools[0] must be a tool name of at most 128 bytes"),
+            (json!(["x".repeat(129)]), "connectors[0].allowed_tools[0] must be a tool name of at most 128 characters"),
+            (json!(["a\nb"]), "connectors[0].allowed_tools[0] must be a tool name of at most 128 characters"),
             (json!(["a", "b", "a"]), "connectors[0].allowed_tools[2]: duplicate tool name \"a\""),
         ] {
             let err = one(set(mcp(), "allowed_tools", value.clone())).unwrap_err();

@@ -142,6 +142,9 @@ async fn an_approved_call_runs_as_stored_and_the_reply_goes_on_in_the_same_messa
     assert_eq!(messages.len(), 2, "{stored}");
     assert_eq!(messages[1]["message_id"], waiting["id"]);
     assert_eq!(tool_part(&messages[1])["output"], r#"1 hit for "rust""#);
+    // Its usage sums both model calls, the one before the approval and the one after.
+    let usage = &messages[1]["metadata"]["augchatd"]["usage"];
+    assert_eq!(usage["input_tokens"].as_u64().unwrap(), 200, "{usage}");
 
     // The answer cannot be replayed: the call has run.
     let (status, _, body) = srv.chat(&jwt, &thread_with(&approved)).await;

@@ -1,0 +1,1 @@
+export{M as createArchitectureServices}from"./mermaid-parser.core-t_wZWIE-.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,0 +1,1 @@
+export{A as createCynefinServices}from"./mermaid-parser.core-t_wZWIE-.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,0 +1,1 @@
+export{O as createEventModelingServices}from"./mermaid-parser.core-t_wZWIE-.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

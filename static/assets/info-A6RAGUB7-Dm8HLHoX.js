@@ -1,0 +1,1 @@
+export{w as createInfoServices}from"./mermaid-parser.core-t_wZWIE-.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,0 +1,1 @@
+export{b as createPieServices}from"./mermaid-parser.core-t_wZWIE-.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

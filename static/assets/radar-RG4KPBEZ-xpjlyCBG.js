@@ -1,0 +1,1 @@
+export{v as createRadarServices}from"./mermaid-parser.core-t_wZWIE-.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,0 +1,1 @@
+export{f as createRailroadEbnfServices}from"./mermaid-parser.core-t_wZWIE-.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,0 +1,1 @@
+export{o as createTreemapServices}from"./mermaid-parser.core-t_wZWIE-.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

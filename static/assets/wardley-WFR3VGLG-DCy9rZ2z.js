@@ -1,0 +1,1 @@
+export{i as createWardleyServices}from"./mermaid-parser.core-t_wZWIE-.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -20,17 +20,20 @@ pub enum Outcome {
     Error,
     /// It was not allowed to run (a tool name outside the turn's set, credentials refused upstream).
     Refused,
+    /// The user denied a call that needed their approval, so it did not run.
+    Denied,
     /// The client left or the daemon stopped while it ran.
     Cancelled,
 }
 
 impl Outcome {
-    /// `ok`, `error`, `refused` or `cancelled`.
+    /// `ok`, `error`, `refused`, `denied` or `cancelled`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
             Outcome::Error => "error",
             Outcome::Refused => "refused",
+            Outcome::Denied => "denied",
             Outcome::Cancelled => "cancelled",
         }
     }

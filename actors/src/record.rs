@@ -96,6 +96,8 @@ pub enum ConnectorKind {
         auth: McpAuth,
         /// When true, only tools annotated `readOnlyHint: true` are offered.
         read_only: bool,
+        /// Which of its tools may be offered, and which wait for the user's approval.
+        tools: ToolPolicy,
     },
     /// An OpenSearch retrieval backend, limited to `indexes`.
     Rag {
@@ -110,6 +112,43 @@ pub enum ConnectorKind {
         /// When set, queries are hybrid (BM25 + neural); otherwise BM25 only.
         neural: Option<NeuralSearch>,
     },
+}
+
+/// The integrator's control over one MCP connector's tools, by the server's own tool names (without the
+/// `<descriptive_id>__` prefix).
+/// Invariant: every name that needs approval is also allowed, so an approval is never asked for a tool
+/// the model cannot be offered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ToolPolicy {
+    allowed: Option<Vec<String>>,
+    approval: Vec<String>,
+}
+
+/// A `require_approval` name that `allowed_tools` leaves out.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ApprovalNotAllowed(pub String);
+
+impl ToolPolicy {
+    /// `allowed`: `None` allows every tool the server lists (after `read_only`); `approval`: the tools that
+    /// run only once the user approved the call.
+    pub fn new(allowed: Option<Vec<String>>, approval: Vec<String>) -> Result<Self, ApprovalNotAllowed> {
+        if let Some(allowed) = &allowed
+            && let Some(outside) = approval.iter().find(|name| !allowed.contains(name))
+        {
+            return Err(ApprovalNotAllowed(outside.clone()));
+        }
+        Ok(ToolPolicy { allowed, approval })
+    }
+
+    /// Whether the server's tool `name` may be offered to the model.
+    pub fn allows(&self, name: &str) -> bool {
+        self.allowed.as_ref().is_none_or(|allowed| allowed.iter().any(|n| n == name))
+    }
+
+    /// Whether a call of the server's tool `name` waits for the user's approval.
+    pub fn needs_approval(&self, name: &str) -> bool {
+        self.approval.iter().any(|n| n == name)
+    }
 }
 
 /// One tool or retrieval provider in the session's resolved scope.
@@ -223,4 +262,32 @@ impl SessionRecord {
 /// Seconds since the Unix epoch; 0 if the clock is before it.
 pub fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_tool_policy_allows_everything_unless_it_lists_tools() {
+        let open = ToolPolicy::default();
+        assert!(open.allows("anything") && !open.needs_approval("anything"));
+        let listed = ToolPolicy::new(Some(names(&["search", "delete"])), names(&["delete"])).unwrap();
+        assert!(listed.allows("search") && listed.allows("delete") && !listed.allows("drop"));
+        assert!(listed.needs_approval("delete") && !listed.needs_approval("search"));
+    }
+
+    #[test]
+    fn approval_for_a_tool_outside_the_allowed_list_is_refused() {
+        assert_eq!(
+            ToolPolicy::new(Some(names(&["search"])), names(&["delete"])),
+            Err(ApprovalNotAllowed("delete".to_owned()))
+        );
+        assert!(ToolPolicy::new(None, names(&["delete"])).unwrap().needs_approval("delete"));
+    }
 }

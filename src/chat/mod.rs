@@ -20,8 +20,10 @@
 //! - `tally`: the turn's token usage and model, for the finish metadata, the stored message and the budget.
 //! - `active`: which conversations have a turn streaming.
 //! - `thread`: the request body.
+//! - `approval`: calls that wait for the user's approval, and the turn that continues once they answered.
 
 pub mod active;
+pub mod approval;
 pub mod live;
 pub mod models;
 pub mod out;
@@ -92,6 +94,8 @@ pub struct Turn {
     pub trace: Trace,
     /// The client's thread, as it will be stored.
     pub history: Vec<StoredMessage>,
+    /// The stored reply this turn continues, when the thread answered its tool approvals.
+    pub resumed: Option<approval::Resumed>,
     /// Keeps the user's hot file from eviction until the reply is stored.
     pub in_flight: TurnInFlight,
     /// Marks the conversation as streaming until the turn ends.
@@ -150,10 +154,18 @@ enum End {
 }
 
 async fn run(turn: Turn) {
-    let message_id = format!("msg-{}", uuid::Uuid::new_v4().simple());
     let mut out = Out::new(Arc::clone(&turn.live.tape));
-    trace_request(&turn);
     let mut tally = Tally::default();
+    let message_id = match &turn.resumed {
+        Some(resumed) => {
+            out = out.continuing(resumed.parts.clone());
+            // The message's usage covers its model calls before the approval too; they were charged then.
+            tally.usage = resumed.usage;
+            resumed.message_id.clone()
+        }
+        None => format!("msg-{}", uuid::Uuid::new_v4().simple()),
+    };
+    trace_request(&turn);
     let end = match converse(&turn, &mut out, &message_id, &mut tally).await {
         Ok(ending) => End::Answered(ending),
         Err(halt) => ended_early(&turn, &mut out, halt),
@@ -234,10 +246,14 @@ struct Ending {
 async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tally) -> Result<Ending, Halt> {
     out.send(Chunk::Start { message_id, message_metadata: &turn.metadata() });
     let mut transcript = transcript::from_thread(&turn.history, |name| turn.tools.offers(name));
+    if let Some(resumed) = &turn.resumed {
+        transcript.extend(approval::settle(turn, out, resumed).await?);
+    }
     let mut unauthorized: Vec<String> = Vec::new();
     let mut finish = FinishReason::ToolCalls;
     let mut steps = 0;
     let mut over_budget = false;
+    let mut awaiting_approval = false;
     while steps < MAX_STEPS && finish == FinishReason::ToolCalls {
         // Before every model call: a session that ran out of tokens (in this turn or a concurrent one)
         // makes no further call.
@@ -250,10 +266,12 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tall
         let step = step::run(turn, out, &transcript, turn.tools.specs(), &mut tally.models).await?;
         tally.add(turn, step.usage);
         transcript.extend(step.items.iter().cloned());
-        let outcomes = run_calls(turn, out, &step.calls).await?;
+        let waiting = approval::request(&turn.tools, out, &step.calls);
+        let runnable: Vec<Call> = step.calls.iter().filter(|c| !waiting.contains(&c.id)).cloned().collect();
+        let outcomes = run_calls(turn, out, &runnable).await?;
         let mut results = Vec::new();
         let mut sources = Vec::new();
-        for (call, outcome) in step.calls.iter().zip(&outcomes) {
+        for (call, outcome) in runnable.iter().zip(&outcomes) {
             transcript.push(Item::ToolResult {
                 id: call.id.clone(),
                 output: outcome.output.clone(),
@@ -279,8 +297,13 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tall
             (true, reason) => reason,
         };
         trace_step(turn, steps, &step, results, sources, finish);
+        // The turn ends here, stored with its calls waiting; the browser's answer continues it.
+        if !waiting.is_empty() {
+            awaiting_approval = true;
+            break;
+        }
     }
-    if finish == FinishReason::ToolCalls {
+    if finish == FinishReason::ToolCalls && !awaiting_approval {
         out.notice("augchatd-fallback", STEP_CAP_NOTICE);
     }
     if over_budget {

@@ -44,6 +44,13 @@ impl Out {
         Out { tape, parts: Vec::new(), open: None, in_step: false }
     }
 
+    /// Continues an assistant message that already has `parts` (a turn resumed after a tool approval), so
+    /// what is stored is the whole message.
+    pub fn continuing(mut self, parts: Vec<Value>) -> Self {
+        self.parts = parts;
+        self
+    }
+
     /// The assistant message's parts so far.
     pub fn parts(&self) -> Value {
         Value::Array(self.parts.clone())
@@ -161,6 +168,18 @@ impl Out {
         let input = Value::String(raw.to_owned());
         self.tool_part(id, name, json!({"state": "output-error", "rawInput": raw, "errorText": error}));
         self.send(Chunk::ToolInputError { tool_call_id: id, tool_name: name, input: &input, error_text: error })
+    }
+
+    /// A call that waits for the user's approval: it does not run in this turn.
+    pub fn tool_approval_request(&mut self, id: &str, name: &str, approval_id: &str) {
+        self.tool_part(id, name, json!({"state": "approval-requested", "approval": {"id": approval_id}}));
+        self.send(Chunk::ToolApprovalRequest { approval_id, tool_call_id: id })
+    }
+
+    /// A call the user denied.
+    pub fn tool_denied(&mut self, id: &str, name: &str) {
+        self.tool_part(id, name, json!({"state": "output-denied"}));
+        self.send(Chunk::ToolOutputDenied { tool_call_id: id })
     }
 
     /// What a call returned.

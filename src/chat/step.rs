@@ -28,6 +28,7 @@ pub enum Halt {
 }
 
 /// A tool call the model made in this step.
+#[derive(Debug, Clone)]
 pub struct Call {
     /// The provider's call id.
     pub id: String,

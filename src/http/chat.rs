@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
 use augchatd_actors::turn_start::StartTurn;
-use augchatd_actors::user_db::DbError;
+use augchatd_actors::user_db::{DbError, GetMessages};
 
 use super::AppState;
 use super::auth::Authed;
@@ -14,7 +14,7 @@ use super::body::read_limited;
 use super::conversations::{ask, connector_defaults, writable};
 use super::error::ApiError;
 use super::hydrate::hydrate_from_cold;
-use crate::chat::{self, Turn, thread};
+use crate::chat::{self, Turn, approval, thread};
 use crate::stream::stream_headers;
 use crate::tools::set::ToolSet;
 
@@ -55,14 +55,25 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
     if context.written {
         state.flushers.touched(&record.tenant, &record.spec.user, &request.cid);
     }
+    let key = (record.tenant.clone(), record.spec.user.clone(), request.cid.clone());
+    // A thread answering tool approvals continues the stored reply, checked against what augchatd stored. It
+    // waits for no other turn of the conversation: the stored reply is read with none streaming, so once an
+    // answered call has run and been stored, the same answer matches nothing.
+    let (history, resumed, streaming) = if approval::answers(&request.messages) {
+        let streaming = state.turns.begin_below(key.clone(), 1).ok_or(ApiError::TurnInProgress)?;
+        let stored = ask(&state, record, GetMessages { cid: request.cid.clone() }).await??;
+        let (history, resumed) = approval::resume(request.messages, &stored)?;
+        (history, Some(resumed), Some(streaming))
+    } else {
+        (request.messages, None, None)
+    };
     // Connected before the 200, so an MCP server refusing the session's credentials is a real 401.
     let tools = ToolSet::build(&state.mcp, &state.http, state.tool_timeout, record, &context.flags, &state.audit)
         .await
         .map_err(|refused| ApiError::UpstreamUnauthorized(refused.0))?;
     // The conversation's override, else the session default, resolved once at turn start (SPEC §2.4 step 8).
     let model_id = context.model_override.unwrap_or_else(|| record.spec.model.model_id.clone());
-    let key = (record.tenant.clone(), record.spec.user.clone(), request.cid.clone());
-    let streaming = state.turns.begin(key.clone());
+    let streaming = streaming.unwrap_or_else(|| state.turns.begin(key.clone()));
     let (live, reader) = state.live.begin(key);
     let trace = state.traces.conversation(&request.cid, &record.id);
     let turn = Turn {
@@ -77,7 +88,8 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         active: context.flags,
         tools,
         trace,
-        history: request.messages,
+        history,
+        resumed,
         in_flight,
         streaming,
         session_stream,

@@ -87,6 +87,13 @@ pub enum ApiError {
     /// `POST /chat` with a message that is not `{id, role, parts[]}`.
     #[error("invalid_messages")]
     InvalidMessages(String),
+    /// `POST /chat` answering a tool approval that is not waiting in the conversation's stored last reply
+    /// (an unknown approval or call id, one already run, or a reply that is not the last one).
+    #[error("unknown_approval")]
+    UnknownApproval(String),
+    /// `POST /chat` answering some of the stored reply's pending approvals but not all of them.
+    #[error("missing_approval")]
+    MissingApproval(String),
     /// The user's flushes to cold storage have failed for too long: writes wait until one succeeds.
     #[error("flush_stalled")]
     FlushStalled,
@@ -117,6 +124,10 @@ pub enum ApiError {
     /// The session already streams as many replies as it may, or the turn has as many readers as it may.
     #[error("too_many_streams")]
     TooManyStreams,
+    /// `POST /chat` answering tool approvals while a turn of the same conversation still streams: the answer
+    /// is checked against the stored reply only once that turn has stored it, so a call never runs twice.
+    #[error("turn_in_progress")]
+    TurnInProgress,
     /// The session's `limits` refuse a new turn: tokens or turns used up, or too many requests this minute.
     #[error("{}", budget_token(.0))]
     OverBudget(Refusal),
@@ -160,7 +171,9 @@ impl ApiError {
             ApiError::S3WriteTestFailed(d)
             | ApiError::LlmProbeFailed(d)
             | ApiError::ProviderListFailed(d)
-            | ApiError::InvalidMessages(d) => Some(d),
+            | ApiError::InvalidMessages(d)
+            | ApiError::UnknownApproval(d)
+            | ApiError::MissingApproval(d) => Some(d),
             ApiError::FlushStalled => Some(
                 "Cold-storage flush has stalled past the durability threshold; chat is temporarily read-only. The session auto-recovers on the next successful flush.",
             ),
@@ -180,6 +193,9 @@ impl ApiError {
             ApiError::StreamNotResumable => Some(
                 "this reply is too long to replay from its start; it is stored when it ends, read it from the conversation's messages",
             ),
+            ApiError::TurnInProgress => {
+                Some("a reply is still streaming in this conversation; answer the approval once it has finished")
+            }
             ApiError::HotWriteFailed => {
                 Some("the conversation store could not be written; nothing was changed, try again")
             }
@@ -231,7 +247,9 @@ impl ResponseError for ApiError {
             | ApiError::InvalidConversationId
             | ApiError::MissingConversationId
             | ApiError::MissingMessages
-            | ApiError::InvalidMessages(_) => StatusCode::BAD_REQUEST,
+            | ApiError::InvalidMessages(_)
+            | ApiError::UnknownApproval(_)
+            | ApiError::MissingApproval(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::S3WriteTestFailed(_) | ApiError::LlmProbeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::ProviderListFailed(_) => StatusCode::BAD_GATEWAY,
@@ -250,6 +268,7 @@ impl ResponseError for ApiError {
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::TooManyStreams | ApiError::OverBudget(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TurnInProgress => StatusCode::CONFLICT,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

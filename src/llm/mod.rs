@@ -61,8 +61,10 @@ pub enum LlmEvent {
 }
 
 /// Token counts of one model call, or summed over the calls of a turn. Sent to the browser in the
-/// `finish` chunk's metadata, stored with the assistant message and traced, in this shape.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+/// `finish` chunk's metadata, stored with the assistant message and traced, in this shape (and read back from a
+/// stored message a turn continues).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Usage {
     /// Prompt tokens, cache reads and writes included.
     pub input_tokens: u64,

@@ -11,6 +11,9 @@
 use augchatd_actors::user_db::{Role, StoredMessage};
 use serde_json::{Value, json};
 
+/// What the model reads as the result of a call the user denied (AI SDK tool approval); the user's reason follows.
+const DENIED: &str = "The user denied this tool call, so it did not run.";
+
 /// Longest tool output kept when an old call is replayed as text.
 const REPLAYED_OUTPUT_CHARS: usize = 500;
 
@@ -80,8 +83,9 @@ pub fn from_thread(messages: &[StoredMessage], offered: impl Fn(&str) -> bool) -
     items
 }
 
-/// A finished tool part (`tool-<name>` or `dynamic-tool`) as a call and its result; unfinished ones
-/// (the turn was cut before the output) are left out, since a call without a result is refused.
+/// A finished tool part (`tool-<name>` or `dynamic-tool`) as a call and its result, a denied one with the denial
+/// as its result; unfinished ones (the turn was cut before the output, or an approval never answered) are left
+/// out, since a call without a result is refused.
 fn tool_part(kind: &str, part: &Value, offered: &impl Fn(&str) -> bool, items: &mut Vec<Item>) {
     let name = match kind.strip_prefix("tool-") {
         Some(name) => name,
@@ -91,6 +95,10 @@ fn tool_part(kind: &str, part: &Value, offered: &impl Fn(&str) -> bool, items: &
     let (output, is_error) = match part["state"].as_str() {
         Some("output-available") => (as_text(&part["output"]), false),
         Some("output-error") => (part["errorText"].as_str().unwrap_or_default().to_owned(), true),
+        Some("output-denied") => match part["approval"]["reason"].as_str().filter(|r| !r.trim().is_empty()) {
+            Some(reason) => (format!("{DENIED} Their reason: {reason}"), true),
+            None => (DENIED.to_owned(), true),
+        },
         _ => return,
     };
     let id = part["toolCallId"].as_str().unwrap_or_default();
@@ -207,6 +215,27 @@ mod tests {
                 Item::Assistant("[tool old__gone was called with {}; it failed: boom]".into()),
                 Item::Assistant("d".into()),
                 Item::User("e".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_denied_call_goes_back_with_the_denial_and_a_waiting_one_not_at_all() {
+        let reply = message(
+            Role::Assistant,
+            r#"[{"type":"tool-docs__search","toolCallId":"c4","state":"approval-requested","input":{},"approval":{"id":"a4"}},
+            {"type":"tool-docs__search","toolCallId":"c5","state":"output-denied","input":{"q":"y"},
+             "approval":{"id":"a5","approved":false,"reason":"not now"}},
+            {"type":"tool-docs__search","toolCallId":"c6","state":"output-denied","input":{},"approval":{"id":"a6","approved":false}}]"#,
+        );
+        let denied = "The user denied this tool call, so it did not run.";
+        assert_eq!(
+            from_thread(&[reply], |_| true),
+            [
+                Item::ToolCall { id: "c5".into(), name: "docs__search".into(), input: json!({"q": "y"}) },
+                Item::ToolResult { id: "c5".into(), output: format!("{denied} Their reason: not now"), is_error: true },
+                Item::ToolCall { id: "c6".into(), name: "docs__search".into(), input: json!({}) },
+                Item::ToolResult { id: "c6".into(), output: denied.into(), is_error: true },
             ]
         );
     }

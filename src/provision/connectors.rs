@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use augchatd_actors::record::{Connector, ConnectorKind, NeuralSearch};
+use augchatd_actors::record::{Connector, ConnectorKind, NeuralSearch, ToolPolicy};
 use serde_json::Value;
 
 use super::FieldError;
@@ -19,6 +19,12 @@ use super::fields::{
 /// The longest `descriptive_id`. Providers cap tool names at 64 characters; 48 + `__` leaves 14 for
 /// the MCP tool's own name, and `retrieve` (RAG) fits.
 pub const MAX_DESCRIPTIVE_ID_LEN: usize = 48;
+
+/// The longest tool name `allowed_tools` and `require_approval` may list: MCP servers name tools freely, but a
+/// name past this could never be offered (providers cap the whole `<descriptive_id>__<tool>` at 64).
+const MAX_TOOL_NAME_LEN: usize = 128;
+/// The most names either list may hold.
+const MAX_TOOL_NAMES: usize = 256;
 
 /// The one RAG backend augchatd can query; pgvector is deferred (SPEC §2.1).
 const RAG_BACKEND: &str = "opensearch";
@@ -75,13 +81,45 @@ fn parse_descriptive_id(entry: &Object, at: &str) -> Result<String, FieldError> 
     Ok(id.to_owned())
 }
 
-/// The MCP specifics: `url`, `auth`, `read_only` (default true: only read-only tools unless told otherwise).
+/// The MCP specifics: `url`, `auth`, `read_only` (default true: only read-only tools unless told otherwise),
+/// `allowed_tools` and `require_approval`.
 fn parse_mcp(entry: &Object, at: &str) -> Result<ConnectorKind, FieldError> {
     let url_field = format!("{at}.url");
     let url = http_url(as_filled_string(present(entry, "url"), &url_field)?, &url_field, Query::Allowed)?;
     let auth = parse_mcp_auth(present(entry, "auth"), &format!("{at}.auth"))?;
     let read_only = optional_bool(entry, "read_only", at, true)?;
-    Ok(ConnectorKind::Mcp { url, auth, read_only })
+    let allowed = parse_tool_names(present(entry, "allowed_tools"), &format!("{at}.allowed_tools"))?;
+    let approval = parse_tool_names(present(entry, "require_approval"), &format!("{at}.require_approval"))?;
+    let tools = ToolPolicy::new(allowed, approval.unwrap_or_default()).map_err(|outside| FieldError {
+        code: "approval_tool_not_allowed",
+        detail: format!("{at}.require_approval names {} which allowed_tools leaves out", quoted(&outside.0)),
+    })?;
+    Ok(ConnectorKind::Mcp { url, auth, read_only, tools })
+}
+
+/// `allowed_tools` / `require_approval`: absent (or `null`) is `None`; otherwise an array of unique tool names
+/// as the MCP server spells them (no `<descriptive_id>__` prefix). An empty `allowed_tools` offers no tool.
+fn parse_tool_names(value: Option<&Value>, field: &str) -> Result<Option<Vec<String>>, FieldError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let names = value
+        .as_array()
+        .filter(|names| names.len() <= MAX_TOOL_NAMES)
+        .ok_or_else(|| invalid(format!("{field} must be an array of at most {MAX_TOOL_NAMES} tool names")))?;
+    let mut unique = Vec::with_capacity(names.len());
+    for (position, name) in names.iter().enumerate() {
+        let at = format!("{field}[{position}]");
+        let name = as_filled_string(Some(name), &at)?;
+        if name.chars().count() > MAX_TOOL_NAME_LEN || name.chars().any(char::is_control) {
+            return Err(invalid(format!("{at} must be a tool name of at most {MAX_TOOL_NAME_LEN} characters")));
+        }
+        if unique.iter().any(|seen| seen == name) {
+            return Err(invalid(format!("{at}: duplicate tool name {}", quoted(name))));
+        }
+        unique.push(name.to_owned());
+    }
+    Ok(Some(unique))
 }
 
 /// The RAG specifics: `backend`, `cluster`, `auth`, `indexes`, `language`, `neural`.
@@ -212,6 +250,63 @@ mod tests {
         let connector = one(set(mcp(), "read_only", json!(false))).unwrap();
         assert!(matches!(connector.kind, ConnectorKind::Mcp { read_only: false, .. }));
         assert_eq!(detail(set(mcp(), "read_only", json!("no"))), "connectors[0].read_only must be a boolean");
+    }
+
+    fn policy_of(connector: Connector) -> ToolPolicy {
+        match connector.kind {
+            ConnectorKind::Mcp { tools, .. } => tools,
+            ConnectorKind::Rag { .. } => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn without_tool_lists_every_tool_is_allowed_and_none_waits_for_approval() {
+        let policy = policy_of(one(mcp()).unwrap());
+        assert_eq!(policy, ToolPolicy::default());
+        assert_eq!(policy_of(one(set(mcp(), "allowed_tools", json!(null))).unwrap()), ToolPolicy::default());
+    }
+
+    #[test]
+    fn allowed_tools_and_require_approval_are_kept() {
+        let entry =
+            set(set(mcp(), "allowed_tools", json!(["search", "delete"])), "require_approval", json!(["delete"]));
+        let policy = policy_of(one(entry).unwrap());
+        assert!(policy.allows("search") && policy.allows("delete") && !policy.allows("drop"));
+        assert!(policy.needs_approval("delete") && !policy.needs_approval("search"));
+        let only_approval = policy_of(one(set(mcp(), "require_approval", json!(["delete"]))).unwrap());
+        assert!(only_approval.allows("drop") && only_approval.needs_approval("delete"));
+        assert!(!policy_of(one(set(mcp(), "allowed_tools", json!([]))).unwrap()).allows("search"));
+    }
+
+    #[test]
+    fn tool_lists_must_be_arrays_of_unique_sane_names() {
+        for (value, expected) in [
+            (json!("search"), "connectors[0].allowed_tools must be an array of at most 256 tool names"),
+            (json!(vec!["t"; 257]), "connectors[0].allowed_tools must be an array of at most 256 tool names"),
+            (json!([""]), "connectors[0].allowed_tools[0] must be a non-empty string"),
+            (json!(["a", 3]), "connectors[0].allowed_tools[1] must be a non-empty string"),
+            (json!(["x".repeat(129)]), "connectors[0].allowed_tools[0] must be a tool name of at most 128 characters"),
+            (json!(["a\nb"]), "connectors[0].allowed_tools[0] must be a tool name of at most 128 characters"),
+            (json!(["a", "b", "a"]), "connectors[0].allowed_tools[2]: duplicate tool name \"a\""),
+        ] {
+            let err = one(set(mcp(), "allowed_tools", value.clone())).unwrap_err();
+            assert_eq!((err.code, err.detail.as_str()), ("invalid_field", expected), "{value}");
+        }
+        let err = one(set(mcp(), "require_approval", json!(["a", "a"]))).unwrap_err();
+        assert_eq!(err.detail, "connectors[0].require_approval[1]: duplicate tool name \"a\"");
+    }
+
+    #[test]
+    fn approval_for_a_tool_that_allowed_tools_leaves_out_is_its_own_error() {
+        let entry = set(set(mcp(), "allowed_tools", json!(["search"])), "require_approval", json!(["delete"]));
+        let err = one(entry).unwrap_err();
+        assert_eq!(
+            (err.code, err.detail.as_str()),
+            (
+                "approval_tool_not_allowed",
+                "connectors[0].require_approval names \"delete\" which allowed_tools leaves out"
+            )
+        );
     }
 
     #[test]

@@ -160,6 +160,20 @@ pub enum Chunk<'a> {
         /// Why the call did not run.
         error_text: &'a str,
     },
+    /// The call waits for the user's approval; the browser answers on its next `POST /chat`.
+    #[serde(rename_all = "camelCase")]
+    ToolApprovalRequest {
+        /// The approval's id, answered with the part's `approval.id`.
+        approval_id: &'a str,
+        /// The call id.
+        tool_call_id: &'a str,
+    },
+    /// The user denied the call; it did not run.
+    #[serde(rename_all = "camelCase")]
+    ToolOutputDenied {
+        /// The call id.
+        tool_call_id: &'a str,
+    },
     /// What the tool returned.
     #[serde(rename_all = "camelCase")]
     ToolOutputAvailable {
@@ -291,6 +305,11 @@ mod tests {
                 Chunk::ToolOutputAvailable { tool_call_id: "c", output: &output },
                 r#"{"type":"tool-output-available","toolCallId":"c","output":"ok"}"#,
             ),
+            (
+                Chunk::ToolApprovalRequest { approval_id: "a", tool_call_id: "c" },
+                r#"{"type":"tool-approval-request","approvalId":"a","toolCallId":"c"}"#,
+            ),
+            (Chunk::ToolOutputDenied { tool_call_id: "c" }, r#"{"type":"tool-output-denied","toolCallId":"c"}"#),
             (
                 Chunk::ToolOutputError { tool_call_id: "c", error_text: "no" },
                 r#"{"type":"tool-output-error","toolCallId":"c","errorText":"no"}"#,

@@ -281,6 +281,7 @@ mod tests {
                 url: "http://127.0.0.1:1/mcp".into(),
                 auth: Default::default(),
                 read_only: true,
+                tools: Default::default(),
             },
             ..connector(None, None)
         };

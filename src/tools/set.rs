@@ -33,6 +33,8 @@ struct Tool {
     spec: ToolSpec,
     connector: String,
     route: Route,
+    /// The connector's `require_approval` names it: a call runs only once the user approved it.
+    approval: bool,
 }
 
 /// What running one call produced.
@@ -83,6 +85,7 @@ impl ToolSet {
         let mut tools = Vec::new();
         let mut refused = Vec::new();
         for (connector, client) in clients {
+            let ConnectorKind::Mcp { tools: policy, .. } = &connector.kind else { continue };
             match client {
                 Ok(client) => tools.extend(client.tools().iter().map(|t| Tool {
                     spec: ToolSpec {
@@ -92,6 +95,7 @@ impl ToolSet {
                     },
                     connector: connector.descriptive_id.clone(),
                     route: Route::Mcp { client: Arc::clone(&client), original: t.original_name.clone() },
+                    approval: policy.needs_approval(&t.original_name),
                 })),
                 Err(McpError::Unauthorized) => refused.push(connector.descriptive_id.clone()),
                 Err(e) => tracing::warn!(sid = %record.id, connector = %connector.descriptive_id, error = %e,
@@ -110,6 +114,7 @@ impl ToolSet {
                 },
                 connector: connector.descriptive_id.clone(),
                 route: Route::Rag(Box::new(connector.clone())),
+                approval: false,
             });
         }
         let specs = tools.iter().map(|t| t.spec.clone()).collect();
@@ -126,6 +131,16 @@ impl ToolSet {
     /// Whether `name` is offered this turn.
     pub fn offers(&self, name: &str) -> bool {
         self.tools.iter().any(|t| t.spec.name == name)
+    }
+
+    /// Whether a call of `name` waits for the user's approval before it runs.
+    pub fn needs_approval(&self, name: &str) -> bool {
+        self.tools.iter().any(|t| t.spec.name == name && t.approval)
+    }
+
+    /// Writes the audit line of a call the user denied: it never runs.
+    pub fn denied(&self, name: &str) {
+        AuditedCall { set: self, name, started: Instant::now(), finished: false }.finish(Outcome::Denied, 0);
     }
 
     /// Runs one call and writes its audit line. Never fails: a refusal, a timeout or an upstream error is

@@ -401,3 +401,35 @@ async fn a_page_reloaded_mid_reply_gets_the_same_turn_back_with_nothing_repeated
     assert_eq!(srv.llm.seen().iter().filter(|s| s.body.is_some()).count(), 1, "the one turn, not a new one");
     assert_eq!(stored_thread(&srv, &jwt).await["messages"].as_array().unwrap().len(), 2);
 }
+
+#[actix_web::test]
+async fn a_tool_that_needs_approval_waits_for_the_users_click() {
+    // Issue #8 item 4: the pill asks; Approve runs the stored call and the reply goes on, Deny never runs it.
+    let tools = mcp::start(&["tok-a"]).await;
+    let parent = ParentPage::start();
+    let srv = daemon(&parent, &[]).await;
+    let connectors = json!([{"descriptive_id": "docs", "name": "Docs", "type": "mcp", "default_active": true,
+        "url": tools.url, "auth": {"bearer": "tok-a"}, "require_approval": ["search"]}]);
+    parent.give(&[&mint(&srv, "ada", 600, connectors).await]);
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+        {"send": r#"call: docs__search {"q": "rust"}"#},
+        {"waitFor": "tool-pill", "attr": {"data-state": "approval"}},
+        {"snapshot": "asked"},
+        {"click": "tool-approve"},
+        {"waitFor": "tool-pill", "attr": {"data-state": "done"}},
+        {"waitFor": "assistant-message", "text": r#"Tool results: 1 hit for "rust""#},
+        {"send": r#"call: docs__search {"q": "go"}"#},
+        {"waitFor": "tool-pill", "attr": {"data-state": "approval"}},
+        {"click": "tool-deny"},
+        {"waitFor": "tool-pill", "attr": {"data-state": "denied"}},
+        {"waitFor": "assistant-message", "text": "denied this tool call, so it did not run."},
+        {"snapshot": "after"},
+    ]}))
+    .await;
+    assert!(texts(&report["snapshots"]["asked"], "tool-pill")[0].contains("Needs your approval"), "{report}");
+    let replies = texts(&report["snapshots"]["after"], "assistant-message");
+    assert!(replies[0].contains(r#"Tool results: 1 hit for "rust""#), "{replies:?}");
+    assert!(replies[1].contains("The user denied this tool call, so it did not run."), "{replies:?}");
+    assert_eq!(tools.calls("search"), 1, "only the approved call reached the MCP server");
+    assert!(report["consoleErrors"].as_array().unwrap().is_empty(), "{report}");
+}

@@ -36,5 +36,6 @@ mod resume;
 mod secrets;
 mod sessions;
 mod shutdown;
+mod tool_control;
 mod tool_loop;
 mod usage;

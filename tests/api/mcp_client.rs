@@ -32,7 +32,7 @@ fn connector(url: &str, auth: McpAuth) -> Connector {
         name: "Docs".to_owned(),
         description: None,
         default_active: true,
-        kind: ConnectorKind::Mcp { url: url.to_owned(), auth, read_only: true },
+        kind: ConnectorKind::Mcp { url: url.to_owned(), auth, read_only: true, tools: Default::default() },
     }
 }
 

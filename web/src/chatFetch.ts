@@ -13,6 +13,9 @@ const READABLE: Record<string, string> = {
   token_budget_exhausted: "Not sent: this chat session has used its token budget.",
   turn_limit_reached: "Not sent: this chat session has reached its limit of messages.",
   stream_not_resumable: "This reply is too long to show again here. It is saved when it ends: reopen the conversation then.",
+  unknown_approval: "This tool call is no longer waiting for approval (it already ran, or the conversation changed). Reload to see it.",
+  missing_approval: "Every tool call waiting for approval needs an answer before the reply can go on.",
+  turn_in_progress: "A reply is still being written in this conversation; answer again once it has finished.",
 };
 
 type ErrorBody = { error?: unknown; connectors?: unknown };

@@ -3,7 +3,7 @@
 // (re)loaded while a turn runs, gets the same turn back through the AI SDK's resume: GET /chat/:cid/stream replays it
 // from its `start`, on which the SDK rebuilds the message, so nothing shows twice or goes missing.
 import { useCallback, useEffect, useMemo, useRef } from "react";
-import { DefaultChatTransport, type UIMessage } from "ai";
+import { DefaultChatTransport, lastAssistantMessageIsCompleteWithApprovalResponses, type UIMessage } from "ai";
 import { useChat } from "@ai-sdk/react";
 import { getMessages, resumePath, stopTurn } from "./api";
 import { toUIMessage } from "./boot";
@@ -44,6 +44,9 @@ export function useTurnChat(conversationId: string, initialMessages: UIMessage[]
     id: conversationId,
     messages: initialMessages,
     transport,
+    // Once every call waiting for approval has the user's answer, the reply continues on the server (POST /chat
+    // with the answered message last).
+    sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses,
     onFinish: ({ isDisconnect }) => {
       streamed.current = true;
       dropped.current = isDisconnect;

@@ -1,10 +1,10 @@
 // Validates a UI-message-stream body with the `ai` package's own client code (the parser the browser
-// uses), plus the framing checks the client does not make. Usage: node check-ui-stream.mjs FILE.sse
-// Prints {ok, problems, inBandErrors, message} as JSON; exit code 0 when ok.
+// uses), plus the framing checks the client does not make. Usage: node check-ui-stream.mjs FILE.sse [MESSAGE.json]
+// (MESSAGE.json: the assistant message the stream continues, as after a tool approval). Prints {ok, problems, inBandErrors, message} as JSON; exit code 0 when ok.
 import fs from "node:fs";
 import { DefaultChatTransport, readUIMessageStream } from "ai";
 
-export async function checkUIStream(body) {
+export async function checkUIStream(body, continuing) {
   const problems = [];
   const text = new TextDecoder().decode(body);
   const events = text.split("\n\n").filter((e) => e.trim() !== "" && !e.startsWith(":"));
@@ -23,6 +23,7 @@ export async function checkUIStream(body) {
   let message;
   // AI_* errors are protocol violations; a plain Error is an in-band {"type":"error"} chunk.
   for await (const m of readUIMessageStream({
+    message: continuing,
     stream: chunks,
     onError: (err) => (err.name?.startsWith("AI_") ? problems.push(`${err.name}: ${err.message.slice(0, 300)}`) : inBandErrors.push(err.message)),
   })) {
@@ -33,7 +34,8 @@ export async function checkUIStream(body) {
 
 const file = process.argv[2];
 if (file) {
-  const result = await checkUIStream(fs.readFileSync(file));
+  const continuing = process.argv[3] ? JSON.parse(fs.readFileSync(process.argv[3], "utf8")) : undefined;
+  const result = await checkUIStream(fs.readFileSync(file), continuing);
   console.log(JSON.stringify(result));
   process.exit(result.ok ? 0 : 1);
 }

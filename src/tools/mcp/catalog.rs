@@ -1,9 +1,10 @@
-//! From a server's `tools/list` to the tools the model is offered (SPEC §5.3): the `read_only` filter,
-//! the `<descriptive_id>__<tool>` name and the connector-prefixed description.
-//! Invariant: with `read_only`, only tools that say `readOnlyHint: true` (and do not also say
-//! `destructiveHint: true`) get through; nothing here talks to the server.
+//! From a server's `tools/list` to the tools the model is offered (SPEC §5.3): the integrator's
+//! `allowed_tools`, the `read_only` filter, the `<descriptive_id>__<tool>` name and the connector-prefixed
+//! description.
+//! Invariant: a tool outside `allowed_tools` never gets through; with `read_only`, only tools that say
+//! `readOnlyHint: true` (and do not also say `destructiveHint: true`) do. Nothing here talks to the server.
 
-use augchatd_actors::record::Connector;
+use augchatd_actors::record::{Connector, ToolPolicy};
 use rmcp::model::Tool;
 
 use super::McpTool;
@@ -18,6 +19,8 @@ const MAX_TOOL_NAME_LEN: usize = 64;
 pub(super) struct Catalog {
     /// Offered, named and described.
     pub offered: Vec<McpTool>,
+    /// Left out by the connector's `allowed_tools`.
+    pub not_allowed: Vec<String>,
     /// Hidden by `read_only` (unannotated, not read-only, or destructive).
     pub not_read_only: Vec<String>,
     /// Names a provider would refuse (`<id>__<tool>` too long or outside `[a-zA-Z0-9_-]`).
@@ -25,10 +28,14 @@ pub(super) struct Catalog {
 }
 
 /// Sorts `tools` into offered and held back for `connector`.
-pub(super) fn catalog(connector: &Connector, read_only: bool, tools: Vec<Tool>) -> Catalog {
+pub(super) fn catalog(connector: &Connector, read_only: bool, policy: &ToolPolicy, tools: Vec<Tool>) -> Catalog {
     let mut catalog = Catalog::default();
     for tool in tools {
         let original_name = tool.name.to_string();
+        if !policy.allows(&original_name) {
+            catalog.not_allowed.push(original_name);
+            continue;
+        }
         if read_only && !is_read_only(&tool) {
             catalog.not_read_only.push(original_name);
             continue;
@@ -100,6 +107,7 @@ mod tests {
                 url: "https://mcp.example.com/mcp".to_owned(),
                 auth: McpAuth::default(),
                 read_only: true,
+                tools: ToolPolicy::default(),
             },
         }
     }
@@ -133,7 +141,7 @@ mod tests {
     // SPEC §11 #67
     #[test]
     fn read_only_offers_only_tools_hinted_read_only() {
-        let catalog = catalog(&connector(None), true, server_tools());
+        let catalog = catalog(&connector(None), true, &ToolPolicy::default(), server_tools());
         assert_eq!(names(&catalog.offered), ["search"]);
         assert_eq!(catalog.not_read_only, ["delete_doc", "unannotated", "writer", "odd"]);
     }
@@ -141,42 +149,51 @@ mod tests {
     // SPEC §11 #68
     #[test]
     fn read_only_false_offers_every_tool() {
-        let catalog = catalog(&connector(None), false, server_tools());
+        let catalog = catalog(&connector(None), false, &ToolPolicy::default(), server_tools());
         assert_eq!(names(&catalog.offered), ["search", "delete_doc", "unannotated", "writer", "odd"]);
         assert!(catalog.not_read_only.is_empty());
+    }
+
+    #[test]
+    fn allowed_tools_holds_back_every_other_tool_before_read_only() {
+        let policy = ToolPolicy::new(Some(vec!["search".to_owned(), "writer".to_owned()]), Vec::new()).unwrap();
+        let catalog = catalog(&connector(None), true, &policy, server_tools());
+        assert_eq!(names(&catalog.offered), ["search"]);
+        assert_eq!(catalog.not_allowed, ["delete_doc", "unannotated", "odd"]);
+        assert_eq!(catalog.not_read_only, ["writer"]);
     }
 
     // SPEC §11 #62
     #[test]
     fn exposed_name_is_descriptive_id_double_underscore_tool() {
-        let catalog = catalog(&connector(None), true, server_tools());
+        let catalog = catalog(&connector(None), true, &ToolPolicy::default(), server_tools());
         assert_eq!(catalog.offered[0].exposed_name, "docs__search");
         assert_eq!(catalog.offered[0].original_name, "search");
     }
 
     #[test]
     fn description_is_the_tools_own_without_a_connector_description() {
-        let catalog = catalog(&connector(None), true, server_tools());
+        let catalog = catalog(&connector(None), true, &ToolPolicy::default(), server_tools());
         assert_eq!(catalog.offered[0].description, "Search the docs");
     }
 
     // SPEC §11 #69
     #[test]
     fn connector_description_prefixes_every_tool_description() {
-        let catalog = catalog(&connector(Some("Internal handbook")), false, server_tools());
+        let catalog = catalog(&connector(Some("Internal handbook")), false, &ToolPolicy::default(), server_tools());
         assert_eq!(catalog.offered[0].description, "[Docs: Internal handbook]\n\nSearch the docs");
         assert_eq!(catalog.offered[3].description, "[Docs: Internal handbook]\n\nMCP tool writer (via docs)");
     }
 
     #[test]
     fn a_tool_without_description_is_named_after_its_connector() {
-        let catalog = catalog(&connector(None), false, server_tools());
+        let catalog = catalog(&connector(None), false, &ToolPolicy::default(), server_tools());
         assert_eq!(catalog.offered[3].description, "MCP tool writer (via docs)");
     }
 
     #[test]
     fn input_schema_is_passed_through() {
-        let catalog = catalog(&connector(None), true, server_tools());
+        let catalog = catalog(&connector(None), true, &ToolPolicy::default(), server_tools());
         assert_eq!(catalog.offered[0].input_schema, json!({"type": "object", "properties": {"q": {"type": "string"}}}));
     }
 
@@ -186,7 +203,7 @@ mod tests {
             tool("search.docs", None, json!({"readOnlyHint": true})),
             tool(&"x".repeat(70), None, json!({"readOnlyHint": true})),
         ];
-        let catalog = catalog(&connector(None), true, tools);
+        let catalog = catalog(&connector(None), true, &ToolPolicy::default(), tools);
         assert!(catalog.offered.is_empty());
         assert_eq!(catalog.unnamable.len(), 2);
     }

@@ -104,14 +104,21 @@ impl McpClient {
     }
 
     async fn connect_unbounded(http: &reqwest::Client, connector: &Connector) -> Result<McpClient, McpError> {
-        let ConnectorKind::Mcp { url, auth, read_only } = &connector.kind else {
+        let ConnectorKind::Mcp { url, auth, read_only, tools } = &connector.kind else {
             return Err(McpError::Failed("not an MCP connector".to_owned()));
         };
         let redactor = Redactor::new(url, auth);
         let headers = headers::auth_headers(auth)?;
         let service = open(http, url, headers, &redactor).await?;
         let listed = service.list_all_tools().await.map_err(|err| errors::from_service(&err, &redactor))?;
-        let catalog = catalog::catalog(connector, *read_only, listed);
+        let catalog = catalog::catalog(connector, *read_only, tools, listed);
+        if !catalog.not_allowed.is_empty() {
+            tracing::info!(
+                connector = %connector.descriptive_id,
+                skipped = %catalog::summarize(&catalog.not_allowed),
+                "mcp tools hidden by allowed_tools"
+            );
+        }
         if !catalog.not_read_only.is_empty() {
             tracing::info!(
                 connector = %connector.descriptive_id,

@@ -1,7 +1,9 @@
-// A tool call as a pill "🔧 <tool> (<connector>)" with its state; arguments and results are never shown.
+// A tool call as a pill "🔧 <tool> (<connector>)" with its state; arguments and results are never shown. A call
+// of a `require_approval` tool waits with Approve / Deny buttons; the answer goes back through the AI SDK's tool
+// approval (Chat.tsx resubmits once every waiting call of the reply has one).
 import type { ToolCallMessagePartComponent, ToolCallMessagePartProps } from "@assistant-ui/react";
 
-type ToolState = "running" | "done" | "error" | "stopped";
+type ToolState = "approval" | "running" | "done" | "denied" | "error" | "stopped";
 
 /** Splits `<descriptive_id>__<tool>` on the first "__" (SPEC §4.3). */
 export function splitToolName(toolName: string): { tool: string; connector: string | null } {
@@ -10,7 +12,9 @@ export function splitToolName(toolName: string): { tool: string; connector: stri
   return { tool: toolName.slice(at + 2), connector: toolName.slice(0, at) };
 }
 
-function toolState({ isError, result, status }: ToolCallMessagePartProps): ToolState {
+function toolState({ approval, isError, result, status }: ToolCallMessagePartProps): ToolState {
+  if (approval?.approved === false) return "denied";
+  if (approval && approval.approved === undefined && result === undefined) return "approval";
   if (isError) return "error";
   if (result !== undefined) return "done";
   if (status.type === "running" || status.type === "requires-action") return "running";
@@ -18,13 +22,27 @@ function toolState({ isError, result, status }: ToolCallMessagePartProps): ToolS
   return "done";
 }
 
-const LABEL: Record<ToolState, string> = { running: "Running", done: "Done", error: "Error", stopped: "Stopped" };
+const LABEL: Record<ToolState, string> = {
+  approval: "Needs your approval",
+  running: "Running",
+  done: "Done",
+  denied: "Denied",
+  error: "Error",
+  stopped: "Stopped",
+};
 const DOT: Record<ToolState, string> = {
+  approval: "bg-accent",
   running: "bg-accent animate-pulse",
   done: "bg-ok",
+  denied: "bg-muted",
   error: "bg-danger",
   stopped: "bg-muted",
 };
+
+const ANSWERS = [
+  { label: "Approve", approved: true, testid: "tool-approve" },
+  { label: "Deny", approved: false, testid: "tool-deny" },
+];
 
 export const ToolPill: ToolCallMessagePartComponent = (props) => {
   const { tool, connector } = splitToolName(props.toolName);
@@ -43,6 +61,21 @@ export const ToolPill: ToolCallMessagePartComponent = (props) => {
         <span aria-hidden className={`inline-block h-2 w-2 rounded-full ${DOT[state]}`} />
         {LABEL[state]}
       </span>
+      {state === "approval" && (
+        <span className="inline-flex shrink-0 gap-1">
+          {ANSWERS.map(({ label, approved, testid }) => (
+            <button
+              key={testid}
+              type="button"
+              data-testid={testid}
+              className="rounded-full border border-line px-2 py-0.5 text-xs hover:bg-line/40"
+              onClick={() => props.respondToApproval({ approved })}
+            >
+              {label}
+            </button>
+          ))}
+        </span>
+      )}
     </div>
   );
 };

@@ -1,1 +1,0 @@
-export{A as createCynefinServices}from"./mermaid-parser.core-DU_mg-YK.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{w as createInfoServices}from"./mermaid-parser.core-DU_mg-YK.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{o as createTreemapServices}from"./mermaid-parser.core-DU_mg-YK.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

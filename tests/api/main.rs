@@ -32,6 +32,7 @@ mod providers;
 mod rag_chat;
 mod rag_retrieve;
 mod recovery;
+mod scale_out;
 mod secrets;
 mod sessions;
 mod shutdown;

@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef } from "react";
 import type { UIMessage } from "ai";
 import { AssistantRuntimeProvider, useAuiState } from "@assistant-ui/react";
 import { AssistantChatTransport, useChatRuntime } from "@assistant-ui/react-ai-sdk";
-import { getJwt } from "./handshake";
+import { authHeaders } from "./handshake";
 import { chatFetch } from "./chatFetch";
 import { markHistorical } from "./parts/DataPart";
 import { Thread } from "./Thread";
@@ -29,7 +29,7 @@ export function Chat({ conversationId, initialMessages, onTurnFinished }: Props)
     () =>
       new AssistantChatTransport<UIMessage>({
         api: "/chat",
-        headers: async () => ({ Authorization: `Bearer ${await getJwt()}` }),
+        headers: authHeaders,
         fetch: chatFetch,
         // The body is sent exactly as returned: the server's conversation id goes in `id` (P5).
         prepareSendMessagesRequest: ({ messages, trigger, messageId, headers }) => ({

@@ -1,1 +1,0 @@
-export{A as createCynefinServices}from"./mermaid-parser.core-BtnYe7UC.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

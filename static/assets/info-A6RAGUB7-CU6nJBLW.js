@@ -1,1 +1,0 @@
-export{w as createInfoServices}from"./mermaid-parser.core-BtnYe7UC.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{S as createPacketServices}from"./mermaid-parser.core-BtnYe7UC.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{v as createRadarServices}from"./mermaid-parser.core-BtnYe7UC.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

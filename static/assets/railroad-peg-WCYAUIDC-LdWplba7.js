@@ -1,1 +1,0 @@
-export{u as createRailroadPegServices}from"./mermaid-parser.core-BtnYe7UC.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

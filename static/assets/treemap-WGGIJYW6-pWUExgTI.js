@@ -1,1 +1,0 @@
-export{o as createTreemapServices}from"./mermaid-parser.core-BtnYe7UC.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

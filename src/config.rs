@@ -145,6 +145,9 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// How tenants are named from certificates.
     pub tenant_from: TenantFrom,
+    /// SHA-256 fingerprints (lowercase hex) of the client certificates of proxies that may forward an
+    /// integrator's certificate (`AUGCHATD_TRUSTED_PROXY_FINGERPRINTS`); empty: none may.
+    pub trusted_proxies: Vec<String>,
     /// HS256 key for JWTs; `None` means a random key per boot.
     pub jwt_secret: Option<Secret>,
     /// Origins allowed to embed the UI (`AUGCHATD_ALLOWED_PARENT_ORIGINS`).
@@ -191,6 +194,7 @@ const KNOWN: &[&str] = &[
     "AUGCHATD_TLS_KEY",
     "AUGCHATD_CLIENT_CA",
     "AUGCHATD_TENANT_FROM",
+    "AUGCHATD_TRUSTED_PROXY_FINGERPRINTS",
     "AUGCHATD_JWT_SECRET",
     "AUGCHATD_ALLOWED_PARENT_ORIGINS",
     "AUGCHATD_UI_DIR",
@@ -287,6 +291,20 @@ impl Config {
                 )));
             }
         };
+        let trusted_proxies = match vars.get("AUGCHATD_TRUSTED_PROXY_FINGERPRINTS") {
+            None => Vec::new(),
+            Some(_) if tls.as_ref().is_none_or(|t| t.client_ca.is_none()) => {
+                return Err(bad(
+                    "AUGCHATD_TRUSTED_PROXY_FINGERPRINTS needs AUGCHATD_CLIENT_CA (proxies present client certificates)",
+                ));
+            }
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(parse_fingerprint)
+                .collect::<Result<_, _>>()?,
+        };
         let jwt_secret = match vars.get("AUGCHATD_JWT_SECRET") {
             None => None,
             Some(s) if s.len() >= 32 => Some(Secret::new(s)),
@@ -331,6 +349,7 @@ impl Config {
             max_streams_per_session: vars.count("AUGCHATD_MAX_STREAMS_PER_SESSION", 4)?,
             tls,
             tenant_from,
+            trusted_proxies,
             jwt_secret,
             allowed_parent_origins,
             ui_dir: vars.path("AUGCHATD_UI_DIR"),
@@ -371,6 +390,19 @@ fn metrics_token(raw: Option<&str>) -> Result<Option<Secret>, ConfigError> {
         None => Ok(None),
         Some(token) if token.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(Secret::new(token))),
         Some(_) => Err(bad("Invalid AUGCHATD_METRICS_TOKEN: only visible ASCII characters (no spaces) are allowed")),
+    }
+}
+
+/// One SHA-256 certificate fingerprint: 64 hex digits, optionally in colon-separated pairs as
+/// `openssl x509 -fingerprint -sha256` prints them; kept as lowercase hex.
+fn parse_fingerprint(raw: &str) -> Result<String, ConfigError> {
+    let hex: String = raw.chars().filter(|c| *c != ':').map(|c| c.to_ascii_lowercase()).collect();
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hex)
+    } else {
+        Err(bad(format!(
+            "Invalid AUGCHATD_TRUSTED_PROXY_FINGERPRINTS entry: {raw} (expected a SHA-256 fingerprint, 64 hex digits)"
+        )))
     }
 }
 
@@ -561,6 +593,23 @@ mod tests {
         let ok =
             load(&[("AUGCHATD_TLS_CERT", "c.pem"), ("AUGCHATD_TLS_KEY", "k.pem"), ("AUGCHATD_CLIENT_CA", "ca.pem")]);
         assert_eq!(ok.unwrap().mode, Mode::Prod);
+    }
+
+    #[test]
+    fn trusted_proxy_fingerprints_are_hex_or_openssl_pairs_and_need_a_client_ca() {
+        let prod = [("AUGCHATD_TLS_CERT", "c.pem"), ("AUGCHATD_TLS_KEY", "k.pem"), ("AUGCHATD_CLIENT_CA", "ca.pem")];
+        assert!(load(&prod).unwrap().trusted_proxies.is_empty());
+        let hex = "ab".repeat(32);
+        let pairs = vec!["AB"; 32].join(":");
+        let both = format!("{hex}, {pairs}");
+        let cfg = load(&[prod[0], prod[1], prod[2], ("AUGCHATD_TRUSTED_PROXY_FINGERPRINTS", &both)]).unwrap();
+        assert_eq!(cfg.trusted_proxies, vec![hex.clone(), hex.clone()]);
+        for bad in ["ab", "zz".repeat(32).as_str(), &format!("{hex}00")] {
+            let err = load(&[prod[0], prod[1], prod[2], ("AUGCHATD_TRUSTED_PROXY_FINGERPRINTS", bad)]).unwrap_err();
+            assert!(err.0.starts_with("Invalid AUGCHATD_TRUSTED_PROXY_FINGERPRINTS"), "{err}");
+        }
+        let err = load(&[DEMO, ("AUGCHATD_TRUSTED_PROXY_FINGERPRINTS", &hex)]).unwrap_err();
+        assert!(err.0.contains("needs AUGCHATD_CLIENT_CA"), "{err}");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Browser JWTs: HS256 with claims exactly `sid`, `iat`, `exp` (SPEC §3).
+//! Browser JWTs: HS256 with claims exactly `sid`, `rk`, `iat`, `exp` (SPEC §3; `rk` is the scale-out
+//! routing key of `http::routing`, readable by a balancer that hashes on it).
 //! Invariant: only HS256 verifies (`alg: none`, HS512 and every other algorithm are refused), a token
 //! is expired when `exp <= now`, and neither the key nor a token is ever logged. Whether the `sid` is
 //! still live is the registry's question, not this module's.
@@ -11,7 +12,7 @@ use augchatd_actors::record::unix_now;
 /// Why a token was refused; both map to `401 invalid_jwt`.
 #[derive(Debug, thiserror::Error)]
 pub enum JwtError {
-    /// Bad signature, wrong algorithm, malformed, or no string `sid`.
+    /// Bad signature, wrong algorithm, malformed, or no string `sid` or `rk`.
     #[error("token is not a valid augchatd JWT")]
     Invalid,
     /// `exp` has passed.
@@ -25,8 +26,18 @@ pub enum JwtError {
 #[derive(Serialize, Deserialize)]
 struct Claims {
     sid: String,
+    rk: String,
     iat: u64,
     exp: u64,
+}
+
+/// What a verified token says.
+#[derive(Debug)]
+pub struct Verified {
+    /// The session id.
+    pub sid: String,
+    /// The routing key of the session's (tenant, user).
+    pub rk: String,
 }
 
 /// The HS256 key pair of this process. Deliberately not `Debug`.
@@ -59,14 +70,14 @@ impl JwtKeys {
         Self::from_secret(&secret)
     }
 
-    /// Signs `{sid, iat, exp}`.
-    pub fn mint(&self, sid: &str, iat: u64, exp: u64) -> Result<String, JwtError> {
-        let claims = Claims { sid: sid.to_owned(), iat, exp };
+    /// Signs `{sid, rk, iat, exp}`.
+    pub fn mint(&self, sid: &str, rk: &str, iat: u64, exp: u64) -> Result<String, JwtError> {
+        let claims = Claims { sid: sid.to_owned(), rk: rk.to_owned(), iat, exp };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| JwtError::Sign)
     }
 
-    /// Checks signature, algorithm and expiry; returns the `sid`.
-    pub fn verify(&self, token: &str) -> Result<String, JwtError> {
+    /// Checks signature, algorithm and expiry; returns the `sid` and `rk`.
+    pub fn verify(&self, token: &str) -> Result<Verified, JwtError> {
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => JwtError::Expired,
@@ -75,7 +86,7 @@ impl JwtKeys {
         if data.claims.exp <= unix_now() {
             return Err(JwtError::Expired);
         }
-        Ok(data.claims.sid)
+        Ok(Verified { sid: data.claims.sid, rk: data.claims.rk })
     }
 }
 
@@ -153,16 +164,17 @@ mod tests {
     }
 
     #[test]
-    fn a_minted_token_round_trips_and_carries_only_sid_iat_exp() {
+    fn a_minted_token_round_trips_and_carries_only_sid_rk_iat_exp() {
         // SPEC §11 #39
         let now = unix_now();
-        let token = keys().mint("s-1", now, now + 60).unwrap();
-        assert_eq!(keys().verify(&token).unwrap(), "s-1");
+        let token = keys().mint("s-1", "00ff", now, now + 60).unwrap();
+        let verified = keys().verify(&token).unwrap();
+        assert_eq!((verified.sid.as_str(), verified.rk.as_str()), ("s-1", "00ff"));
         let payload: serde_json::Value =
             serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
         let mut fields: Vec<_> = payload.as_object().unwrap().keys().cloned().collect();
         fields.sort();
-        assert_eq!(fields, ["exp", "iat", "sid"]);
+        assert_eq!(fields, ["exp", "iat", "rk", "sid"]);
         assert_eq!(payload["exp"].as_u64().unwrap() - payload["iat"].as_u64().unwrap(), 60);
     }
 
@@ -170,21 +182,21 @@ mod tests {
     fn expired_and_tampered_tokens_are_refused() {
         // SPEC §11 #35, #36
         let now = unix_now();
-        assert!(matches!(keys().verify(&keys().mint("s", now - 120, now - 60).unwrap()), Err(JwtError::Expired)));
-        assert!(matches!(keys().verify(&keys().mint("s", now, now).unwrap()), Err(JwtError::Expired)));
-        let token = keys().mint("s", now, now + 60).unwrap();
+        assert!(matches!(keys().verify(&keys().mint("s", "rk", now - 120, now - 60).unwrap()), Err(JwtError::Expired)));
+        assert!(matches!(keys().verify(&keys().mint("s", "rk", now, now).unwrap()), Err(JwtError::Expired)));
+        let token = keys().mint("s", "rk", now, now + 60).unwrap();
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        parts[1] = B64.encode(format!(r#"{{"sid":"other","iat":{now},"exp":{}}}"#, now + 60));
+        parts[1] = B64.encode(format!(r#"{{"sid":"other","rk":"rk","iat":{now},"exp":{}}}"#, now + 60));
         assert!(matches!(keys().verify(&parts.join(".")), Err(JwtError::Invalid)));
         let other = JwtKeys::from_secret(b"another-secret-of-at-least-32-bytes!");
-        assert!(matches!(keys().verify(&other.mint("s", now, now + 60).unwrap()), Err(JwtError::Invalid)));
+        assert!(matches!(keys().verify(&other.mint("s", "rk", now, now + 60).unwrap()), Err(JwtError::Invalid)));
     }
 
     #[test]
     fn alg_none_and_other_algorithms_are_refused() {
         // SPEC §11 #37
         let now = unix_now();
-        let payload = format!(r#"{{"sid":"s","iat":{now},"exp":{}}}"#, now + 60);
+        let payload = format!(r#"{{"sid":"s","rk":"rk","iat":{now},"exp":{}}}"#, now + 60);
         assert!(keys().verify(&forge(r#"{"alg":"none","typ":"JWT"}"#, &payload, "")).is_err());
         let hs512 = forge(r#"{"alg":"HS512","typ":"JWT"}"#, &payload, &B64.encode([0u8; 64]));
         assert!(keys().verify(&hs512).is_err());
@@ -194,14 +206,18 @@ mod tests {
     }
 
     #[test]
-    fn a_token_without_a_string_sid_is_invalid() {
+    fn a_token_without_a_string_sid_or_rk_is_invalid() {
         // Keys first: they install the ring provider, and a bare `encode` before that would fix
         // jsonwebtoken's process default to its panicking placeholder for every test in this binary.
         let keys = keys();
         let now = unix_now();
         let encoding = EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef");
-        let claims = serde_json::json!({"sid": 7, "iat": now, "exp": now + 60});
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &encoding).unwrap();
-        assert!(matches!(keys.verify(&token), Err(JwtError::Invalid)));
+        for claims in [
+            serde_json::json!({"sid": 7, "rk": "rk", "iat": now, "exp": now + 60}),
+            serde_json::json!({"sid": "s", "iat": now, "exp": now + 60}),
+        ] {
+            let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &encoding).unwrap();
+            assert!(matches!(keys.verify(&token), Err(JwtError::Invalid)), "{claims}");
+        }
     }
 }

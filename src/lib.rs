@@ -173,7 +173,16 @@ impl Application {
         });
         sessions_arbiter.spawn(log_health(registry, mcp, config.health_log_interval));
 
-        let tenant_from = web::Data::new(config.tenant_from);
+        let integrator_trust = web::Data::new(http::tls::IntegratorTrust {
+            tenant_from: config.tenant_from,
+            proxies: config.trusted_proxies.clone(),
+            verifier: config
+                .tls
+                .as_ref()
+                .and_then(|files| files.client_ca.as_deref())
+                .map(http::tls::client_verifier)
+                .transpose()?,
+        });
         let mode = config.mode;
         let counted = Arc::clone(&metrics);
         let server = HttpServer::new(move || {
@@ -182,7 +191,7 @@ impl Application {
             let counted = Arc::clone(&counted);
             App::new()
                 .app_data(state.clone())
-                .app_data(tenant_from.clone())
+                .app_data(integrator_trust.clone())
                 .configure(http::routes(mode))
                 // Requests in flight, so a stopping server knows when only idle connections are left.
                 .wrap_fn(move |req, service| {

@@ -54,6 +54,8 @@ pub enum AuthFailure {
     ClientCertificateMissing,
     /// A verified client certificate whose identity is not a usable tenant id.
     ClientCertificateUnusable,
+    /// A forwarded client certificate (`X-Augchatd-Client-Cert`) from a peer that is not a trusted proxy.
+    ForwardedCertificateUntrusted,
     /// `GET /metrics` without the configured bearer token, or with another one.
     MetricsToken,
 }
@@ -68,6 +70,7 @@ impl AuthFailure {
             AuthFailure::SessionGone => "session_gone",
             AuthFailure::ClientCertificateMissing => "client_certificate_missing",
             AuthFailure::ClientCertificateUnusable => "client_certificate_unusable",
+            AuthFailure::ForwardedCertificateUntrusted => "forwarded_certificate_untrusted",
             AuthFailure::MetricsToken => "metrics_token",
         }
     }

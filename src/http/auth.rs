@@ -1,6 +1,6 @@
 //! The JWT extractor shared by every browser route (SPEC §2.0): `Authorization: Bearer <jwt>`, scheme
-//! case-insensitive; then signature and expiry; then the registry. It runs before any body parsing,
-//! so a bad token with a bad body is a 401.
+//! case-insensitive; then signature and expiry; then the routing header against the `rk` claim; then
+//! the registry. It runs before any body parsing, so a bad token with a bad body is a 401.
 
 use std::future::{Ready, ready};
 use std::sync::Arc;
@@ -14,7 +14,8 @@ use augchatd_actors::record::SessionRecord;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::jwt::JwtError;
+use super::routing;
+use crate::jwt::{JwtError, Verified};
 
 /// The live session behind the request's JWT.
 pub struct Authed(pub Arc<SessionRecord>);
@@ -25,29 +26,39 @@ impl FromRequest for Authed {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let Some(state) = req.app_data::<web::Data<AppState>>() else { return ready(Err(ApiError::Internal)) };
-        ready(authenticate(state, req).map_err(|failure| {
+        let refused = |failure| {
             audit_refusal(state, req, failure);
             match failure {
                 AuthFailure::MissingJwt => ApiError::MissingJwt,
                 AuthFailure::SessionGone => ApiError::SessionGone,
                 _ => ApiError::InvalidJwt,
             }
-        }))
+        };
+        let verified = match verify(state, req) {
+            Ok(verified) => verified,
+            Err(failure) => return ready(Err(refused(failure))),
+        };
+        // Before the registry: a mismatched routing header is the client's error on every daemon,
+        // whether or not this one happens to hold the session.
+        if let Err(e) = routing::check(req, &verified.rk) {
+            return ready(Err(e));
+        }
+        let record = SessionId::try_from(verified.sid).ok().and_then(|sid| state.registry.get(&sid));
+        ready(record.map(Authed).ok_or_else(|| refused(AuthFailure::SessionGone)))
     }
 }
 
-fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Authed, AuthFailure> {
+fn verify(state: &AppState, req: &HttpRequest) -> Result<Verified, AuthFailure> {
     let token = req
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(bearer_token)
         .ok_or(AuthFailure::MissingJwt)?;
-    let sid = state.jwt.verify(token).map_err(|e| match e {
+    state.jwt.verify(token).map_err(|e| match e {
         JwtError::Expired => AuthFailure::ExpiredJwt,
         _ => AuthFailure::InvalidJwt,
-    })?;
-    SessionId::try_from(sid).ok().and_then(|sid| state.registry.get(&sid)).map(Authed).ok_or(AuthFailure::SessionGone)
+    })
 }
 
 /// One `auth.failed` audit line: why, the route pattern (never the raw path) and the client address.

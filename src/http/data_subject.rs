@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use augchatd_actors::audit::{AuditEvent, Outcome};
 use augchatd_actors::data_subject::{EraseUser, HotConversations, ReadAllConversations};
 use augchatd_actors::flusher::{cold_cid, cold_folder};
@@ -27,6 +27,7 @@ use super::body::{MAX_JSON_BODY, json_object, read_limited};
 use super::conversations::{ask_user, message_json};
 use super::error::ApiError;
 use super::hydrate;
+use super::routing::{self, RouteKey};
 use super::tls::Integrator;
 use crate::cold::s3::S3Store;
 use crate::provision::{FieldError, parse_required_storage};
@@ -68,15 +69,18 @@ pub enum Request {
     Erase,
 }
 
-/// Both routes: the client certificate, then the user id of the path, then the body.
+/// Both routes: the client certificate, then the user id of the path, then the body, then the routing
+/// header (behind a balancer, only the user's own daemon sees their hot file and live sessions).
 pub async fn handle(
     kind: Request,
     Integrator(tenant): Integrator,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (user, bucket) = read_request(&state, path, payload).await?;
+    routing::check(&req, RouteKey::of(&tenant, &user).as_str())?;
     match kind {
         Request::Export => export(&state, tenant, user, &bucket).await,
         Request::Erase => erase(&state, tenant, user, &bucket).await,

@@ -45,6 +45,13 @@ pub enum ApiError {
     /// The client certificate's tenant identity is outside the identifier alphabet.
     #[error("invalid_tenant_id")]
     InvalidTenantId,
+    /// The `X-Augchatd-Route` header names another (tenant, user) than the request's JWT or client
+    /// certificate and user: the balancer would send this client to the wrong daemon.
+    #[error("route_mismatch")]
+    RouteMismatch,
+    /// An `X-Augchatd-Client-Cert` header from a peer that is not a trusted proxy.
+    #[error("untrusted_forwarded_certificate")]
+    UntrustedForwardedCertificate,
     /// The body is not JSON.
     #[error("invalid_json")]
     InvalidJson,
@@ -184,6 +191,12 @@ impl ApiError {
             ApiError::ColdDeleteFailed => {
                 Some("the user's objects in the bucket could not all be deleted; retry the erase to finish it")
             }
+            ApiError::RouteMismatch => Some(
+                "the X-Augchatd-Route header does not name this request's user; send the route_key of their session",
+            ),
+            ApiError::UntrustedForwardedCertificate => {
+                Some("only a trusted proxy (AUGCHATD_TRUSTED_PROXY_FINGERPRINTS) may forward a client certificate")
+            }
             ApiError::FinalFlushFailed => {
                 Some("cold storage did not confirm the final flush; the session is kept, retry the DELETE")
             }
@@ -242,6 +255,7 @@ impl ResponseError for ApiError {
             | ApiError::MetricsUnauthorized
             | ApiError::UpstreamUnauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::InvalidTenantId
+            | ApiError::RouteMismatch
             | ApiError::InvalidJson
             | ApiError::Field(_)
             | ApiError::InvalidConversationId
@@ -253,6 +267,7 @@ impl ResponseError for ApiError {
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::S3WriteTestFailed(_) | ApiError::LlmProbeFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::ProviderListFailed(_) => StatusCode::BAD_GATEWAY,
+            ApiError::UntrustedForwardedCertificate => StatusCode::FORBIDDEN,
             ApiError::SessionNotFound
             | ApiError::NotFound
             | ApiError::ConversationNotFound

@@ -15,7 +15,8 @@
 //! - `health`: `GET /healthz`; `openapi`: `GET /openapi.json`, the document of every route in `ROUTES`.
 //! - `metrics`: `GET /metrics` (Prometheus text, optional bearer token).
 //! - `static_ui`: the bundled UI and the fallback for unknown paths.
-//! - `auth`: the JWT extractor; `tls`: optional client auth and the tenant extractor.
+//! - `auth`: the JWT extractor; `tls`: optional client auth and the tenant extractor (direct, or forwarded
+//!   by a trusted proxy); `routing`: the scale-out routing key and its header check.
 //! - `body`: size-limited JSON bodies; `error`: `ApiError`.
 
 pub mod auth;
@@ -32,6 +33,7 @@ pub mod limits;
 pub mod metrics;
 pub mod models;
 pub mod openapi;
+pub mod routing;
 pub mod sessions;
 pub mod static_ui;
 pub mod tls;
@@ -261,11 +263,11 @@ impl Route {
             Handler::StopTurn => route.to(turn::stop),
             Handler::CreateSession => route.to(sessions::create),
             Handler::DeleteSession => route.to(sessions::delete),
-            Handler::ExportUser => route.to(|who, state, path, body| {
-                data_subject::handle(data_subject::Request::Export, who, state, path, body)
+            Handler::ExportUser => route.to(|who, req, state, path, body| {
+                data_subject::handle(data_subject::Request::Export, who, req, state, path, body)
             }),
-            Handler::EraseUser => route.to(|who, state, path, body| {
-                data_subject::handle(data_subject::Request::Erase, who, state, path, body)
+            Handler::EraseUser => route.to(|who, req, state, path, body| {
+                data_subject::handle(data_subject::Request::Erase, who, req, state, path, body)
             }),
             Handler::DemoSession => route.to(demo::create_session),
             Handler::DemoJwt => route.to(demo::jwt),

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use augchatd_actors::budget::Budget;
 use augchatd_actors::ids::{SessionId, TenantId};
 use augchatd_actors::ports::ColdStore;
@@ -20,6 +20,7 @@ use time::format_description::well_known::Rfc3339;
 use super::AppState;
 use super::body::{MAX_JSON_BODY, json_object, read_limited};
 use super::error::ApiError;
+use super::routing::{self, RouteKey};
 use super::tls::Integrator;
 use crate::cold::s3::S3Store;
 use crate::probes;
@@ -51,6 +52,8 @@ pub struct Minted {
     pub jwt: String,
     /// ISO-8601 form of the JWT's `exp`.
     pub expires_at: String,
+    /// The (tenant, user)'s scale-out routing key (`http::routing`), also the JWT's `rk` claim.
+    pub route_key: String,
 }
 
 /// Registers a new session for `tenant` and signs its JWT.
@@ -58,7 +61,8 @@ pub fn mint(state: &AppState, tenant: TenantId, spec: SessionSpec, ttl_seconds: 
     let id = SessionId::try_from(uuid::Uuid::new_v4().to_string()).map_err(|_| ApiError::Internal)?;
     let issued_at = unix_now();
     let expires_at = issued_at.saturating_add(ttl_seconds);
-    let jwt = state.jwt.mint(id.as_str(), issued_at, expires_at).map_err(|_| ApiError::Internal)?;
+    let route_key = RouteKey::of(&tenant, &spec.user);
+    let jwt = state.jwt.mint(id.as_str(), route_key.as_str(), issued_at, expires_at).map_err(|_| ApiError::Internal)?;
     let expires_iso = i64::try_from(expires_at)
         .ok()
         .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
@@ -77,18 +81,21 @@ pub fn mint(state: &AppState, tenant: TenantId, spec: SessionSpec, ttl_seconds: 
     let budget = Budget::new(spec.limits);
     let record = SessionRecord { id: id.clone(), tenant, spec, issued_at, expires_at, budget };
     state.registry.start(record, &state.sessions_arbiter);
-    Ok(Minted { session_id: id.to_string(), jwt, expires_at: expires_iso })
+    Ok(Minted { session_id: id.to_string(), jwt, expires_at: expires_iso, route_key: route_key.as_str().to_owned() })
 }
 
 /// `POST /sessions`.
 pub async fn create(
     Integrator(tenant): Integrator,
+    req: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_object(&read_limited(payload, MAX_JSON_BODY, state.slow_client).await?)?;
     let request = parse_session_request(&Value::Object(body), &Options::API).map_err(ApiError::Field)?;
     let spec = request.spec;
+    // Before the probes: a misrouted mint would make the user's hot file on the wrong daemon.
+    routing::check(&req, RouteKey::of(&tenant, &spec.user).as_str())?;
     if let Some(storage) = &spec.storage {
         probes::storage(&state.http, storage).await.map_err(|e| {
             tracing::debug!(%tenant, user = %spec.user, error = %e, "session refused: s3 write probe failed");
@@ -105,12 +112,17 @@ pub async fn create(
 /// `DELETE /sessions/:id`: only the tenant that minted a session can end it; anything else is 404.
 pub async fn delete(
     Integrator(tenant): Integrator,
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let sid = SessionId::try_from(path.into_inner()).map_err(|_| ApiError::SessionNotFound)?;
-    let owned = state.registry.get(&sid).is_some_and(|record| record.tenant == tenant);
-    let addr = state.registry.addr(&sid).filter(|_| owned).ok_or(ApiError::SessionNotFound)?;
+    let owned = state.registry.get(&sid).filter(|record| record.tenant == tenant);
+    // Only a session this tenant owns is checked: another tenant's session stays a plain 404.
+    if let Some(record) = &owned {
+        routing::check(&req, RouteKey::of(&record.tenant, &record.spec.user).as_str())?;
+    }
+    let addr = state.registry.addr(&sid).filter(|_| owned.is_some()).ok_or(ApiError::SessionNotFound)?;
     // SPEC §2.2: the final flush comes first; if cold cannot confirm it, the session stays and the
     // integrator may retry.
     if let Some(record) = state.registry.get(&sid) {

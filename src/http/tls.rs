@@ -2,32 +2,63 @@
 //! Browsers connect without a certificate; integrators present one signed by `AUGCHATD_CLIENT_CA`,
 //! and a certificate from any other CA fails the handshake. The verified leaf is copied into the
 //! connection's data, and the `Integrator` extractor turns it into a `TenantId` on `/sessions*`.
-//! Invariant: a tenant exists only for a chain rustls verified against the configured CA.
+//!
+//! Behind a TLS-terminating balancer (README "Scale-out") the integrator's certificate reaches the
+//! daemon in the `X-Augchatd-Client-Cert` header instead. The header counts only on a connection whose
+//! own client certificate is one of `AUGCHATD_TRUSTED_PROXY_FINGERPRINTS`, and the forwarded certificate
+//! is verified against the client CA again; from any other peer the header is refused (403
+//! `untrusted_forwarded_certificate`), and a proxy's own certificate is nobody's tenant.
+//! Invariant: a tenant exists only for a chain rustls verified against the configured CA, presented
+//! by the peer itself or forwarded by a pinned proxy.
 
 use std::any::Any;
 use std::future::{Ready, ready};
 use std::sync::Arc;
 
 use actix_web::dev::{Extensions, Payload};
+use actix_web::http::header::HeaderValue;
 use actix_web::rt::net::TcpStream;
 use actix_web::{FromRequest, HttpRequest, web};
 use augchatd_actors::audit::AuthFailure;
 use augchatd_actors::ids::TenantId;
+use base64::Engine;
 use rustls::RootCertStore;
 use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 
 use super::AppState;
 use super::auth::audit_refusal;
 use super::error::ApiError;
 use crate::config::{ConfigError, TenantFrom, TlsFiles};
 
+/// The header a trusted proxy forwards the integrator's verified certificate in: base64 DER (HAProxy
+/// `%[ssl_c_der,base64]`) or URL-escaped PEM (nginx `$ssl_client_escaped_cert`).
+pub const FORWARDED_CERT_HEADER: &str = "x-augchatd-client-cert";
+
+fn unreadable(var: &str, path: &std::path::Path, what: &str) -> ConfigError {
+    ConfigError(format!("{var}: cannot read {what} from {}", path.display()))
+}
+
+/// The verifier of integrator certificates: chains to `AUGCHATD_CLIENT_CA`; a peer without one is let
+/// through to the browser routes.
+pub fn client_verifier(ca_path: &std::path::Path) -> Result<Arc<dyn ClientCertVerifier>, ConfigError> {
+    let mut roots = RootCertStore::empty();
+    let cas = CertificateDer::pem_file_iter(ca_path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|_| unreadable("AUGCHATD_CLIENT_CA", ca_path, "PEM CA certificates"))?;
+    for ca in cas {
+        roots.add(ca).map_err(|_| unreadable("AUGCHATD_CLIENT_CA", ca_path, "a usable CA certificate"))?;
+    }
+    WebPkiClientVerifier::builder(Arc::new(roots))
+        .allow_unauthenticated()
+        .build()
+        .map_err(|_| unreadable("AUGCHATD_CLIENT_CA", ca_path, "a usable CA certificate"))
+}
+
 /// Builds the server's rustls config: its certificate, and the client CA when one is configured.
 pub fn server_config(files: &TlsFiles) -> Result<rustls::ServerConfig, ConfigError> {
-    let unreadable = |var: &str, path: &std::path::Path, what: &str| {
-        ConfigError(format!("{var}: cannot read {what} from {}", path.display()))
-    };
     let chain = CertificateDer::pem_file_iter(&files.cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|_| unreadable("AUGCHATD_TLS_CERT", &files.cert, "a PEM certificate chain"))?;
@@ -39,20 +70,7 @@ pub fn server_config(files: &TlsFiles) -> Result<rustls::ServerConfig, ConfigErr
     let builder = rustls::ServerConfig::builder();
     let builder = match &files.client_ca {
         None => builder.with_no_client_auth(),
-        Some(ca_path) => {
-            let mut roots = RootCertStore::empty();
-            let cas = CertificateDer::pem_file_iter(ca_path)
-                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                .map_err(|_| unreadable("AUGCHATD_CLIENT_CA", ca_path, "PEM CA certificates"))?;
-            for ca in cas {
-                roots.add(ca).map_err(|_| unreadable("AUGCHATD_CLIENT_CA", ca_path, "a usable CA certificate"))?;
-            }
-            let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
-                .allow_unauthenticated()
-                .build()
-                .map_err(|_| unreadable("AUGCHATD_CLIENT_CA", ca_path, "a usable CA certificate"))?;
-            builder.with_client_cert_verifier(verifier)
-        }
+        Some(ca_path) => builder.with_client_cert_verifier(client_verifier(ca_path)?),
     };
     builder
         .with_single_cert(chain, key)
@@ -73,8 +91,58 @@ pub fn on_connect(conn: &dyn Any, extensions: &mut Extensions) {
     }
 }
 
+/// How the `Integrator` extractor names tenants: from which certificate field, which peers may forward
+/// a certificate, and the client CA a forwarded one must chain to (`None` without a client CA).
+pub struct IntegratorTrust {
+    /// `AUGCHATD_TENANT_FROM`.
+    pub tenant_from: TenantFrom,
+    /// `AUGCHATD_TRUSTED_PROXY_FINGERPRINTS`: lowercase hex SHA-256 of the proxies' client certificates.
+    pub proxies: Vec<String>,
+    /// `AUGCHATD_CLIENT_CA`'s verifier.
+    pub verifier: Option<Arc<dyn ClientCertVerifier>>,
+}
+
+impl IntegratorTrust {
+    fn is_proxy(&self, der: &[u8]) -> bool {
+        self.proxies.contains(&sha256_hex(der))
+    }
+
+    /// The forwarded certificate, if it decodes and chains to the client CA.
+    fn forwarded(&self, value: &HeaderValue) -> Option<CertificateDer<'static>> {
+        let text = value.to_str().ok()?.trim();
+        let der = if text.starts_with("-----") || text.contains('%') {
+            let pem = percent_encoding::percent_decode_str(text).decode_utf8().ok()?;
+            CertificateDer::from_pem_slice(pem.as_bytes()).ok()?
+        } else {
+            CertificateDer::from(base64::engine::general_purpose::STANDARD.decode(text).ok()?)
+        };
+        self.verifier.as_ref()?.verify_client_cert(&der, &[], UnixTime::now()).ok()?;
+        Some(der)
+    }
+
+    /// The tenant of a request, or the answer and the audit reason of its refusal.
+    fn tenant(&self, req: &HttpRequest) -> Result<TenantId, (ApiError, AuthFailure)> {
+        let missing = (ApiError::ClientCertificateRequired, AuthFailure::ClientCertificateMissing);
+        let peer = req.conn_data::<PeerCert>().map(|PeerCert(der)| der);
+        let from_proxy = peer.is_some_and(|der| self.is_proxy(der));
+        let der = match (req.headers().get(FORWARDED_CERT_HEADER), from_proxy) {
+            (Some(_), false) => {
+                return Err((ApiError::UntrustedForwardedCertificate, AuthFailure::ForwardedCertificateUntrusted));
+            }
+            (Some(value), true) => self
+                .forwarded(value)
+                .ok_or((ApiError::ClientCertificateRequired, AuthFailure::ClientCertificateUnusable))?,
+            // A proxy speaks for integrators only through the header; its own certificate names no tenant.
+            (None, true) => return Err(missing),
+            (None, false) => peer.ok_or(missing)?.clone(),
+        };
+        tenant_of(&der, self.tenant_from).map_err(|e| (e, AuthFailure::ClientCertificateUnusable))
+    }
+}
+
 /// The tenant behind a verified client certificate. Extracting it answers 401
-/// `client_certificate_required` without one and 400 `invalid_tenant_id` for an unusable identity.
+/// `client_certificate_required` without one, 400 `invalid_tenant_id` for an unusable identity, and 403
+/// `untrusted_forwarded_certificate` for a forwarded certificate from a peer that is not a trusted proxy.
 #[derive(Debug)]
 pub struct Integrator(pub TenantId);
 
@@ -83,12 +151,10 @@ impl FromRequest for Integrator {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let tenant_from = req.app_data::<web::Data<TenantFrom>>().map_or(TenantFrom::Cn, |t| *t.get_ref());
-        let tenant = match req.conn_data::<PeerCert>() {
-            None => Err((ApiError::ClientCertificateRequired, AuthFailure::ClientCertificateMissing)),
-            Some(PeerCert(der)) => tenant_of(der, tenant_from).map_err(|e| (e, AuthFailure::ClientCertificateUnusable)),
+        let Some(trust) = req.app_data::<web::Data<IntegratorTrust>>() else {
+            return ready(Err(ApiError::Internal));
         };
-        ready(tenant.map(Integrator).map_err(|(error, failure)| {
+        ready(trust.tenant(req).map(Integrator).map_err(|(error, failure)| {
             if let Some(state) = req.app_data::<web::Data<AppState>>() {
                 audit_refusal(state, req, failure);
             }
@@ -100,7 +166,7 @@ impl FromRequest for Integrator {
 /// Derives the tenant id from a verified certificate.
 fn tenant_of(der: &[u8], from: TenantFrom) -> Result<TenantId, ApiError> {
     let name = match from {
-        TenantFrom::Fingerprint => Some(hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())),
+        TenantFrom::Fingerprint => Some(sha256_hex(der)),
         TenantFrom::Cn | TenantFrom::SanDns => {
             let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|_| ApiError::InvalidTenantId)?;
             match from {
@@ -119,6 +185,8 @@ fn tenant_of(der: &[u8], from: TenantFrom) -> Result<TenantId, ApiError> {
     name.and_then(|n| TenantId::try_from(n).ok()).ok_or(ApiError::InvalidTenantId)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Lowercase hex SHA-256: of a certificate, its fingerprint as `openssl x509 -fingerprint -sha256` shows
+/// it (without colons).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }

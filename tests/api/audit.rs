@@ -43,7 +43,7 @@ fn event(name: &'static str) -> impl Fn(&Value) -> bool {
 /// A JWT for a live-looking session, signed with the daemon's key, that expired a minute ago.
 fn expired_jwt(sid: &str) -> String {
     let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
-    let claims = json!({"sid": sid, "iat": now - 120, "exp": now - 60});
+    let claims = json!({"sid": sid, "rk": "0000000000000000", "iat": now - 120, "exp": now - 60});
     let key = jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes());
     jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &key).unwrap()
 }

@@ -197,15 +197,20 @@ impl RestartPeers {
 
     /// Mints a session for user `u` of tenant acme flushing to the bucket under `p/`; returns its JWT.
     pub async fn mint(&self, rig: &ProdRig) -> String {
+        let session = self.session_body("u");
+        let res = rig.integrator.post(rig.url("/sessions")).json(&session).send().await.unwrap();
+        res.json::<serde_json::Value>().await.unwrap()["jwt"].as_str().unwrap().to_owned()
+    }
+
+    /// A `POST /sessions` body for `user` with the scripted model and the bucket under `p/`.
+    pub fn session_body(&self, user: &str) -> serde_json::Value {
         use crate::peers::s3::{BUCKET, S3_KEY_ID, S3_SECRET};
-        let session = serde_json::json!({
-            "user_id": "u", "system_prompt": "s",
+        serde_json::json!({
+            "user_id": user, "system_prompt": "s",
             "model": {"provider": "anthropic", "model_id": "claude-sonnet-4-5", "api_key": crate::peers::llm::GOOD_KEY},
             "storage": {"s3": {"endpoint": self.s3.endpoint(), "region": "us-east-1", "bucket": BUCKET, "prefix": "p/",
                                "access_key_id": S3_KEY_ID, "secret_access_key": S3_SECRET}},
-        });
-        let res = rig.integrator.post(rig.url("/sessions")).json(&session).send().await.unwrap();
-        res.json::<serde_json::Value>().await.unwrap()["jwt"].as_str().unwrap().to_owned()
+        })
     }
 
     /// The flushed object of conversation `cid`, once it is in the bucket (up to 5 s).

@@ -45,7 +45,8 @@ async fn an_integrator_page_embeds_the_ui_and_a_turn_shows_tools_sources_and_rea
         {"descriptive_id": "kb", "name": "Handbook", "type": "rag", "default_active": true, "backend": "opensearch",
          "cluster": search.url, "auth": {"bearer": "os-token"}, "indexes": ["docs", "faq"]}
     ]);
-    parent.give(&[&mint(&srv, "ada", 600, connectors).await]);
+    let jwt = mint(&srv, "ada", 600, connectors).await;
+    parent.give(&[&jwt]);
     let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e/chat.png");
     std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
     let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
@@ -66,6 +67,18 @@ async fn an_integrator_page_embeds_the_ui_and_a_turn_shows_tools_sources_and_rea
     assert!(!after["reasoning"].as_array().unwrap().is_empty(), "the thinking model's reasoning is shown");
     assert!(parent.handshakes() >= 1);
     assert!(shot.exists());
+    // Every authenticated request carries the JWT's routing key for a load balancer (README "Scale-out").
+    let claims = jwt.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims).unwrap(),
+    )
+    .unwrap();
+    let authed = report["authed"].as_array().unwrap();
+    assert!(
+        authed.iter().any(|r| r["path"] == "/chat") && authed.iter().any(|r| r["path"] == "/conversations"),
+        "{authed:?}"
+    );
+    assert!(authed.iter().all(|r| r["route"] == claims["rk"]), "{authed:?}");
 }
 
 #[actix_web::test]

@@ -43,7 +43,7 @@ async fn tampered_expired_and_foreign_tokens_are_invalid_jwt() {
     let bearer = |t: &str| format!("Bearer {t}");
 
     let mut parts: Vec<&str> = jwt.split('.').collect();
-    let forged_payload = B64.encode(format!(r#"{{"sid":"{sid}","iat":{},"exp":{}}}"#, now(), now() + 99_999));
+    let forged_payload = B64.encode(format!(r#"{{"sid":"{sid}","rk":"rk","iat":{},"exp":{}}}"#, now(), now() + 99_999));
     parts[1] = &forged_payload;
     assert_eq!(models_with_header(&srv, Some(&bearer(&parts.join(".")))).await, invalid, "tampered claims");
     let mut sig_flipped = jwt.clone();
@@ -52,17 +52,17 @@ async fn tampered_expired_and_foreign_tokens_are_invalid_jwt() {
     assert_eq!(models_with_header(&srv, Some(&bearer(&sig_flipped))).await, invalid, "tampered signature");
 
     let keys = JwtKeys::from_secret(JWT_SECRET.as_bytes());
-    let expired = keys.mint(&sid, now() - 120, now() - 60).unwrap();
+    let expired = keys.mint(&sid, "rk", now() - 120, now() - 60).unwrap();
     assert_eq!(models_with_header(&srv, Some(&bearer(&expired))).await, invalid, "expired");
 
-    let payload = B64.encode(format!(r#"{{"sid":"{sid}","iat":{},"exp":{}}}"#, now(), now() + 60));
+    let payload = B64.encode(format!(r#"{{"sid":"{sid}","rk":"rk","iat":{},"exp":{}}}"#, now(), now() + 60));
     let none = format!("{}.{payload}.", B64.encode(r#"{"alg":"none","typ":"JWT"}"#));
     assert_eq!(models_with_header(&srv, Some(&bearer(&none))).await, invalid, "alg none");
     let hs512 = format!("{}.{payload}.{}", B64.encode(r#"{"alg":"HS512","typ":"JWT"}"#), B64.encode([7u8; 64]));
     assert_eq!(models_with_header(&srv, Some(&bearer(&hs512))).await, invalid, "HS512");
 
     let other_process = JwtKeys::from_secret(b"another-daemon-secret-of-32-bytes-or-more");
-    let foreign = other_process.mint(&sid, now(), now() + 60).unwrap();
+    let foreign = other_process.mint(&sid, "rk", now(), now() + 60).unwrap();
     assert_eq!(models_with_header(&srv, Some(&bearer(&foreign))).await, invalid, "another process's key");
     for junk in ["x", "a.b.c", "....", &"e".repeat(10_000)] {
         assert_eq!(models_with_header(&srv, Some(&bearer(junk))).await, invalid, "{junk:.20}");
@@ -75,14 +75,14 @@ async fn a_valid_token_for_an_unknown_session_is_session_gone() {
     let srv = TestServer::start(|_, _| {}).await;
     let keys = JwtKeys::from_secret(JWT_SECRET.as_bytes());
     for sid in ["2b1f6c7e-0000-4000-8000-000000000000", "../../etc", ""] {
-        let token = keys.mint(sid, now(), now() + 60).unwrap();
+        let token = keys.mint(sid, "rk", now(), now() + 60).unwrap();
         let got = models_with_header(&srv, Some(&format!("Bearer {token}"))).await;
         assert_eq!(got, (401, json!({"error": "session_gone"})), "{sid:?}");
     }
 }
 
 #[actix_web::test]
-async fn the_token_carries_only_sid_iat_and_exp() {
+async fn the_token_carries_only_sid_rk_iat_and_exp() {
     // SPEC §11 #39
     let srv = TestServer::start(|_, _| {}).await;
     let (sid, jwt) = srv.mint("user_42").await;
@@ -91,8 +91,11 @@ async fn the_token_carries_only_sid_iat_and_exp() {
     let claims: Value = serde_json::from_slice(&B64.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap();
     let mut keys: Vec<&String> = claims.as_object().unwrap().keys().collect();
     keys.sort();
-    assert_eq!(keys, ["exp", "iat", "sid"]);
+    assert_eq!(keys, ["exp", "iat", "rk", "sid"]);
     assert_eq!(claims["sid"], sid.as_str());
+    // The routing key: 16 hex digits, not the user id (README "Scale-out").
+    let rk = claims["rk"].as_str().unwrap();
+    assert!(rk.len() == 16 && rk.bytes().all(|b| b.is_ascii_hexdigit()), "{rk}");
     assert!(!jwt.contains("user_42") && !B64.decode(jwt.split('.').nth(1).unwrap()).unwrap().is_empty());
 }
 

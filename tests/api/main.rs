@@ -33,6 +33,7 @@ mod rag_chat;
 mod rag_retrieve;
 mod recovery;
 mod resume;
+mod scale_out;
 mod secrets;
 mod sessions;
 mod shutdown;

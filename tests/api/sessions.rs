@@ -12,7 +12,7 @@ async fn a_minimal_body_with_a_client_certificate_mints_a_session() {
     let (status, body) = srv.post_session(&srv.acme, &srv.session_body("user_42")).await;
     assert_eq!(status, 200, "{body}");
     let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["expires_at", "jwt", "session_id"]);
+    assert_eq!(keys, ["expires_at", "jwt", "route_key", "session_id"]);
     let (status, models) = srv.get_with_jwt("/session/models", body["jwt"].as_str().unwrap()).await;
     assert_eq!(status, 200, "{models}");
     assert_eq!(models["current_model_id"], "claude-sonnet-4-5");

@@ -1,6 +1,8 @@
 // Browser driver for the Rust browser tests (tests/api/browser.rs): one scenario per run, given as JSON
 // in argv[2], played in Debian's Chromium through playwright-core. The Rust side starts the daemon and
-// its peers and asserts on what this prints: `{"snapshots": {...}, "consoleErrors": [...]}` on stdout.
+// its peers and asserts on what this prints: `{"snapshots": {...}, "consoleErrors": [...], "authed": [...]}` on
+// stdout; `authed` lists each request that carried a bearer token as {method, path, route} (`route`: its
+// X-Augchatd-Route header, or null), so a test can check what a load balancer would hash on.
 // A step that times out fails the run (exit 1) with the step and a snapshot on stderr.
 //
 // Scenario: {"url": "...", "frame": "#app" | false, "viewport": {"width", "height"}, "steps": [step, ...]}. Steps:
@@ -41,6 +43,13 @@ page.on("console", (m) => {
   if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) consoleErrors.push(m.text());
 });
 page.on("pageerror", (e) => consoleErrors.push(String(e)));
+const authed = [];
+page.on("request", async (request) => {
+  const headers = await request.allHeaders();
+  if (!(headers.authorization ?? "").startsWith("Bearer ")) return;
+  const { pathname } = new URL(request.url());
+  authed.push({ method: request.method(), path: pathname, route: headers["x-augchatd-route"] ?? null });
+});
 
 const root = () => (scenario.frame === false ? page : page.frameLocator(scenario.frame ?? "#app"));
 
@@ -147,4 +156,4 @@ if (failure) {
   process.stderr.write(JSON.stringify({ ...failure, consoleErrors }, null, 1) + "\n");
   process.exit(1);
 }
-process.stdout.write(JSON.stringify({ snapshots, consoleErrors }) + "\n");
+process.stdout.write(JSON.stringify({ snapshots, consoleErrors, authed }) + "\n");

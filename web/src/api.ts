@@ -1,5 +1,5 @@
 // Typed helpers for the augchatd JSON API (SPEC §2.3, §2.5–§2.12), authenticated with the handshake JWT.
-import { getJwt, retryOn401 } from "./handshake";
+import { getJwt, retryOn401, setAuth } from "./handshake";
 import { noteFailure } from "./readOnly";
 
 export type Mode = "demo" | "prod";
@@ -52,8 +52,7 @@ async function failure(res: Response): Promise<ApiError> {
 }
 
 async function authed(path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set("Authorization", `Bearer ${await getJwt()}`);
+  const headers = setAuth(new Headers(init.headers), await getJwt());
   return retryOn401(path, { ...init, headers });
 }
 

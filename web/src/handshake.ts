@@ -48,6 +48,34 @@ export function requestJwt(timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<string> {
 /** The current JWT, handshaking first if we have none. */
 export const getJwt = (): Promise<string> => (jwt ? Promise.resolve(jwt) : requestJwt());
 
+/**
+ * The routing key in a JWT's `rk` claim, or null. Behind a load balancer (README "Scale-out") every request
+ * carries it as `X-Augchatd-Route` so all of a user's requests reach the daemon that holds their sessions.
+ */
+function routeKey(token: string): string | null {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const claims: unknown = JSON.parse(atob(payload));
+    const rk = (claims as { rk?: unknown }).rk;
+    return typeof rk === "string" && rk !== "" ? rk : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Sets `Authorization: Bearer <token>` and the routing header of the token on `headers`. */
+export function setAuth(headers: Headers, token: string): Headers {
+  headers.set("Authorization", `Bearer ${token}`);
+  const rk = routeKey(token);
+  if (rk) headers.set("X-Augchatd-Route", rk);
+  else headers.delete("X-Augchatd-Route");
+  return headers;
+}
+
+/** The auth headers of the current JWT, handshaking first if we have none. */
+export const authHeaders = async (): Promise<Record<string, string>> =>
+  Object.fromEntries(setAuth(new Headers(), await getJwt()).entries());
+
 /** The theme from the last `augchatd:jwt` message. */
 export const getTheme = (): Theme => theme;
 
@@ -67,7 +95,6 @@ export const retryOn401: typeof fetch = async (input, init) => {
   const res = await fetch(input, init);
   if (res.status !== 401) return res;
   jwt = null;
-  const headers = new Headers(init?.headers);
-  headers.set("Authorization", `Bearer ${await requestJwt()}`);
+  const headers = setAuth(new Headers(init?.headers), await requestJwt());
   return fetch(input, { ...init, headers });
 };

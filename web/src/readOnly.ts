@@ -1,6 +1,6 @@
 // Read-only mode (SPEC §8.3, decision 29): set by any 503 flush-stalled answer, cleared by a periodic probe that writes nothing.
 import { useSyncExternalStore } from "react";
-import { getJwt, retryOn401 } from "./handshake";
+import { authHeaders, retryOn401 } from "./handshake";
 
 /** How often the daemon is asked whether it is writable again. */
 export const PROBE_INTERVAL_MS = 5_000;
@@ -29,7 +29,7 @@ export const isFlushStalled = (res: Response): boolean =>
 export async function probeWritable(): Promise<boolean> {
   const res = await retryOn401("/chat", {
     method: "POST",
-    headers: { Authorization: `Bearer ${await getJwt()}`, "Content-Type": "application/json" },
+    headers: { ...(await authHeaders()), "Content-Type": "application/json" },
     body: "{}",
   });
   return res.status === 400;

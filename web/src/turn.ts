@@ -8,7 +8,7 @@ import { useChat } from "@ai-sdk/react";
 import { getMessages, resumePath, stopTurn } from "./api";
 import { toUIMessage } from "./boot";
 import { chatFetch } from "./chatFetch";
-import { getJwt } from "./handshake";
+import { authHeaders } from "./handshake";
 import { markHistorical } from "./parts/DataPart";
 
 /** useChat for one conversation, with a server-side Stop and resume after a dropped stream or a reload. */
@@ -19,7 +19,7 @@ export function useTurnChat(conversationId: string, initialMessages: UIMessage[]
     () =>
       new DefaultChatTransport<UIMessage>({
         api: "/chat",
-        headers: async () => ({ Authorization: `Bearer ${await getJwt()}` }),
+        headers: authHeaders,
         fetch: (input, init) => {
           const answered = chatFetch(input, init);
           if (init?.method === "POST") posted.current = answered.catch(() => undefined);

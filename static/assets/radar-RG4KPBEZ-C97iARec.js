@@ -1,0 +1,1 @@
+export{v as createRadarServices}from"./mermaid-parser.core-Cg9N7_Vk.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -20,5 +20,5 @@ pub fn check_ui_stream(body: &str) -> Value {
         .output()
         .unwrap();
     serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("checker failed: {}", String::from_utf8_lossy(&output.stderr)))
+        .unwrap_or_else(|_| panic!("checker failed ({}): {}\n{body:.2000}", output.status, String::from_utf8_lossy(&output.stderr)))
 }

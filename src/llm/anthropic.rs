@@ -180,7 +180,8 @@ impl Anthropic {
         self.usage.cache_read_tokens = usage.cache_read_input_tokens.unwrap_or(self.usage.cache_read_tokens);
         self.usage.cache_write_tokens = usage.cache_creation_input_tokens.unwrap_or(self.usage.cache_write_tokens);
         // Anthropic's `input_tokens` leaves out the cached prompt; ours is the whole prompt.
-        self.usage.input_tokens = uncached + self.usage.cache_read_tokens + self.usage.cache_write_tokens;
+        self.usage.input_tokens =
+            uncached.saturating_add(self.usage.cache_read_tokens).saturating_add(self.usage.cache_write_tokens);
         self.usage.output_tokens = usage.output_tokens.unwrap_or(self.usage.output_tokens);
     }
 }

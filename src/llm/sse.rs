@@ -7,12 +7,13 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::Duration;
 
-use eventsource_stream::{EventStreamError, Eventsource};
+use eventsource_stream::EventStreamError;
 use futures_util::{Stream, StreamExt};
 use tokio::time::{Instant, Sleep};
 
 use super::LlmEvent;
 use super::error::LlmError;
+use crate::sse_lines::LineError;
 
 /// Deadline for the response headers.
 const HEADERS_TIMEOUT: Duration = Duration::from_secs(60);
@@ -43,7 +44,7 @@ pub async fn open(
         return Err(LlmError::from_status(status.as_u16()));
     }
     let reader = Reader {
-        events: Box::pin(response.bytes_stream().eventsource()),
+        events: Box::pin(crate::sse_lines::events(response.bytes_stream())),
         adapter,
         ready: VecDeque::new(),
         ended: false,
@@ -71,10 +72,9 @@ struct Reader<S, A> {
     stall: Duration,
 }
 
-impl<S, A, E> Reader<S, A>
+impl<S, A> Reader<S, A>
 where
-    S: Stream<Item = Result<eventsource_stream::Event, EventStreamError<E>>>,
-    E: Into<reqwest::Error>,
+    S: Stream<Item = Result<eventsource_stream::Event, EventStreamError<LineError<reqwest::Error>>>>,
     A: Adapter,
 {
     async fn next(&mut self) -> Option<Result<LlmEvent, LlmError>> {
@@ -100,7 +100,9 @@ where
             self.last_event = Instant::now();
             let translated = match next {
                 None => Err(LlmError::Truncated),
-                Some(Err(EventStreamError::Transport(e))) => Err(LlmError::Unreachable(e.into().without_url())),
+                Some(Err(EventStreamError::Transport(LineError::Transport(e)))) => {
+                    Err(LlmError::Unreachable(e.without_url()))
+                }
                 Some(Err(_)) => Err(LlmError::Malformed),
                 Some(Ok(event)) => self.adapter.on_event(&event.event, &event.data),
             };

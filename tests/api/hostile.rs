@@ -18,13 +18,13 @@ fn runner() -> TestRunner {
 }
 
 /// Draws `CASES` values of `strategy`.
-fn draw<S: Strategy>(strategy: S) -> Vec<S::Value> {
+pub fn draw<S: Strategy>(strategy: S) -> Vec<S::Value> {
     let mut runner = runner();
     (0..CASES).map(|_| strategy.new_tree(&mut runner).unwrap().current()).collect()
 }
 
 /// Any JSON, a few levels deep; keys are often ones the routes look for, so cases get past the first check.
-fn any_json() -> impl Strategy<Value = Value> {
+pub fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),

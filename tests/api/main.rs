@@ -20,6 +20,7 @@ mod demo;
 mod drills;
 mod fallback;
 mod hostile;
+mod hostile_upstreams;
 mod isolation;
 mod jwt;
 mod limits;

@@ -37,5 +37,6 @@ if (file) {
   const continuing = process.argv[3] ? JSON.parse(fs.readFileSync(process.argv[3], "utf8")) : undefined;
   const result = await checkUIStream(fs.readFileSync(file), continuing);
   console.log(JSON.stringify(result));
-  process.exit(result.ok ? 0 : 1);
+  // exitCode, not exit(): exit() would cut off a large result still being written to a pipe.
+  process.exitCode = result.ok ? 0 : 1;
 }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use eventsource_stream::{Event, EventStreamError, Eventsource};
+use eventsource_stream::{Event, EventStreamError};
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use http::header::{ACCEPT, WWW_AUTHENTICATE};
@@ -20,6 +20,7 @@ use rmcp::transport::streamable_http_client::{AuthRequiredError, InsufficientSco
 use url::Url;
 
 use super::headers::AuthHeaders;
+use crate::sse_lines::{self, LineError};
 
 /// Why the legacy transport failed. The 401/403 variants carry rmcp's own auth error types as their
 /// source, so rmcp's `is_authorization_required()` / `auth_challenge()` see them like a streamable 401.
@@ -72,12 +73,14 @@ pub(super) async fn open(http: &reqwest::Client, url: &str, headers: AuthHeaders
     let request = with_headers(http.get(base.clone()), &headers).header(ACCEPT, "text/event-stream");
     let response = request.send().await.map_err(|e| LegacySseError::Request(e.without_url()))?;
     check_status(&response)?;
-    let mut events = response.bytes_stream().eventsource();
+    let mut events = sse_lines::events(response.bytes_stream());
     let endpoint = loop {
         match events.next().await {
             Some(Ok(event)) if event.event == "endpoint" => break endpoint_url(&base, event.data.trim())?,
             Some(Ok(_)) => continue,
-            Some(Err(EventStreamError::Transport(e))) => return Err(LegacySseError::Request(e.without_url())),
+            Some(Err(EventStreamError::Transport(LineError::Transport(e)))) => {
+                return Err(LegacySseError::Request(e.without_url()));
+            }
             Some(Err(_)) => return Err(LegacySseError::Malformed),
             None => return Err(LegacySseError::NoEndpoint),
         }
@@ -194,14 +197,10 @@ mod tests {
                    event: ping\ndata: x\n\n\
                    event: message\ndata: not json\n\n\
                    event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n";
-        let bytes = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes_of(raw))]);
-        let messages: Vec<_> = server_messages(bytes.eventsource()).collect().await;
+        let bytes = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(raw))]);
+        let messages: Vec<_> = server_messages(sse_lines::events(bytes)).collect().await;
         assert_eq!(messages.len(), 2);
         assert!(matches!(messages[0], ServerJsonRpcMessage::Response(_)));
         assert!(matches!(messages[1], ServerJsonRpcMessage::Notification(_)));
-    }
-
-    fn bytes_of(text: &str) -> Vec<u8> {
-        text.as_bytes().to_vec()
     }
 }

@@ -31,6 +31,7 @@ fn check(body: &str, continuing: Option<&Value>) -> Value {
         command.arg(message.path());
     }
     let output = command.output().unwrap();
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("checker failed: {}", String::from_utf8_lossy(&output.stderr)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!("checker failed ({}): {}\n{body:.2000}", output.status, String::from_utf8_lossy(&output.stderr))
+    })
 }

@@ -10,9 +10,11 @@
 //! its status whatever the text. Usage is reported like the real APIs: Anthropic counts 80 prompt tokens
 //! as written to its cache on a conversation's first call and read from it later, but only when the
 //! system prompt carries `cache_control`; OpenAI reports 64 cached tokens, and 3 reasoning tokens when
-//! reasoning was asked for.
+//! reasoning was asked for. `answer_raw` queues exact response bodies (in given pieces) for the next
+//! streaming calls, whatever they ask: the hostile-upstream tests feed malformed streams through it.
 //! Every request's path, credential and body are recorded for the tests' assertions.
 
+use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
@@ -42,6 +44,7 @@ pub struct LlmPeer {
     gate: Arc<tokio::sync::watch::Sender<bool>>,
     /// `gated` replies whose connection closed while the gate was still shut.
     gated_dropped: Arc<std::sync::atomic::AtomicUsize>,
+    raw: Arc<Mutex<VecDeque<Vec<Vec<u8>>>>>,
 }
 
 fn header(req: &HttpRequest, name: &str) -> Option<String> {
@@ -305,6 +308,10 @@ async fn stream_reply(req: HttpRequest, body: web::Json<serde_json::Value>, peer
     if !credential.is_some_and(|k| peer.accepted.lock().unwrap().contains(&k)) {
         return HttpResponse::Unauthorized().json(json!({"error": {"type": "authentication_error"}}));
     }
+    if let Some(pieces) = peer.raw.lock().unwrap().pop_front() {
+        let pieces = pieces.into_iter().map(|p| Ok::<_, actix_web::Error>(actix_web::web::Bytes::from(p)));
+        return HttpResponse::Ok().content_type("text/event-stream").streaming(futures_util::stream::iter(pieces));
+    }
     let failing = peer.failing_models.lock().unwrap().iter().find(|(model, _)| body["model"] == *model).map(|f| f.1);
     let (status, events) = match failing {
         Some(status) => (status, vec![]),
@@ -398,6 +405,11 @@ impl LlmPeer {
     /// session's probe passes).
     pub fn fail_model(&self, model_id: &str, status: u16) {
         self.failing_models.lock().unwrap().push((model_id.to_owned(), status));
+    }
+
+    /// Answers the next streaming call with exactly these bytes, sent as these pieces.
+    pub fn answer_raw(&self, pieces: Vec<Vec<u8>>) {
+        self.raw.lock().unwrap().push_back(pieces);
     }
 
     pub fn seen(&self) -> Vec<Seen> {

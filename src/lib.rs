@@ -131,7 +131,7 @@ impl Application {
                 JwtKeys::random()
             }
         };
-        let tls = config.tls.as_ref().map(http::tls::server_config).transpose()?;
+        let tls = config.tls.as_ref().map(|files| http::tls::server_config(files, &audit)).transpose()?;
 
         let listener =
             bind(config.listen).map_err(|e| ConfigError(format!("cannot listen on {}: {e}", config.listen)))?;

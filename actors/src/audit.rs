@@ -56,6 +56,8 @@ pub enum AuthFailure {
     ClientCertificateUnusable,
     /// A forwarded client certificate (`X-Augchatd-Client-Cert`) from a peer that is not a trusted proxy.
     ForwardedCertificateUntrusted,
+    /// A client certificate that does not chain to `AUGCHATD_CLIENT_CA`: the TLS handshake was refused.
+    ClientCertificateUntrusted,
     /// `GET /metrics` without the configured bearer token, or with another one.
     MetricsToken,
 }
@@ -71,6 +73,7 @@ impl AuthFailure {
             AuthFailure::ClientCertificateMissing => "client_certificate_missing",
             AuthFailure::ClientCertificateUnusable => "client_certificate_unusable",
             AuthFailure::ForwardedCertificateUntrusted => "forwarded_certificate_untrusted",
+            AuthFailure::ClientCertificateUntrusted => "client_certificate_untrusted",
             AuthFailure::MetricsToken => "metrics_token",
         }
     }

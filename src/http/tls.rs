@@ -19,12 +19,14 @@ use actix_web::dev::{Extensions, Payload};
 use actix_web::http::header::HeaderValue;
 use actix_web::rt::net::TcpStream;
 use actix_web::{FromRequest, HttpRequest, web};
-use augchatd_actors::audit::AuthFailure;
+use augchatd_actors::audit::{Audit, AuditEvent, AuthFailure};
 use augchatd_actors::ids::TenantId;
 use base64::Engine;
 use rustls::RootCertStore;
+use rustls::client::danger::HandshakeSignatureValid;
 use rustls::server::WebPkiClientVerifier;
-use rustls::server::danger::ClientCertVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 
@@ -57,8 +59,75 @@ pub fn client_verifier(ca_path: &std::path::Path) -> Result<Arc<dyn ClientCertVe
         .map_err(|_| unreadable("AUGCHATD_CLIENT_CA", ca_path, "a usable CA certificate"))
 }
 
-/// Builds the server's rustls config: its certificate, and the client CA when one is configured.
-pub fn server_config(files: &TlsFiles) -> Result<rustls::ServerConfig, ConfigError> {
+/// The route an audited handshake refusal names: no HTTP request exists yet.
+const HANDSHAKE: &str = "(tls handshake)";
+
+/// The client-CA verifier, auditing each certificate it refuses (a refused handshake never reaches a
+/// handler, so this is the only place that sees it). The peer's address is not known here.
+struct Audited {
+    inner: Arc<dyn ClientCertVerifier>,
+    audit: Audit,
+}
+
+impl std::fmt::Debug for Audited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Audited").field("inner", &self.inner).finish_non_exhaustive()
+    }
+}
+
+impl ClientCertVerifier for Audited {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self.inner.verify_client_cert(end_entity, intermediates, now);
+        if verified.is_err() && self.audit.enabled() {
+            let reason = AuthFailure::ClientCertificateUntrusted;
+            self.audit.record(AuditEvent::AuthFailed { reason, route: HANDSHAKE.to_owned(), peer: None });
+        }
+        verified
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Builds the server's rustls config: its certificate, and the client CA when one is configured (a
+/// certificate it refuses is audited).
+pub fn server_config(files: &TlsFiles, audit: &Audit) -> Result<rustls::ServerConfig, ConfigError> {
     let chain = CertificateDer::pem_file_iter(&files.cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|_| unreadable("AUGCHATD_TLS_CERT", &files.cert, "a PEM certificate chain"))?;
@@ -70,7 +139,8 @@ pub fn server_config(files: &TlsFiles) -> Result<rustls::ServerConfig, ConfigErr
     let builder = rustls::ServerConfig::builder();
     let builder = match &files.client_ca {
         None => builder.with_no_client_auth(),
-        Some(ca_path) => builder.with_client_cert_verifier(client_verifier(ca_path)?),
+        Some(ca_path) => builder
+            .with_client_cert_verifier(Arc::new(Audited { inner: client_verifier(ca_path)?, audit: audit.clone() })),
     };
     builder
         .with_single_cert(chain, key)

@@ -179,6 +179,21 @@ async fn every_security_event_is_one_content_free_line_in_the_audit_log() {
 }
 
 #[actix_web::test]
+async fn a_certificate_refused_at_the_tls_handshake_is_audited() {
+    let srv = TestServer::start(|env, dir| {
+        env.insert("AUGCHATD_AUDIT_LOG".into(), dir.path().join("audit.jsonl").to_str().unwrap().into());
+    })
+    .await;
+    let rogue = srv.client_with(&srv.pki.rogue());
+    let refused = rogue.post(srv.url("/sessions")).json(&srv.session_body("u")).send().await;
+    assert!(refused.is_err(), "the handshake went through: {refused:?}");
+    let line = audited(&srv.dir.path().join("audit.jsonl"), event("auth.failed")).await;
+    assert_eq!(line["reason"], "client_certificate_untrusted", "{line}");
+    assert_eq!((&line["route"], &line["peer"]), (&json!("(tls handshake)"), &Value::Null), "{line}");
+    assert!(!line.to_string().contains("mallory"), "nothing of the certificate is written: {line}");
+}
+
+#[actix_web::test]
 async fn an_audit_log_that_cannot_be_opened_stops_the_boot_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-dir/audit.jsonl");

@@ -135,12 +135,17 @@ impl Flushers {
     }
 
     /// A session of the user was minted: its bucket becomes where the user's conversations go (the
-    /// latest session's; `None`: hot-only), and any eviction decided before now is off.
-    pub fn set_cold(&self, tenant: &TenantId, user: &UserId, cold: Option<Arc<dyn ColdStore>>) {
+    /// latest session's; `None`: hot-only), and any eviction decided before now is off. Returns whether
+    /// this process had no flush state for the user yet: then their hot file, if one exists, may hold
+    /// writes of an earlier process that cold does not have.
+    pub fn set_cold(&self, tenant: &TenantId, user: &UserId, cold: Option<Arc<dyn ColdStore>>) -> bool {
         let mut users = self.lock();
-        let state = users.entry((tenant.clone(), user.clone())).or_default();
+        let key = (tenant.clone(), user.clone());
+        let first = !users.contains_key(&key);
+        let state = users.entry(key).or_default();
         state.cold = cold;
         state.activity.generation.fetch_add(1, Ordering::SeqCst);
+        first
     }
 
     /// The user's activity generation, read when their last session ends.

@@ -13,6 +13,7 @@
 //! - [`connector_state`]: the writer's messages for per-conversation connector flags and the model override.
 //! - [`data_subject`]: `ReadAllConversations` and `EraseUser`, a user's whole hot file for export and erasure.
 //! - [`turn_start`]: `StartTurn`, everything a chat turn reads or writes in hot storage before its 200, in one message.
+//! - [`hot_file`]: `Template`, a user's hot file created at their first session without starting their writer.
 //! - [`flusher`]: `ConversationFlusher` (one per dirty conversation) and `Flushers` (per-user cold store and read-only clock).
 //! - [`audit`]: `AuditEvent` and the `AuditSink` port the audit log (`AUGCHATD_AUDIT_LOG`) implements.
 //! - [`backoff`]: `FlushBackoff`, the pure retry and read-only rules.
@@ -26,6 +27,7 @@ pub mod budget;
 pub mod connector_state;
 pub mod data_subject;
 pub mod flusher;
+pub mod hot_file;
 pub mod ids;
 pub mod metrics;
 pub mod ports;

@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::hot_file::Template;
 use crate::ids::{ConversationId, SessionId, TenantId, UserId};
 use crate::supervisor::{ActorKind, Health, guarded};
 
@@ -111,6 +112,7 @@ pub struct UserDbs {
     writers: Arc<Mutex<HashMap<UserKey, Addr<UserDbWriter>>>>,
     health: Arc<Health>,
     erased: ErasedSessions,
+    template: Template,
 }
 
 /// Sessions of erased users. A turn that was running when its user was erased still holds the
@@ -126,7 +128,7 @@ impl UserDbs {
 
     /// Like `new`, with writer restarts counted in `health`.
     pub fn reporting_to(root: PathBuf, health: Arc<Health>) -> Self {
-        Self { root, writers: Arc::default(), health, erased: Arc::default() }
+        Self { root, writers: Arc::default(), health, erased: Arc::default(), template: Template::default() }
     }
 
     /// Whether the user has a hot file (a user never seen, or evicted, has none).
@@ -142,6 +144,12 @@ impl UserDbs {
     /// Where a user's hot file lives. Both parts are validated identifiers, so this stays under `root`.
     pub fn path_of(&self, tenant: &TenantId, user: &UserId) -> PathBuf {
         self.root.join(tenant.as_str()).join(format!("{}.sqlite", user.as_str()))
+    }
+
+    /// Creates the user's hot file unless it exists, without starting their writer (`hot_file`); whether
+    /// it was created now.
+    pub fn ensure_file(&self, tenant: &TenantId, user: &UserId) -> Result<bool, DbError> {
+        self.template.create(&self.path_of(tenant, user))
     }
 
     /// The user's writer, started (and its file created) on first use.
@@ -201,7 +209,7 @@ CREATE TABLE IF NOT EXISTS augchatd_flush (
 CREATE TABLE IF NOT EXISTS augchatd_tombstone (conversation_id TEXT PRIMARY KEY);
 ";
 
-fn open(path: &Path) -> Result<Connection, DbError> {
+pub(crate) fn open(path: &Path) -> Result<Connection, DbError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(DbError::Open)?;
     }

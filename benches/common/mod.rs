@@ -1,8 +1,13 @@
 //! What both benchmarks measure the same way.
 
-/// This process's resident set, from `/proc/self/status` (0 where there is none).
+/// This process's resident set in KB.
 pub fn rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    rss_kb_of("self")
+}
+
+/// The resident set of process `pid` (or `self`) in KB, from `/proc/<pid>/status` (0 where there is none).
+pub fn rss_kb_of(pid: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))

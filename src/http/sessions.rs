@@ -31,8 +31,9 @@ const END_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `DELETE /sessions/:id` waits for the final flush before answering 503 (session kept).
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Crash recovery (SPEC §6.5, issue: hot files left by a previous process): when a user's session
-/// arrives, whatever their hot file holds that cold does not is flushed right away. Versioned dirty
+/// Crash recovery (SPEC §6.5, issue: hot files left by a previous process): when the first session of
+/// a user in this process finds their hot file, whatever it holds that cold does not is flushed right
+/// away. Later sessions need not: this process's own writes are flushed by their flushers. Versioned dirty
 /// marks make this safe against writes of the new session racing it.
 fn recover_unflushed(state: &AppState, tenant: &TenantId, user: &augchatd_actors::ids::UserId) {
     let (flushers, tenant, user) = (state.flushers.clone(), tenant.clone(), user.clone());
@@ -68,16 +69,22 @@ pub fn mint(state: &AppState, tenant: TenantId, spec: SessionSpec, ttl_seconds: 
         .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
         .and_then(|t| t.format(&Rfc3339).ok())
         .ok_or(ApiError::Internal)?;
-    // The user's hot file exists from their first session on (SPEC §12 decision 26), and their
-    // conversations flush to the bucket of their latest session.
-    state.user_dbs.writer(&tenant, &spec.user);
+    // The user's hot file exists from their first session on (SPEC §12 decision 26, §11 #118); their
+    // writer starts with its first use. Their conversations flush to the bucket of their latest session.
+    let created = state.user_dbs.ensure_file(&tenant, &spec.user).map_err(|e| {
+        tracing::error!(%tenant, user = %spec.user, error = %e, "the user's hot file could not be created");
+        ApiError::HotWriteFailed
+    })?;
     let cold =
         spec.storage.as_ref().map(|location| S3Store::new(location, state.http.clone())).transpose().map_err(|e| {
             tracing::error!(%tenant, error = %e, "cold store could not be prepared for a probed bucket");
             ApiError::Internal
         })?;
-    state.flushers.set_cold(&tenant, &spec.user, cold.map(|store| Arc::new(store) as Arc<dyn ColdStore>));
-    recover_unflushed(state, &tenant, &spec.user);
+    let first_here =
+        state.flushers.set_cold(&tenant, &spec.user, cold.map(|store| Arc::new(store) as Arc<dyn ColdStore>));
+    if first_here && !created {
+        recover_unflushed(state, &tenant, &spec.user);
+    }
     let budget = Budget::new(spec.limits);
     let record = SessionRecord { id: id.clone(), tenant, spec, issued_at, expires_at, budget };
     state.registry.start(record, &state.sessions_arbiter);

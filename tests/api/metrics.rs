@@ -164,7 +164,11 @@ async fn metrics_parse_and_move_when_a_session_is_minted_a_chat_runs_and_a_flush
     assert_eq!(minted.value("augchatd_sessions{}"), 1.0);
     assert_eq!(minted.value("augchatd_sessions_minted_total{}"), 1.0);
     assert_eq!(minted.value("augchatd_actors{kind=\"session\",state=\"running\"}"), 1.0);
-    assert_eq!(minted.value("augchatd_actors{kind=\"user_db\",state=\"running\"}"), 1.0);
+    assert_eq!(
+        minted.value("augchatd_actors{kind=\"user_db\",state=\"running\"}"),
+        0.0,
+        "a writer starts on first use"
+    );
 
     let turn =
         json!({"id": "c1", "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]});
@@ -175,6 +179,7 @@ async fn metrics_parse_and_move_when_a_session_is_minted_a_chat_runs_and_a_flush
     })
     .await;
     assert_eq!(after.value("augchatd_chat_streams_started_total{}"), 1.0);
+    assert_eq!(after.value("augchatd_actors{kind=\"user_db\",state=\"running\"}"), 1.0);
     assert_eq!(after.value("augchatd_chat_streams_open{}"), 0.0, "the stream is closed");
     assert_eq!(after.value("augchatd_upstream_response_seconds_count{provider=\"anthropic\"}"), 1.0);
     assert_eq!(after.value("augchatd_upstream_response_seconds_bucket{le=\"+Inf\",provider=\"anthropic\"}"), 1.0);

@@ -49,7 +49,16 @@
 //!   descriptors in this process, so the open-file limit caps the sweep too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::panic, clippy::disallowed_methods)]
 
+#[path = "../common/mod.rs"]
 mod common;
+#[path = "../../tests/api/peers/pki.rs"]
+#[allow(dead_code)]
+mod pki;
+mod process;
+#[path = "../../tests/api/peers/s3.rs"]
+#[allow(dead_code)]
+mod s3_peer;
+mod targets;
 use common::rss_kb;
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -275,7 +284,7 @@ fn threads_now() -> Threads {
             .unwrap_or(0);
         threads.insert(task.file_name().to_string_lossy().into_owned(), ThreadUse { name, ns, sleeps });
     }
-    Threads { threads, process: process_cpu_ns() }
+    Threads { threads, process: cpu_ns_of("self") }
 }
 
 /// Milliseconds on CPU per thread name between two `threads_now` samples, for the daemon's threads.
@@ -334,9 +343,9 @@ fn ticks_to_ns(ticks: u64) -> u64 {
     ticks * 1_000_000_000 / per_second
 }
 
-/// Whole-process user + system time from `/proc/self/stat`, in ns (clock-tick resolution).
-fn process_cpu_ns() -> u64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// User + system time of process `pid` (or `self`) from `/proc/<pid>/stat`, in ns (clock-tick resolution).
+fn cpu_ns_of(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> =
         stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     ticks_to_ns(fields.get(11..13).map(|f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum()).unwrap_or(0))
@@ -365,7 +374,7 @@ fn machine_now() -> Machine {
         at: Instant::now(),
         busy_ns: ticks_to_ns(busy),
         steal_ns: ticks_to_ns(field(7)),
-        process_ns: process_cpu_ns(),
+        process_ns: cpu_ns_of("self"),
     }
 }
 
@@ -896,6 +905,180 @@ fn show<T: std::fmt::Display>(value: Option<T>) -> String {
     value.map_or_else(|| "–".to_owned(), |v| v.to_string())
 }
 
+/// The chat relay measures (issue #5 and the streaming half of issue #7); prints its tables.
+async fn relay(
+    model_addr: SocketAddr,
+    daemon_addr: SocketAddr,
+    levels: &[usize],
+    nproc: usize,
+    nofile: u64,
+    harness_threads: usize,
+) -> Value {
+    let mut jwts = Vec::new();
+    mint_until(daemon_addr, &mut jwts, 1).await;
+    let target = Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts: jwts.clone() });
+
+    let floor = wake_floor().await;
+    println!(
+        "machine floor: a round trip to a thread idle for 5 ms takes p50 {} / p99 {} µs",
+        show(floor.quantile(0.5)),
+        show(floor.quantile(0.99))
+    );
+    println!("one-stream TTFT: {TTFT_SAMPLES} one-token turns per route");
+    let (ttft_direct, ttft_through, ttft_disturbance) = ttft_one_stream(&target).await;
+    println!("  other processes during it: {} cores", ttft_disturbance["other_processes_cores"]);
+
+    let mut rows = Vec::new();
+    let mut held = 0;
+    let mut stop_reason = "reached the cap".to_owned();
+    for &streams in levels {
+        mint_until(daemon_addr, &mut jwts, streams).await;
+        let target = Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts: jwts.clone() });
+        let mut stalled_attempts = Vec::new();
+        let (direct, through) = loop {
+            let direct = phase(&target, Route::Direct, streams).await;
+            let through = phase(&target, Route::Through, streams).await;
+            if (!direct.stats.stalled() && !through.stats.stalled()) || stalled_attempts.len() + 1 == ATTEMPTS {
+                break (direct, through);
+            }
+            println!("  {streams:>5} streams: stalled, once more");
+            stalled_attempts.push(json!({"direct": direct.json(), "through": through.json()}));
+        };
+        let (d, t) = (&direct.stats, &through.stats);
+        let ok = !d.stalled() && !t.stalled();
+        let daemon_rss = match (through.rss_per_stream_kb(), direct.rss_per_stream_kb()) {
+            (Some(t), Some(d)) => Some(round1(t - d)),
+            _ => None,
+        };
+        let row = json!({
+            "streams": streams, "held": ok,
+            "added_ttft_us": {"p50": added(&t.ttft, &d.ttft, 0.5), "p99": added(&t.ttft, &d.ttft, 0.99)},
+            "added_chunk_us": {"p50": added(&t.chunk, &d.chunk, 0.5), "p99": added(&t.chunk, &d.chunk, 0.99)},
+            "daemon_cpu_ms_per_reply": through.per_reply_ms(through.cpu.daemon).map(round3),
+            "daemon_wakeups_per_reply": through.json()["daemon_wakeups_per_reply"],
+            "process_cpu_ms_per_reply_through_minus_direct": through.per_reply_ms(through.cpu.process)
+                .zip(direct.per_reply_ms(direct.cpu.process)).map(|(t, d)| round3(t - d)),
+            "rss_kb_per_open_stream": {"process_through": through.rss_per_stream_kb().map(round1),
+                                       "process_direct": direct.rss_per_stream_kb().map(round1),
+                                       "daemon": daemon_rss},
+            "direct": direct.json(), "through": through.json(), "stalled_attempts": stalled_attempts,
+        });
+        println!(
+            "  {streams:>5} streams: {} | added TTFT p50/p99 {}/{} µs | added chunk p50/p99 {}/{} µs | max delta latency direct/through {:.1}/{:.1} ms | daemon CPU/reply {} ms, wake-ups/reply {} | RSS/stream daemon {} KB | other processes direct/through {}/{} cores",
+            if ok { "held" } else { "STALLED" },
+            show(added(&t.ttft, &d.ttft, 0.5)),
+            show(added(&t.ttft, &d.ttft, 0.99)),
+            show(added(&t.chunk, &d.chunk, 0.5)),
+            show(added(&t.chunk, &d.chunk, 0.99)),
+            d.max_latency_ns.load(Ordering::Relaxed) as f64 / 1e6,
+            t.max_latency_ns.load(Ordering::Relaxed) as f64 / 1e6,
+            show(row["daemon_cpu_ms_per_reply"].as_f64()),
+            row["daemon_wakeups_per_reply"],
+            show(daemon_rss),
+            direct.disturbance["other_processes_cores"],
+            through.disturbance["other_processes_cores"],
+        );
+        rows.push(row);
+        if ok {
+            held = streams;
+        } else {
+            stop_reason = if d.stalled() {
+                format!("the direct route (harness alone) stalled at {streams}")
+            } else {
+                format!("augchatd stalled at {streams}")
+            };
+            break;
+        }
+    }
+
+    let level = |n: usize| rows.iter().find(|r| r["streams"] == n);
+    let (one, top) = (level(1), level(held));
+    let ttft_added = |q| added(&ttft_through.ttft, &ttft_direct.ttft, q);
+    // How many streams the daemon's own CPU per reply would allow on all the cores, if nothing else
+    // ran and the cost stayed linear: an extrapolation, not a measurement.
+    let projected = top.and_then(|r| r["daemon_cpu_ms_per_reply"].as_f64()).map(|cpu_ms| {
+        let turn_ms = RAMP.as_secs_f64() * 1e3;
+        (nproc as f64 * turn_ms / cpu_ms).floor()
+    });
+    let summary = json!({
+        "added_ttft_us_one_stream": {"p50": ttft_added(0.5), "p99": ttft_added(0.99)},
+        "added_chunk_us_one_stream": one.map(|r| r["added_chunk_us"].clone()),
+        "most_streams_held": held,
+        "sweep_ended": stop_reason,
+        "at_most_held": top.map(|r| json!({
+            "streams": r["streams"], "added_ttft_us": r["added_ttft_us"], "added_chunk_us": r["added_chunk_us"],
+            "daemon_cpu_ms_per_200_token_reply": r["daemon_cpu_ms_per_reply"],
+            "rss_kb_per_open_stream": r["rss_kb_per_open_stream"]})),
+        "projected_streams_daemon_alone": projected,
+    });
+
+    let cell = |r: Option<&Value>, path: &[&str]| {
+        r.map_or_else(|| "–".to_owned(), |r| path.iter().fold(r, |v, key| &v[*key]).to_string())
+    };
+    let pair = |r: Option<&Value>, key: &str| format!("{} / {}", cell(r, &[key, "p50"]), cell(r, &[key, "p99"]));
+    let ttft_p99 = ttft_added(0.99);
+    println!("\n| measure | value | target |\n|---|---|---|");
+    println!(
+        "| added TTFT, 1 stream, p50 / p99 ({TTFT_SAMPLES} turns) | {} / {} µs | p99 < 1 ms: {} |",
+        show(ttft_added(0.5)),
+        show(ttft_p99),
+        if ttft_p99.is_some_and(|v| v < 1_000) { "met" } else { "not met" }
+    );
+    println!("| added per chunk, 1 stream, p50 / p99 | {} µs | |", pair(one, "added_chunk_us"));
+    println!(
+        "| machine floor: round trip to a thread idle 5 ms, p50 / p99 | {} / {} µs | |",
+        show(floor.quantile(0.5)),
+        show(floor.quantile(0.99))
+    );
+    println!(
+        "| most concurrent streams with no stall ({stop_reason}) | {held} | ≥ 2,000: {} |",
+        if held >= 2_000 { "met" } else { "not met" }
+    );
+    println!("| added TTFT at {held} streams, p50 / p99 | {} µs | |", pair(top, "added_ttft_us"));
+    println!("| added per chunk at {held} streams, p50 / p99 | {} µs | |", pair(top, "added_chunk_us"));
+    println!("| daemon CPU per 200-token reply at {held} streams | {} ms | |", cell(top, &["daemon_cpu_ms_per_reply"]));
+    println!(
+        "| RSS per open stream at {held} streams: daemon share / whole process | {} / {} KB | |",
+        cell(top, &["rss_kb_per_open_stream", "daemon"]),
+        cell(top, &["rss_kb_per_open_stream", "process_through"])
+    );
+    println!("| streams the daemon's CPU alone would allow on {nproc} cores (extrapolated) | {} | |", show(projected));
+
+    println!(
+        "\n| streams | held | added TTFT p50 / p99 (µs) | added per chunk p50 / p99 (µs) | max delta latency direct / through (ms) | daemon CPU per reply (ms) | daemon wake-ups per reply | RSS per stream, daemon (KB) | other processes (cores) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {} | {} | {} / {} | {} | {} | {} | {} |",
+            r["streams"],
+            if r["held"] == true { "yes" } else { "no" },
+            pair(Some(r), "added_ttft_us"),
+            pair(Some(r), "added_chunk_us"),
+            r["direct"]["max_latency_ms"],
+            r["through"]["max_latency_ms"],
+            r["daemon_cpu_ms_per_reply"],
+            r["daemon_wakeups_per_reply"],
+            r["rss_kb_per_open_stream"]["daemon"],
+            r["through"]["disturbance"]["other_processes_cores"],
+        );
+    }
+
+    json!({
+        "open_file_limit": nofile,
+        "params": {"think_ms": THINK.as_millis() as u64, "interval_ms": INTERVAL.as_millis() as u64,
+                   "reply_tokens": REPLY_TOKENS, "stall_latency_ms": STALL_LATENCY.as_millis() as u64, "harness_threads": harness_threads,
+                   "ramp_ms": RAMP.as_millis() as u64, "hold_s": HOLD.as_secs(),
+                   "ttft_samples": TTFT_SAMPLES, "ttft_think_ms": TTFT_THINK.as_millis() as u64},
+        "ttft_one_stream": {"direct_overhead": ttft_direct.ttft.summary(), "through_overhead": ttft_through.ttft.summary(),
+                            "direct_chunk": ttft_direct.chunk.summary(), "through_chunk": ttft_through.chunk.summary(),
+                            "disturbance": ttft_disturbance},
+        "wake_floor": floor.summary(),
+        "summary": summary,
+        "levels": rows,
+    })
+}
+
 fn main() {
     let nofile = raise_nofile();
     let _ = *EPOCH;
@@ -931,172 +1114,19 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let parts = std::env::var("AUGCHATD_BENCH_PARTS").unwrap_or_else(|_| "process,relay".to_owned());
     client_runtime.block_on(async move {
-        let mut jwts = Vec::new();
-        mint_until(daemon_addr, &mut jwts, 1).await;
-        let target = Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts: jwts.clone() });
-
-        let floor = wake_floor().await;
-        println!(
-            "machine floor: a round trip to a thread idle for 5 ms takes p50 {} / p99 {} µs",
-            show(floor.quantile(0.5)),
-            show(floor.quantile(0.99))
-        );
-        println!("one-stream TTFT: {TTFT_SAMPLES} one-token turns per route");
-        let (ttft_direct, ttft_through, ttft_disturbance) = ttft_one_stream(&target).await;
-        println!("  other processes during it: {} cores", ttft_disturbance["other_processes_cores"]);
-
-        let mut rows = Vec::new();
-        let mut held = 0;
-        let mut stop_reason = "reached the cap".to_owned();
-        for &streams in &levels {
-            mint_until(daemon_addr, &mut jwts, streams).await;
-            let target = Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts: jwts.clone() });
-            let mut stalled_attempts = Vec::new();
-            let (direct, through) = loop {
-                let direct = phase(&target, Route::Direct, streams).await;
-                let through = phase(&target, Route::Through, streams).await;
-                if (!direct.stats.stalled() && !through.stats.stalled()) || stalled_attempts.len() + 1 == ATTEMPTS {
-                    break (direct, through);
-                }
-                println!("  {streams:>5} streams: stalled, once more");
-                stalled_attempts.push(json!({"direct": direct.json(), "through": through.json()}));
-            };
-            let (d, t) = (&direct.stats, &through.stats);
-            let ok = !d.stalled() && !t.stalled();
-            let daemon_rss = match (through.rss_per_stream_kb(), direct.rss_per_stream_kb()) {
-                (Some(t), Some(d)) => Some(round1(t - d)),
-                _ => None,
-            };
-            let row = json!({
-                "streams": streams, "held": ok,
-                "added_ttft_us": {"p50": added(&t.ttft, &d.ttft, 0.5), "p99": added(&t.ttft, &d.ttft, 0.99)},
-                "added_chunk_us": {"p50": added(&t.chunk, &d.chunk, 0.5), "p99": added(&t.chunk, &d.chunk, 0.99)},
-                "daemon_cpu_ms_per_reply": through.per_reply_ms(through.cpu.daemon).map(round3),
-                "daemon_wakeups_per_reply": through.json()["daemon_wakeups_per_reply"],
-                "process_cpu_ms_per_reply_through_minus_direct": through.per_reply_ms(through.cpu.process)
-                    .zip(direct.per_reply_ms(direct.cpu.process)).map(|(t, d)| round3(t - d)),
-                "rss_kb_per_open_stream": {"process_through": through.rss_per_stream_kb().map(round1),
-                                           "process_direct": direct.rss_per_stream_kb().map(round1),
-                                           "daemon": daemon_rss},
-                "direct": direct.json(), "through": through.json(), "stalled_attempts": stalled_attempts,
-            });
-            println!(
-                "  {streams:>5} streams: {} | added TTFT p50/p99 {}/{} µs | added chunk p50/p99 {}/{} µs | max delta latency direct/through {:.1}/{:.1} ms | daemon CPU/reply {} ms, wake-ups/reply {} | RSS/stream daemon {} KB | other processes direct/through {}/{} cores",
-                if ok { "held" } else { "STALLED" },
-                show(added(&t.ttft, &d.ttft, 0.5)),
-                show(added(&t.ttft, &d.ttft, 0.99)),
-                show(added(&t.chunk, &d.chunk, 0.5)),
-                show(added(&t.chunk, &d.chunk, 0.99)),
-                d.max_latency_ns.load(Ordering::Relaxed) as f64 / 1e6,
-                t.max_latency_ns.load(Ordering::Relaxed) as f64 / 1e6,
-                show(row["daemon_cpu_ms_per_reply"].as_f64()),
-                row["daemon_wakeups_per_reply"],
-                show(daemon_rss),
-                direct.disturbance["other_processes_cores"],
-                through.disturbance["other_processes_cores"],
-            );
-            rows.push(row);
-            if ok {
-                held = streams;
-            } else {
-                stop_reason = if d.stalled() {
-                    format!("the direct route (harness alone) stalled at {streams}")
-                } else {
-                    format!("augchatd stalled at {streams}")
-                };
-                break;
-            }
-        }
-
-        let level = |n: usize| rows.iter().find(|r| r["streams"] == n);
-        let (one, top) = (level(1), level(held));
-        let ttft_added = |q| added(&ttft_through.ttft, &ttft_direct.ttft, q);
-        // How many streams the daemon's own CPU per reply would allow on all the cores, if nothing else
-        // ran and the cost stayed linear: an extrapolation, not a measurement.
-        let projected = top.and_then(|r| r["daemon_cpu_ms_per_reply"].as_f64()).map(|cpu_ms| {
-            let turn_ms = RAMP.as_secs_f64() * 1e3;
-            (nproc as f64 * turn_ms / cpu_ms).floor()
-        });
-        let summary = json!({
-            "added_ttft_us_one_stream": {"p50": ttft_added(0.5), "p99": ttft_added(0.99)},
-            "added_chunk_us_one_stream": one.map(|r| r["added_chunk_us"].clone()),
-            "most_streams_held": held,
-            "sweep_ended": stop_reason,
-            "at_most_held": top.map(|r| json!({
-                "streams": r["streams"], "added_ttft_us": r["added_ttft_us"], "added_chunk_us": r["added_chunk_us"],
-                "daemon_cpu_ms_per_200_token_reply": r["daemon_cpu_ms_per_reply"],
-                "rss_kb_per_open_stream": r["rss_kb_per_open_stream"]})),
-            "projected_streams_daemon_alone": projected,
-        });
-
-        let cell = |r: Option<&Value>, path: &[&str]| {
-            r.map_or_else(|| "–".to_owned(), |r| path.iter().fold(r, |v, key| &v[*key]).to_string())
+        let process =
+            if parts.contains("process") { process::run(&format!("http://{model_addr}")).await } else { Value::Null };
+        let relay = if parts.contains("relay") {
+            relay(model_addr, daemon_addr, &levels, nproc, nofile, harness_threads).await
+        } else {
+            Value::Null
         };
-        let pair = |r: Option<&Value>, key: &str| format!("{} / {}", cell(r, &[key, "p50"]), cell(r, &[key, "p99"]));
-        let ttft_p99 = ttft_added(0.99);
-        println!("\n| measure | value | target |\n|---|---|---|");
-        println!(
-            "| added TTFT, 1 stream, p50 / p99 ({TTFT_SAMPLES} turns) | {} / {} µs | p99 < 1 ms: {} |",
-            show(ttft_added(0.5)),
-            show(ttft_p99),
-            if ttft_p99.is_some_and(|v| v < 1_000) { "met" } else { "not met" }
-        );
-        println!("| added per chunk, 1 stream, p50 / p99 | {} µs | |", pair(one, "added_chunk_us"));
-        println!(
-            "| machine floor: round trip to a thread idle 5 ms, p50 / p99 | {} / {} µs | |",
-            show(floor.quantile(0.5)),
-            show(floor.quantile(0.99))
-        );
-        println!(
-            "| most concurrent streams with no stall ({stop_reason}) | {held} | ≥ 2,000: {} |",
-            if held >= 2_000 { "met" } else { "not met" }
-        );
-        println!("| added TTFT at {held} streams, p50 / p99 | {} µs | |", pair(top, "added_ttft_us"));
-        println!("| added per chunk at {held} streams, p50 / p99 | {} µs | |", pair(top, "added_chunk_us"));
-        println!("| daemon CPU per 200-token reply at {held} streams | {} ms | |", cell(top, &["daemon_cpu_ms_per_reply"]));
-        println!(
-            "| RSS per open stream at {held} streams: daemon share / whole process | {} / {} KB | |",
-            cell(top, &["rss_kb_per_open_stream", "daemon"]),
-            cell(top, &["rss_kb_per_open_stream", "process_through"])
-        );
-        println!("| streams the daemon's CPU alone would allow on {nproc} cores (extrapolated) | {} | |", show(projected));
-
-        println!(
-            "\n| streams | held | added TTFT p50 / p99 (µs) | added per chunk p50 / p99 (µs) | max delta latency direct / through (ms) | daemon CPU per reply (ms) | daemon wake-ups per reply | RSS per stream, daemon (KB) | other processes (cores) |"
-        );
-        println!("|---|---|---|---|---|---|---|---|---|");
-        for r in &rows {
-            println!(
-                "| {} | {} | {} | {} | {} / {} | {} | {} | {} | {} |",
-                r["streams"],
-                if r["held"] == true { "yes" } else { "no" },
-                pair(Some(r), "added_ttft_us"),
-                pair(Some(r), "added_chunk_us"),
-                r["direct"]["max_latency_ms"],
-                r["through"]["max_latency_ms"],
-                r["daemon_cpu_ms_per_reply"],
-                r["daemon_wakeups_per_reply"],
-                r["rss_kb_per_open_stream"]["daemon"],
-                r["through"]["disturbance"]["other_processes_cores"],
-            );
-        }
-
+        targets::print(&process, &relay);
         let date = time::OffsetDateTime::now_utc().date().to_string();
-        let out_json = json!({
-            "date": date, "cores": nproc, "open_file_limit": nofile,
-            "params": {"think_ms": THINK.as_millis() as u64, "interval_ms": INTERVAL.as_millis() as u64,
-                       "reply_tokens": REPLY_TOKENS, "stall_latency_ms": STALL_LATENCY.as_millis() as u64, "harness_threads": harness_threads,
-                       "ramp_ms": RAMP.as_millis() as u64, "hold_s": HOLD.as_secs(),
-                       "ttft_samples": TTFT_SAMPLES, "ttft_think_ms": TTFT_THINK.as_millis() as u64},
-            "ttft_one_stream": {"direct_overhead": ttft_direct.ttft.summary(), "through_overhead": ttft_through.ttft.summary(),
-                                "direct_chunk": ttft_direct.chunk.summary(), "through_chunk": ttft_through.chunk.summary(),
-                                "disturbance": ttft_disturbance},
-            "wake_floor": floor.summary(),
-            "summary": summary,
-            "levels": rows,
-        });
-        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-chat.json");
+        let out_json = json!({"date": date, "cores": nproc, "process": process, "relay": relay});
+        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-limits.json");
         let _ = std::fs::create_dir_all(out.parent().unwrap());
         std::fs::write(&out, serde_json::to_string_pretty(&out_json).unwrap()).unwrap();
         println!("\nwritten to {}", out.display());

@@ -1,0 +1,176 @@
+//! The daemon as operators run it: the release binary in production mode (TLS, client CA, info logs to
+//! a file), as its own process, so its RSS and CPU are its own.
+//!
+//! # Method
+//! - **Idle RSS**: VmRSS of the daemon 1 s after it accepts connections, before any request.
+//! - **`POST /sessions` per second**: `MINT_CLIENTS` integrator connections (mTLS, kept alive), each
+//!   minting back to back for distinct users until `SESSIONS` sessions exist. Both probes run against
+//!   peers in this process on loopback: the S3 write probe against a SigV4 S3 server (s3s-fs, the test
+//!   suite's), the LLM key probe against the scripted model. The rate is sessions over wall time; the
+//!   daemon's CPU per mint (`/proc/<pid>/stat`) is reported too, because the peers and the client share
+//!   the same cores.
+//! - **RSS per idle session**: once every session is minted and the per-user writers of these idle users
+//!   have been retired (`augchatd_actors{kind="user_db"}` on `GET /metrics` back to 0, at most
+//!   `SETTLE`), (VmRSS − idle VmRSS) / sessions. The sessions stay live (TTL one hour) while measured.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::rss_kb_of;
+use crate::pki::Pki;
+use crate::s3_peer::{BUCKET, S3_KEY_ID, S3_SECRET, S3Peer};
+
+/// Live sessions to reach, one user each.
+const SESSIONS: usize = 10_000;
+/// Integrator connections minting at once.
+const MINT_CLIENTS: usize = 16;
+/// How long to wait for idle writers to be retired.
+const SETTLE: Duration = Duration::from_secs(150);
+const JWT_SECRET: &str = "bench-jwt-secret-of-at-least-32-bytes!!";
+
+/// The daemon's `augchatd_actors` gauge for `kind`, from `GET /metrics`.
+async fn actors_of(client: &reqwest::Client, base: &str, kind: &str) -> Option<u64> {
+    let text = client.get(format!("{base}/metrics")).send().await.ok()?.text().await.ok()?;
+    let needle = format!("augchatd_actors{{kind=\"{kind}\"");
+    Some(
+        text.lines().filter(|l| l.starts_with(&needle)).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum(),
+    )
+}
+
+struct Daemon {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_daemon(dir: &std::path::Path, pki: &Pki, model_base: &str) -> Daemon {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let stderr = std::fs::File::create(dir.join("daemon.log")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_augchatd"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AUGCHATD_HOST", "127.0.0.1")
+        .env("AUGCHATD_PORT", port.to_string())
+        .env("AUGCHATD_TLS_CERT", &pki.server_cert)
+        .env("AUGCHATD_TLS_KEY", &pki.server_key)
+        .env("AUGCHATD_CLIENT_CA", &pki.client_ca)
+        .env("AUGCHATD_JWT_SECRET", JWT_SECRET)
+        .env("AUGCHATD_ANTHROPIC_BASE_URL", model_base)
+        .env("AUGCHATD_DATA_DIR", dir.join("data"))
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    Daemon { child, base: format!("https://127.0.0.1:{port}") }
+}
+
+fn session_body(user: usize, s3: &S3Peer) -> Value {
+    json!({
+        "user_id": format!("user{user}"), "system_prompt": "You are a benchmark.", "ttl_seconds": 3600,
+        "model": {"provider": "anthropic", "model_id": crate::MODEL, "api_key": crate::API_KEY},
+        "storage": {"s3": {"endpoint": s3.endpoint(), "region": "us-east-1", "bucket": BUCKET, "prefix": "p/",
+                           "access_key_id": S3_KEY_ID, "secret_access_key": S3_SECRET}},
+    })
+}
+
+/// Runs the three measures; returns their JSON.
+pub async fn run(model_base: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::create(dir.path());
+    let s3 = Arc::new(S3Peer::start(&dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await);
+    let daemon = start_daemon(dir.path(), &pki, model_base);
+    let pid = daemon.child.id().to_string();
+    let ca = reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap();
+    let integrator = reqwest::Client::builder()
+        .tls_certs_only([ca.clone()])
+        .identity(reqwest::Identity::from_pem(pki.integrator("bench").as_bytes()).unwrap())
+        // HTTP/1.1, one connection per minting client. Over one HTTP/2 connection, h2 ends the
+        // connection (GOAWAY too_many_internal_resets) after some thousands of mints: a follow-up.
+        .http1_only()
+        .pool_max_idle_per_host(MINT_CLIENTS)
+        .build()
+        .unwrap();
+    let metrics = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
+
+    let started = Instant::now();
+    while metrics.get(format!("{}/healthz", daemon.base)).send().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the daemon did not start: see its log");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss_kb = rss_kb_of(&pid);
+    println!("idle daemon: {idle_rss_kb} KB resident");
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let cpu_before = crate::cpu_ns_of(&pid);
+    let mint_started = Instant::now();
+    let clients: Vec<_> = (0..MINT_CLIENTS)
+        .map(|_| {
+            let (integrator, next, failed, s3, url) =
+                (integrator.clone(), next.clone(), failed.clone(), s3.clone(), format!("{}/sessions", daemon.base));
+            tokio::spawn(async move {
+                loop {
+                    let user = next.fetch_add(1, Ordering::Relaxed);
+                    if user >= SESSIONS {
+                        break;
+                    }
+                    let outcome = match integrator.post(&url).json(&session_body(user, &s3)).send().await {
+                        Ok(res) if res.status().is_success() => continue,
+                        Ok(res) => format!("{} {}", res.status(), res.text().await.unwrap_or_default()),
+                        Err(e) => format!("{e:?}"),
+                    };
+                    if failed.fetch_add(1, Ordering::Relaxed) == 0 {
+                        println!("  first failed mint: {outcome}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.unwrap();
+    }
+    let mint_wall = mint_started.elapsed();
+    let mint_cpu_ns = crate::cpu_ns_of(&pid) - cpu_before;
+    let failed = failed.load(Ordering::Relaxed);
+    let minted = SESSIONS - failed;
+    let per_second = (minted as f64 / mint_wall.as_secs_f64()).round();
+    let cpu_us_per_mint = (mint_cpu_ns as f64 / minted.max(1) as f64 / 1e3).round();
+    let rss_after_mint_kb = rss_kb_of(&pid);
+    println!(
+        "POST /sessions: {minted} minted ({failed} failed) in {:.1} s: {per_second}/s, daemon CPU {cpu_us_per_mint} µs per mint; RSS {rss_after_mint_kb} KB",
+        mint_wall.as_secs_f64()
+    );
+
+    let settle_started = Instant::now();
+    let mut writers = actors_of(&metrics, &daemon.base, "user_db").await;
+    while writers != Some(0) && settle_started.elapsed() < SETTLE {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        writers = actors_of(&metrics, &daemon.base, "user_db").await;
+    }
+    let sessions_rss_kb = rss_kb_of(&pid);
+    let growth = (sessions_rss_kb.saturating_sub(idle_rss_kb) as f64 / minted.max(1) as f64 * 10.0).round() / 10.0;
+    println!(
+        "{minted} idle sessions, {} live writers after {} s: RSS {sessions_rss_kb} KB, {growth} KB per session",
+        writers.map_or_else(|| "?".to_owned(), |w| w.to_string()),
+        settle_started.elapsed().as_secs()
+    );
+    json!({
+        "idle_rss_kb": idle_rss_kb,
+        "sessions": {"minted": minted, "failed": failed, "clients": MINT_CLIENTS, "wall_s": mint_wall.as_secs_f64(),
+                     "per_second": per_second, "daemon_cpu_us_per_mint": cpu_us_per_mint,
+                     "rss_kb_right_after": rss_after_mint_kb},
+        "idle_sessions": {"sessions": minted, "live_writers": writers, "settle_s": settle_started.elapsed().as_secs(),
+                          "rss_kb": sessions_rss_kb, "rss_growth_kb_per_session": growth},
+    })
+}

@@ -1,14 +1,22 @@
-//! Chat relay benchmark (issue #5): what augchatd adds to a streamed model reply. Prints tables and
-//! writes JSON to `target/bench-chat.json`. Run: `cargo bench --bench chat`. `AUGCHATD_BENCH_MAX_STREAMS`
-//! caps the concurrency sweep (default 4,000), `AUGCHATD_BENCH_LEVELS=1,100,300` replaces its levels,
-//! `AUGCHATD_BENCH_HARNESS_THREADS` sets the client's and the model's worker threads (default 2 each).
+//! The limits benchmark: issue #5's and #7's targets, measured in one run. Run: `cargo bench --bench
+//! limits`. Prints each part's tables, then one table of every target against this run (`targets`), and
+//! writes everything to `target/bench-limits.json`. Parts (`AUGCHATD_BENCH_PARTS`, default both):
+//! - `process` (`process.rs`): the release binary in production mode as its own process: idle RSS,
+//!   `POST /sessions` per second, RSS per idle session at 10,000 sessions.
+//! - `relay` (this file): what augchatd adds to a streamed model reply, how many streams it holds at
+//!   50 tokens/s, and (`open.rs`) how many slow streams it holds open at once.
 //!
-//! # Method
+//! `AUGCHATD_BENCH_MAX_STREAMS` caps the concurrency sweep (default 4,000), `AUGCHATD_BENCH_LEVELS=1,100,300`
+//! replaces its levels, `AUGCHATD_BENCH_OPEN_STREAMS` sets the open-streams phase's size (default 10,000,
+//! capped by the open-file limit), `AUGCHATD_BENCH_HARNESS_THREADS` sets the client's and the model's
+//! worker threads (default 2 each).
+//!
+//! # Method of the relay part
 //! - **A scripted model paced like a real one.** An Anthropic Messages SSE server (hyper, own runtime of
 //!   two threads named `bench-llm`) answers `GET /v1/models` (demo boot probes the key) and streams
 //!   `POST /v1/messages`: `message_start` at once, then after a think delay one `text_delta` per
 //!   `INTERVAL` (20 ms, 50 tokens/s), 200 of them, then the closing events. Each delta's text is the
-//!   stamp ` ~<sent ns>;` (the first also carries `.<request received ns>`), on one clock for the process.
+//!   stamp ` ~<sent ns>;` (the first also carries `.<request received ns>`), on the machine's monotonic clock.
 //! - **The real daemon in-process.** `Application::build` in demo mode over plain HTTP (`AUGCHATD_MODE=demo`,
 //!   `DEMO_MODEL_*` pointing at the scripted server through `AUGCHATD_ANTHROPIC_BASE_URL`), on its own
 //!   actix system thread with its default two workers. Sessions come from `POST /demo/sessions`, one per
@@ -51,6 +59,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod open;
 #[path = "../../tests/api/peers/pki.rs"]
 #[allow(dead_code)]
 mod pki;
@@ -95,7 +104,37 @@ const WAKE_SAMPLES: usize = 300;
 /// Unmeasured turns per route before the TTFT samples (pools, caches, SQLite pages).
 const WARMUP_TURNS: usize = 20;
 /// One full reply's length; a level's slots start evenly over it, so turns start at a steady rate.
-const RAMP: Duration = THINK.saturating_add(INTERVAL.saturating_mul(REPLY_TOKENS as u32));
+const RAMP: Duration = STREAMING.length();
+
+/// How the scripted model paces a reply.
+#[derive(Clone, Copy)]
+struct Pace {
+    think: Duration,
+    interval: Duration,
+    tokens: usize,
+}
+
+impl Pace {
+    /// One reply's length at this pace.
+    const fn length(self) -> Duration {
+        self.think.saturating_add(self.interval.saturating_mul(self.tokens as u32))
+    }
+
+    fn json(self) -> Value {
+        json!({"think_ms": self.think.as_millis() as u64, "interval_ms": self.interval.as_millis() as u64,
+               "tokens": self.tokens})
+    }
+}
+
+/// A streaming reply: the concurrency sweep's pace.
+const STREAMING: Pace = Pace { think: THINK, interval: INTERVAL, tokens: REPLY_TOKENS };
+/// A slow reply (a reasoning model thinking, a turn waiting on tools): one token a second after a
+/// second of silence. The open-streams phase holds many of these at once.
+const SLOW: Pace = Pace { think: Duration::from_secs(1), interval: Duration::from_secs(1), tokens: 20 };
+/// Streams the open-streams phase holds (issue #7: at least 10,000).
+const OPEN_STREAMS: usize = 10_000;
+/// The open-file limit this bench asks for (it is root on CI machines; otherwise the hard limit stays).
+const WANTED_NOFILE: u64 = 65_536;
 /// How long every slot of a level keeps turning once all have started.
 const HOLD: Duration = Duration::from_secs(4);
 /// Concurrency levels of the sweep, up to the cap (`AUGCHATD_BENCH_LEVELS` replaces the list).
@@ -116,11 +155,13 @@ const API_KEY: &str = "sk-bench-key";
 /// A model without extended thinking, so the request is a plain streaming call.
 const MODEL: &str = "claude-haiku-4-5";
 
-/// The one clock of the process: nanoseconds since the first use.
-static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
-
+/// The one clock of the machine (`CLOCK_MONOTONIC`), in nanoseconds: the model's process stamps with it
+/// and the client's reads it.
 fn now_ns() -> u64 {
-    u64::try_from(EPOCH.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the local struct.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    u64::try_from(now.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(now.tv_nsec).unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,7 +438,8 @@ fn trim_heap() {
     }
 }
 
-/// Raises the soft open-file limit to the hard one; returns the limit in force.
+/// Raises the open-file limit to `WANTED_NOFILE` where allowed, else the soft limit to the hard one;
+/// returns the limit in force.
 fn raise_nofile() -> u64 {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: plain syscalls on a local struct.
@@ -405,8 +447,11 @@ fn raise_nofile() -> u64 {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
             return 1_024;
         }
-        limit.rlim_cur = limit.rlim_max;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        let wanted = libc::rlimit { rlim_cur: WANTED_NOFILE, rlim_max: WANTED_NOFILE.max(limit.rlim_max) };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) != 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
     }
     limit.rlim_cur
@@ -445,6 +490,7 @@ struct Script {
     received_ns: u64,
     start: Instant,
     think: Duration,
+    interval: Duration,
     tokens: u64,
     next: u64,
 }
@@ -462,7 +508,7 @@ async fn next_event(mut script: Script) -> Option<(Result<Frame<Bytes>, Infallib
     let bytes = if step == 0 {
         Bytes::from_static(OPENING.as_bytes())
     } else if step <= script.tokens {
-        let due = script.start + script.think + INTERVAL * u32::try_from(step - 1).unwrap_or(u32::MAX);
+        let due = script.start + script.think + script.interval * u32::try_from(step - 1).unwrap_or(u32::MAX);
         tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
         let sent = now_ns();
         MODEL_LAG.record_ns(u64::try_from(Instant::now().saturating_duration_since(due).as_nanos()).unwrap_or(0));
@@ -495,8 +541,9 @@ async fn model_route(req: Request<Incoming>) -> Result<Response<ModelBody>, Infa
         }
         (Method::POST, "/v1/messages") => {
             let think = Duration::from_millis(knob(&body, "think", THINK.as_millis() as u64));
+            let interval = Duration::from_millis(knob(&body, "interval", INTERVAL.as_millis() as u64));
             let tokens = knob(&body, "tokens", REPLY_TOKENS as u64);
-            let script = Script { received_ns, start, think, tokens, next: 0 };
+            let script = Script { received_ns, start, think, interval, tokens, next: 0 };
             let stream = futures_util::stream::unfold(script, next_event);
             let mut res = Response::new(StreamBody::new(stream).boxed_unsync());
             res.headers_mut()
@@ -526,9 +573,9 @@ async fn serve_model(listener: TcpListener) {
 // ---------------------------------------------------------------------------------------------
 // The daemon
 
-/// Boots augchatd in demo mode on its own actix system thread; returns its address.
-fn boot_daemon(model_base: &str, data_dir: &std::path::Path) -> SocketAddr {
-    let env: HashMap<String, String> = [
+/// The daemon's environment: demo mode, its model the scripted one at `model_base`, files under `data_dir`.
+fn demo_env(model_base: &str, data_dir: &std::path::Path) -> HashMap<String, String> {
+    [
         ("AUGCHATD_MODE", "demo"),
         ("AUGCHATD_DATA_DIR", data_dir.join("data").to_str().unwrap()),
         ("AUGCHATD_DEMO_SESSION_FILE", data_dir.join("no-demo-session.json").to_str().unwrap()),
@@ -542,8 +589,12 @@ fn boot_daemon(model_base: &str, data_dir: &std::path::Path) -> SocketAddr {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let config = Config::load(&[], env).unwrap();
+    .collect()
+}
+
+/// Boots augchatd in demo mode on its own actix system thread; returns its address.
+fn boot_daemon(model_base: &str, data_dir: &std::path::Path) -> SocketAddr {
+    let config = Config::load(&[], demo_env(model_base, data_dir)).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("daemon".into())
@@ -606,9 +657,14 @@ impl Target {
         }
     }
 
-    /// One turn's request; the user's text scripts the reply (`tokens=`, `think=`).
-    fn request(&self, route: Route, slot: usize, tokens: usize, think: Duration) -> Request<Full<Bytes>> {
-        let text = format!("bench tokens={tokens} think={}", think.as_millis());
+    /// One turn's request; the user's text scripts the reply (`tokens=`, `think=`, `interval=`).
+    fn request(&self, route: Route, slot: usize, pace: Pace) -> Request<Full<Bytes>> {
+        let text = format!(
+            "bench tokens={} think={} interval={}",
+            pace.tokens,
+            pace.think.as_millis(),
+            pace.interval.as_millis()
+        );
         let builder = Request::builder().method(Method::POST).header(hyper::header::HOST, "127.0.0.1");
         let (builder, body) = match route {
             Route::Direct => (
@@ -717,6 +773,7 @@ async fn slot(
     target: Arc<Target>,
     route: Route,
     index: usize,
+    pace: Pace,
     start_at: Instant,
     stop_at: Instant,
     stats: Arc<PhaseStats>,
@@ -727,8 +784,8 @@ async fn slot(
         return;
     };
     loop {
-        let request = target.request(route, index, REPLY_TOKENS, THINK);
-        match turn(&mut conn, request, REPLY_TOKENS, &stats).await {
+        let request = target.request(route, index, pace);
+        match turn(&mut conn, request, pace.tokens, &stats).await {
             Ok(()) => stats.turns_ok.fetch_add(1, Ordering::Relaxed),
             Err(_) => {
                 stats.turns_failed.fetch_add(1, Ordering::Relaxed);
@@ -797,20 +854,20 @@ fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
-/// Runs `streams` slots on `route`: ramp, hold, drain; measures CPU and RSS around it.
-async fn phase(target: &Arc<Target>, route: Route, streams: usize) -> Phase {
+/// Runs `streams` slots on `route` at `pace`: ramp, hold, drain; measures CPU and RSS around it.
+async fn phase(target: &Arc<Target>, route: Route, streams: usize, pace: Pace) -> Phase {
     trim_heap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     reset(&MODEL_LAG);
     let (rss_before, threads_before, machine_before) = (rss_kb(), threads_now(), machine_now());
     let begin = Instant::now();
-    let ramp = RAMP;
+    let ramp = pace.length();
     let stop_at = begin + ramp + HOLD;
     let stats = Arc::new(PhaseStats::new());
     let slots: Vec<_> = (0..streams)
         .map(|i| {
             let start_at = begin + ramp.mul_f64(i as f64 / streams as f64);
-            tokio::spawn(slot(Arc::clone(target), route, i, start_at, stop_at, Arc::clone(&stats)))
+            tokio::spawn(slot(Arc::clone(target), route, i, pace, start_at, stop_at, Arc::clone(&stats)))
         })
         .collect();
     tokio::time::sleep_until(tokio::time::Instant::from_std(begin + ramp + HOLD / 2)).await;
@@ -867,7 +924,8 @@ async fn ttft_one_stream(target: &Arc<Target>) -> (PhaseStats, PhaseStats, Value
                 (false, Route::Direct) => &direct,
                 (false, Route::Through) => &through,
             };
-            turn(conn, target.request(route, 0, 1, TTFT_THINK), 1, stats).await.unwrap();
+            let pace = Pace { think: TTFT_THINK, interval: INTERVAL, tokens: 1 };
+            turn(conn, target.request(route, 0, pace), 1, stats).await.unwrap();
         }
     }
     (direct, through, disturbance(machine_before, machine_now()))
@@ -936,8 +994,8 @@ async fn relay(
         let target = Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts: jwts.clone() });
         let mut stalled_attempts = Vec::new();
         let (direct, through) = loop {
-            let direct = phase(&target, Route::Direct, streams).await;
-            let through = phase(&target, Route::Through, streams).await;
+            let direct = phase(&target, Route::Direct, streams, STREAMING).await;
+            let through = phase(&target, Route::Through, streams, STREAMING).await;
             if (!direct.stats.stalled() && !through.stats.stalled()) || stalled_attempts.len() + 1 == ATTEMPTS {
                 break (direct, through);
             }
@@ -990,6 +1048,8 @@ async fn relay(
             break;
         }
     }
+
+    let open = open::run(nofile).await;
 
     let level = |n: usize| rows.iter().find(|r| r["streams"] == n);
     let (one, top) = (level(1), level(held));
@@ -1075,13 +1135,16 @@ async fn relay(
                             "disturbance": ttft_disturbance},
         "wake_floor": floor.summary(),
         "summary": summary,
+        "open_streams": open,
         "levels": rows,
     })
 }
 
 fn main() {
+    if std::env::var_os(open::MODEL_ROLE).is_some() {
+        return open::serve_model_process();
+    }
     let nofile = raise_nofile();
-    let _ = *EPOCH;
     let nproc = std::thread::available_parallelism().map_or(0, usize::from);
     let cap =
         std::env::var("AUGCHATD_BENCH_MAX_STREAMS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_STREAMS);

@@ -7,8 +7,8 @@
 //!   minting back to back for distinct users until `SESSIONS` sessions exist. Both probes run against
 //!   peers in this process on loopback: the S3 write probe against a SigV4 S3 server (s3s-fs, the test
 //!   suite's), the LLM key probe against the scripted model. The rate is sessions over wall time; the
-//!   daemon's CPU per mint (`/proc/<pid>/stat`) is reported too, because the peers and the client share
-//!   the same cores.
+//!   daemon's CPU per mint (`/proc/<pid>/stat`) is reported too, and so is this process's (the client
+//!   and the peers), because they share the same cores.
 //! - **RSS per idle session**: once every session is minted and the per-user writers of these idle users
 //!   have been retired (`augchatd_actors{kind="user_db"}` on `GET /metrics` back to 0, at most
 //!   `SETTLE`), (VmRSS − idle VmRSS) / sessions. The sessions stay live (TTL one hour) while measured.
@@ -113,7 +113,7 @@ pub async fn run(model_base: &str) -> Value {
 
     let next = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
-    let cpu_before = crate::cpu_ns_of(&pid);
+    let (cpu_before, harness_before) = (crate::cpu_ns_of(&pid), crate::cpu_ns_of("self"));
     let mint_started = Instant::now();
     let clients: Vec<_> = (0..MINT_CLIENTS)
         .map(|_| {
@@ -142,13 +142,15 @@ pub async fn run(model_base: &str) -> Value {
     }
     let mint_wall = mint_started.elapsed();
     let mint_cpu_ns = crate::cpu_ns_of(&pid) - cpu_before;
+    let harness_cpu_ns = crate::cpu_ns_of("self") - harness_before;
     let failed = failed.load(Ordering::Relaxed);
     let minted = SESSIONS - failed;
     let per_second = (minted as f64 / mint_wall.as_secs_f64()).round();
-    let cpu_us_per_mint = (mint_cpu_ns as f64 / minted.max(1) as f64 / 1e3).round();
+    let per_mint_us = |ns: u64| (ns as f64 / minted.max(1) as f64 / 1e3).round();
+    let (cpu_us_per_mint, harness_us_per_mint) = (per_mint_us(mint_cpu_ns), per_mint_us(harness_cpu_ns));
     let rss_after_mint_kb = rss_kb_of(&pid);
     println!(
-        "POST /sessions: {minted} minted ({failed} failed) in {:.1} s: {per_second}/s, daemon CPU {cpu_us_per_mint} µs per mint; RSS {rss_after_mint_kb} KB",
+        "POST /sessions: {minted} minted ({failed} failed) in {:.1} s: {per_second}/s, CPU per mint: daemon {cpu_us_per_mint} µs, client and peers {harness_us_per_mint} µs; RSS {rss_after_mint_kb} KB",
         mint_wall.as_secs_f64()
     );
 
@@ -169,6 +171,7 @@ pub async fn run(model_base: &str) -> Value {
         "idle_rss_kb": idle_rss_kb,
         "sessions": {"minted": minted, "failed": failed, "clients": MINT_CLIENTS, "wall_s": mint_wall.as_secs_f64(),
                      "per_second": per_second, "daemon_cpu_us_per_mint": cpu_us_per_mint,
+                     "client_and_peers_cpu_us_per_mint": harness_us_per_mint,
                      "rss_kb_right_after": rss_after_mint_kb},
         "idle_sessions": {"sessions": minted, "live_writers": writers, "settle_s": settle_started.elapsed().as_secs(),
                           "rss_kb": sessions_rss_kb, "rss_growth_kb_per_session": growth},

@@ -38,7 +38,7 @@ use actix_web::web::Bytes;
 use augchatd_actors::flusher::{Flushers, TurnInFlight};
 use augchatd_actors::ids::{ConversationId, SessionId, TenantId, UserId};
 use augchatd_actors::record::SessionRecord;
-use augchatd_actors::user_db::{DbError, ReplaceThread, Role, StoredMessage, UserDbWriter};
+use augchatd_actors::user_db::{DbError, ReplaceThread, Role, StoredMessage, WriterHandle};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
@@ -79,7 +79,7 @@ pub struct Turn {
     /// Default provider API roots.
     pub bases: ProviderBases,
     /// The writer of the session's user.
-    pub writer: actix::Addr<UserDbWriter>,
+    pub writer: WriterHandle,
     /// Told when the stored turn makes the conversation dirty.
     pub flushers: Flushers,
     /// The conversation.

@@ -111,8 +111,8 @@ pub struct ConversationSummary {
 type UserKey = (TenantId, UserId);
 
 /// How long a writer may go without being handed out before its thread and connection close. Reopening
-/// costs about a millisecond (benches/storage.rs), so an active user keeps theirs; an idle session keeps
-/// no thread. The file stays on disk (SPEC §12 decision 26).
+/// costs one to a few milliseconds (benches/storage.rs), so an active user keeps theirs; an idle session
+/// keeps no thread. The file stays on disk (SPEC §12 decision 26).
 pub const WRITER_IDLE: Duration = Duration::from_secs(60);
 
 /// A user's writer as `UserDbs::writer` hands it out; derefs to the writer's `Addr`. Hold it (not a
@@ -137,10 +137,11 @@ struct Slot {
 
 /// The writers of this process, by (tenant, user).
 ///
-/// Invariant: at most one writer thread per hot file. A `SyncArbiter` thread ends only once every `Addr`
-/// to it is gone (after handling what is queued), so the map gives up a writer only when its handle's
-/// count is one: the map's own copy, and under the map's lock nobody can take another. The next
-/// `writer()` then starts a new thread, and no caller is still talking to the old one.
+/// Invariant: one writer thread per hot file. A `SyncArbiter` thread ends only once every `Addr` to it
+/// is gone (after handling what is queued), so the map gives up a writer only when its handle's count is
+/// one: the map's own copy, and under the map's lock nobody can take another. The next `writer()` then
+/// starts a new thread, and no caller is still waiting on the old one. (Not counted: a message whose
+/// sender stopped waiting, after a timeout; the old thread still handles it before it ends.)
 #[derive(Clone)]
 pub struct UserDbs {
     root: PathBuf,

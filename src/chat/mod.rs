@@ -449,10 +449,12 @@ fn persist(
     let session = turn.record.id.clone();
     let in_flight = turn.in_flight;
     let streaming = turn.streaming;
-    let request = turn.writer.send(ReplaceThread { cid: turn.cid, session, defaults: turn.defaults, messages });
+    let writer = turn.writer;
+    let request = writer.send(ReplaceThread { cid: turn.cid, session, defaults: turn.defaults, messages });
     async move {
         let stored = request.await.unwrap_or(Err(DbError::WriterGone));
-        drop((in_flight, streaming));
+        // Held until the writer answered, so it is not retired with this reply still to store.
+        drop((in_flight, streaming, writer));
         match &stored {
             Ok(()) => flushers.touched(&tenant, &user, &cid),
             Err(e) => tracing::error!(%cid, error = %e, "chat turn could not be stored"),

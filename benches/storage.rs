@@ -1,5 +1,6 @@
 //! Storage benchmark: hot-write throughput (one user; 1,000 users at once), flush throughput to a local
-//! SigV4 S3 server, and resident memory per idle user writer. Prints a table and writes JSON to
+//! SigV4 S3 server, and resident memory per idle user: with its writer thread open, and after the
+//! writer was retired (`UserDbs::retire_idle`). Prints a table and writes JSON to
 //! `target/bench-storage.json`. Run: `cargo bench --bench storage`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::panic)]
 
@@ -8,7 +9,7 @@
 mod s3_peer;
 
 mod common;
-use common::rss_kb;
+use common::{rss_kb, trim_heap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ use augchatd_actors::ids::{ConversationId, SessionId, TenantId, UserId};
 use augchatd_actors::ports::ColdStore;
 use augchatd_actors::record::S3Location;
 use augchatd_actors::secret::Secret;
-use augchatd_actors::user_db::{ReplaceThread, Role, StoredMessage, UserDbs};
+use augchatd_actors::user_db::{GetMessages, ReplaceThread, Role, StoredMessage, UserDbs};
 use serde_json::json;
 
 /// Messages per stored thread: a short conversation, like a typical turn persists.
@@ -70,6 +71,7 @@ fn main() {
         results.push(("hot writes, one user (turns/s)", per_user));
 
         // 2. 1,000 users at once: one writer thread each, 5 turns per user in flight together.
+        trim_heap();
         let rss_before = rss_kb();
         let writers: Vec<_> = (1..=1_000).map(|i| dbs.writer(&tenant, &user(i))).collect();
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -84,6 +86,25 @@ fn main() {
         let across = 5_000.0 / start.elapsed().as_secs_f64();
         results.push(("hot writes, 1,000 users (turns/s)", across));
         results.push(("RSS per idle user writer (KB)", rss_per_writer));
+
+        // The same 1,000 users after their writers were retired, as the daemon's sweep does after
+        // `WRITER_IDLE`: threads ended, connections closed, files kept (user 0's writer is still held).
+        drop(writers);
+        assert_eq!(dbs.retire_idle(Duration::ZERO), 1_000);
+        while dbs.live_writers() > 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        trim_heap();
+        let rss_per_retired = rss_kb().saturating_sub(rss_before) as f64 / 1_000.0;
+        results.push(("RSS per idle user after retirement (KB)", rss_per_retired));
+
+        // What a retired user's next request pays: a new thread opens the file and answers a read.
+        let start = Instant::now();
+        for i in 1..=100 {
+            let reopened = dbs.writer(&tenant, &user(i));
+            reopened.send(GetMessages { cid: cid.clone() }).await.unwrap().unwrap();
+        }
+        results.push(("reopen a retired writer and read (µs)", start.elapsed().as_secs_f64() * 1e6 / 100.0));
 
         // 3. Flushes to a local SigV4 S3 server: 1,000 users, one dirty conversation each.
         let s3 = s3_peer::S3Peer::start(&dir.path().join("s3"), s3_peer::S3_KEY_ID, s3_peer::S3_SECRET).await;

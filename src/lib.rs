@@ -139,6 +139,8 @@ impl Application {
         let health = Arc::new(Health::default());
         let sessions_arbiter = Arbiter::new();
         let user_dbs = UserDbs::reporting_to(config.data_dir.clone(), Arc::clone(&health));
+        // Idle sessions send nothing, so their users' writer threads are closed by a periodic sweep.
+        sessions_arbiter.spawn(user_dbs.clone().retire_idle_forever());
         let flush_settings = FlushSettings { idle: config.flush_idle, stalled: config.flush_stalled };
         let flushers = Flushers::new(flush_settings, user_dbs.clone(), sessions_arbiter.handle(), Arc::clone(&health))
             .auditing_to(audit.clone());

@@ -28,6 +28,10 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const STREAM_GRACE: Duration = Duration::from_secs(5);
 /// How often a stopping server looks whether anything still runs.
 const IDLE_CHECK: Duration = Duration::from_millis(100);
+/// Users whose dirty conversations are listed at the same time by the final flush. Listing asks the
+/// user's writer, and an idle user's writer has been retired, so each listing may start a thread and
+/// open a file (milliseconds); thousands of users one after the other would eat the flush deadline.
+const LISTINGS_AT_ONCE: usize = 32;
 /// Consecutive idle checks before idle connections are closed: a response whose handler has just
 /// returned gets this long to reach its client.
 const IDLE_CHECKS_BEFORE_CLOSE: u32 = 3;
@@ -161,8 +165,14 @@ pub async fn flush_all(flushers: &Flushers, within: Duration) -> Tally {
     let mut flushes = FuturesUnordered::new();
     let users = flushers.users_with_cold();
     tracing::info!(users = users.len(), deadline_ms = within.as_millis() as u64, "shutdown flush started");
-    for (tenant, user) in users {
-        match timeout_at(deadline, flushers.dirty(&tenant, &user)).await {
+    let mut listings = futures_util::stream::iter(users)
+        .map(|(tenant, user)| async move {
+            let listed = timeout_at(deadline, flushers.dirty(&tenant, &user)).await;
+            (tenant, user, listed)
+        })
+        .buffer_unordered(LISTINGS_AT_ONCE);
+    while let Some((tenant, user, listed)) = listings.next().await {
+        match listed {
             Ok(Ok(dirty)) => {
                 for cid in dirty {
                     flushes.push(flush_one(flushers, tenant.clone(), user.clone(), cid, deadline));

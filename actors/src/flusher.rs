@@ -23,7 +23,7 @@ use crate::ports::{ColdFailure, ColdStore};
 use crate::supervisor::{ActorKind, Health, guarded};
 use crate::user_db::{
     ColdDeleted, DbError, DirtyConversations, EvictIfClean, ExportConversation, FlushMark, MarkFlushed, Tombstones,
-    UserActivity, UserDbWriter, UserDbs,
+    UserActivity, UserDbs, WriterHandle,
 };
 
 /// Where a conversation lives in the bucket, after the session's prefix (SPEC §6.4).
@@ -507,7 +507,7 @@ enum Uploaded {
 
 /// Reads the snapshot, uploads it, and records the acknowledged version.
 async fn upload(
-    writer: Addr<UserDbWriter>,
+    writer: WriterHandle,
     cold: Arc<dyn ColdStore>,
     cid: ConversationId,
     object_key: String,
@@ -780,7 +780,7 @@ mod tests_support {
         pub bucket: Arc<Bucket>,
         pub tenant: TenantId,
         pub user: UserId,
-        writer: Addr<UserDbWriter>,
+        writer: WriterHandle,
         _dir: tempfile::TempDir,
     }
 

@@ -68,9 +68,9 @@ mod tests {
     use super::*;
     use crate::connector_state::{SetConnectorActive, SetModelOverride};
     use crate::ids::{TenantId, UserId};
-    use crate::user_db::{DeleteConversation, UserDbs};
+    use crate::user_db::{DeleteConversation, UserDbs, WriterHandle};
 
-    fn writer(dir: &tempfile::TempDir) -> Addr<UserDbWriter> {
+    fn writer(dir: &tempfile::TempDir) -> WriterHandle {
         UserDbs::new(dir.path().to_owned()).writer(&TenantId::try_from("t").unwrap(), &UserId::try_from("u").unwrap())
     }
 

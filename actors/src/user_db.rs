@@ -1,12 +1,15 @@
 //! `UserDbWriter`: the only owner of one (tenant, user) SQLite file, `<data>/<tenant>/<user>.sqlite`.
 //! Invariant: nothing else opens this file; handlers reach it by message, one transaction per message,
 //! on the writer's own thread (a `SyncArbiter` of one). Callers never see `rusqlite` types. No network
-//! I/O here. `UserDbs` maps (tenant, user) to its writer, starting it on first use.
+//! I/O here. `UserDbs` maps (tenant, user) to its writer, starting it on first use and retiring it
+//! (thread and connection; the file stays) once it has been idle for `WRITER_IDLE` and nobody holds it.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use actix::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -15,7 +18,9 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::hot_file::Template;
 use crate::ids::{ConversationId, SessionId, TenantId, UserId};
+use crate::metrics::{Gauge, Held};
 use crate::supervisor::{ActorKind, Health, guarded};
+use tokio::time::Instant;
 
 /// Why a hot read or write failed.
 #[derive(Debug, thiserror::Error)]
@@ -105,11 +110,44 @@ pub struct ConversationSummary {
 /// A user's identity across tenants: the key of their hot file.
 type UserKey = (TenantId, UserId);
 
+/// How long a writer may go without being handed out before its thread and connection close. Reopening
+/// costs one to a few milliseconds (benches/storage.rs), so an active user keeps theirs; an idle session
+/// keeps no thread. The file stays on disk (SPEC §12 decision 26).
+pub const WRITER_IDLE: Duration = Duration::from_secs(60);
+
+/// A user's writer as `UserDbs::writer` hands it out; derefs to the writer's `Addr`. Hold it (not a
+/// bare `Addr` cloned from it) for as long as messages to the writer are pending: a writer that some
+/// handle still points at is never retired.
+#[derive(Clone)]
+pub struct WriterHandle(Arc<Addr<UserDbWriter>>);
+
+impl Deref for WriterHandle {
+    type Target = Addr<UserDbWriter>;
+
+    fn deref(&self) -> &Addr<UserDbWriter> {
+        &self.0
+    }
+}
+
+/// A writer in the map, and when it was last handed out.
+struct Slot {
+    handle: WriterHandle,
+    handed_out: Instant,
+}
+
 /// The writers of this process, by (tenant, user).
+///
+/// Invariant: one writer thread per hot file. A `SyncArbiter` thread ends only once every `Addr` to it
+/// is gone (after handling what is queued), so the map gives up a writer only when its handle's count is
+/// one: the map's own copy, and under the map's lock nobody can take another. The next `writer()` then
+/// starts a new thread, and no caller is still waiting on the old one. (Not counted: a message whose
+/// sender stopped waiting, after a timeout; the old thread still handles it before it ends.)
 #[derive(Clone)]
 pub struct UserDbs {
     root: PathBuf,
-    writers: Arc<Mutex<HashMap<UserKey, Addr<UserDbWriter>>>>,
+    writers: Arc<Mutex<HashMap<UserKey, Slot>>>,
+    /// One unit per writer thread, from its start until it ends.
+    running: Gauge,
     health: Arc<Health>,
     erased: ErasedSessions,
     template: Template,
@@ -128,7 +166,14 @@ impl UserDbs {
 
     /// Like `new`, with writer restarts counted in `health`.
     pub fn reporting_to(root: PathBuf, health: Arc<Health>) -> Self {
-        Self { root, writers: Arc::default(), health, erased: Arc::default(), template: Template::default() }
+        Self {
+            root,
+            writers: Arc::default(),
+            running: Gauge::default(),
+            health,
+            erased: Arc::default(),
+            template: Template::default(),
+        }
     }
 
     /// Whether the user has a hot file (a user never seen, or evicted, has none).
@@ -136,9 +181,9 @@ impl UserDbs {
         self.path_of(tenant, user).exists()
     }
 
-    /// Writers whose thread is running.
+    /// Writers whose thread is running, retired ones included until their thread has ended.
     pub fn live_writers(&self) -> usize {
-        self.writers.lock().unwrap_or_else(PoisonError::into_inner).values().filter(|a| a.connected()).count()
+        usize::try_from(self.running.get()).unwrap_or(usize::MAX)
     }
 
     /// Where a user's hot file lives. Both parts are validated identifiers, so this stays under `root`.
@@ -152,28 +197,83 @@ impl UserDbs {
         self.template.create(&self.path_of(tenant, user))
     }
 
-    /// The user's writer, started (and its file created) on first use.
-    pub fn writer(&self, tenant: &TenantId, user: &UserId) -> Addr<UserDbWriter> {
-        let mut writers = self.writers.lock().unwrap_or_else(PoisonError::into_inner);
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserKey, Slot>> {
+        // Each update is a single insert or removal, so a poisoned map is still consistent.
+        self.writers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The user's writer, started (and its file created or reopened) when the user has none.
+    pub fn writer(&self, tenant: &TenantId, user: &UserId) -> WriterHandle {
+        let mut writers = self.lock();
         let key = (tenant.clone(), user.clone());
-        if let Some(addr) = writers.get(&key).filter(|a| a.connected()) {
-            return addr.clone();
+        let now = Instant::now();
+        if let Some(slot) = writers.get_mut(&key).filter(|slot| slot.handle.connected()) {
+            slot.handed_out = now;
+            return slot.handle.clone();
         }
-        let path = self.path_of(tenant, user);
-        let id = format!("{tenant}/{user}");
-        let restarts = Arc::new(AtomicU32::new(0));
-        let health = Arc::clone(&self.health);
-        let erased = Arc::clone(&self.erased);
+        let factory = WriterFactory {
+            path: self.path_of(tenant, user),
+            id: format!("{tenant}/{user}"),
+            restarts: AtomicU32::new(0),
+            health: Arc::clone(&self.health),
+            erased: Arc::clone(&self.erased),
+            _running: self.running.hold(),
+        };
         // The factory runs on the writer's thread at start and after every contained panic.
-        let addr = SyncArbiter::start(1, move || {
-            let generation = restarts.fetch_add(1, Ordering::Relaxed);
-            if generation > 0 {
-                health.actor_restarted(ActorKind::UserDb);
+        let handle = WriterHandle(Arc::new(SyncArbiter::start(1, move || factory.build())));
+        writers.insert(key, Slot { handle: handle.clone(), handed_out: now });
+        handle
+    }
+
+    /// Retires every writer not handed out for `idle` (`WRITER_IDLE` in the daemon) that nobody outside
+    /// the map holds: its thread ends and closes the connection; the file stays. Returns how many.
+    pub fn retire_idle(&self, idle: Duration) -> usize {
+        let mut writers = self.lock();
+        let before = writers.len();
+        let now = Instant::now();
+        // Under the lock, a count of one cannot grow: only the map holds the handle (see `UserDbs`).
+        writers.retain(|_, slot| now.duration_since(slot.handed_out) < idle || Arc::strong_count(&slot.handle.0) > 1);
+        before - writers.len()
+    }
+
+    /// Retires idle writers every `WRITER_IDLE / 2`, so idle users lose their thread even when no request
+    /// arrives. Runs until the arbiter it was spawned on stops (with the system).
+    pub async fn retire_idle_forever(self) {
+        let mut ticks = tokio::time::interval(WRITER_IDLE / 2);
+        loop {
+            ticks.tick().await;
+            let retired = self.retire_idle(WRITER_IDLE);
+            if retired > 0 {
+                tracing::debug!(actor = ActorKind::UserDb.as_str(), retired, "idle writers retired");
             }
-            UserDbWriter { path: path.clone(), id: id.clone(), conn: None, generation, erased: Arc::clone(&erased) }
-        });
-        writers.insert(key, addr.clone());
-        addr
+        }
+    }
+}
+
+/// Builds a user's `UserDbWriter` on its thread. The thread's `SyncContext` owns the factory until the
+/// thread ends, so the factory holds the writer's unit of the running gauge.
+struct WriterFactory {
+    path: PathBuf,
+    id: String,
+    restarts: AtomicU32,
+    health: Arc<Health>,
+    erased: ErasedSessions,
+    _running: Held,
+}
+
+impl WriterFactory {
+    fn build(&self) -> UserDbWriter {
+        let generation = self.restarts.fetch_add(1, Ordering::Relaxed);
+        if generation > 0 {
+            self.health.actor_restarted(ActorKind::UserDb);
+        }
+        UserDbWriter {
+            path: self.path.clone(),
+            id: self.id.clone(),
+            conn: None,
+            generation,
+            erased: Arc::clone(&self.erased),
+        }
     }
 }
 
@@ -942,5 +1042,75 @@ mod tests {
         let messages = writer.send(GetMessages { cid }).await.unwrap();
         assert_eq!(messages.unwrap(), vec![], "the same Addr answers and the conversation is still there");
         assert_eq!(writer.send(DirtyConversations).await.unwrap().unwrap().len(), 1);
+    }
+
+    fn alice() -> (TenantId, UserId) {
+        (TenantId::try_from("t").unwrap(), UserId::try_from("alice").unwrap())
+    }
+
+    /// Yields to the actors until `done`; a writer thread ends within milliseconds of its last `Addr`.
+    async fn until(mut done: impl FnMut() -> bool) {
+        for _ in 0..500 {
+            if done() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("condition not reached");
+    }
+
+    #[actix_rt::test]
+    async fn an_idle_writer_nobody_holds_is_retired_and_the_next_one_reopens_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = UserDbs::new(dir.path().to_owned());
+        let (tenant, user) = alice();
+        let cid = ConversationId::try_from("c1").unwrap();
+        let writer = dbs.writer(&tenant, &user);
+        let ensure =
+            EnsureConversation { cid: cid.clone(), session: SessionId::try_from("s").unwrap(), defaults: vec![] };
+        assert!(writer.send(ensure).await.unwrap().unwrap());
+        let retired_addr = writer.downgrade();
+        drop(writer);
+        assert_eq!(dbs.live_writers(), 1);
+
+        assert_eq!(dbs.retire_idle(Duration::ZERO), 1);
+        until(|| dbs.live_writers() == 0).await;
+        until(|| retired_addr.upgrade().is_none_or(|addr| !addr.connected())).await;
+        assert!(dbs.has_file(&tenant, &user), "the hot file stays (SPEC §12 decision 26)");
+
+        let reopened = dbs.writer(&tenant, &user);
+        assert_eq!(dbs.live_writers(), 1);
+        assert_eq!(reopened.send(GetMessages { cid: cid.clone() }).await.unwrap().unwrap(), vec![]);
+        assert_eq!(reopened.send(DirtyConversations).await.unwrap().unwrap(), vec![cid], "the data written before");
+    }
+
+    #[actix_rt::test]
+    async fn a_writer_someone_still_holds_is_not_retired_however_long_it_was_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = UserDbs::new(dir.path().to_owned());
+        let (tenant, user) = alice();
+        // Like a chat turn in progress: it took the writer at its start and stores its reply at its end.
+        let turn = dbs.writer(&tenant, &user);
+
+        assert_eq!(dbs.retire_idle(Duration::ZERO), 0);
+        let cid = ConversationId::try_from("c1").unwrap();
+        let ensure = EnsureConversation { cid, session: SessionId::try_from("s").unwrap(), defaults: vec![] };
+        assert!(turn.send(ensure).await.unwrap().unwrap());
+        assert_eq!(dbs.live_writers(), 1);
+        assert!(
+            Arc::ptr_eq(&turn.0, &dbs.writer(&tenant, &user).0),
+            "the next caller gets the same writer, not a second thread on the file"
+        );
+    }
+
+    #[actix_rt::test]
+    async fn a_writer_handed_out_recently_is_not_retired() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = UserDbs::new(dir.path().to_owned());
+        let (tenant, user) = alice();
+        drop(dbs.writer(&tenant, &user));
+
+        assert_eq!(dbs.retire_idle(WRITER_IDLE), 0);
+        assert_eq!(dbs.live_writers(), 1);
     }
 }

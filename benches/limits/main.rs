@@ -68,7 +68,7 @@ mod process;
 #[allow(dead_code)]
 mod s3_peer;
 mod targets;
-use common::rss_kb;
+use common::{rss_kb, trim_heap};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -427,15 +427,6 @@ fn disturbance(before: Machine, after: Machine) -> Value {
     let others = after.busy_ns.saturating_sub(before.busy_ns).saturating_sub(ours) as f64 / wall;
     let steal = after.steal_ns.saturating_sub(before.steal_ns) as f64 / wall;
     json!({"other_processes_cores": round3(others), "steal_cores": round3(steal)})
-}
-
-/// Gives freed heap back to the kernel, so a phase's RSS growth is not hidden by the previous phase's.
-fn trim_heap() {
-    // SAFETY: malloc_trim only releases free memory.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// Raises the open-file limit to `WANTED_NOFILE` where allowed, else the soft limit to the hard one;

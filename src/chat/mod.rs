@@ -38,7 +38,7 @@ use actix_web::web::Bytes;
 use augchatd_actors::flusher::{Flushers, TurnInFlight};
 use augchatd_actors::ids::{ConversationId, SessionId, TenantId, UserId};
 use augchatd_actors::record::SessionRecord;
-use augchatd_actors::user_db::{DbError, ReplaceThread, Role, StoredMessage, UserDbWriter};
+use augchatd_actors::user_db::{DbError, ReplaceThread, Role, StoredMessage, WriterHandle};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
@@ -79,7 +79,7 @@ pub struct Turn {
     /// Default provider API roots.
     pub bases: ProviderBases,
     /// The writer of the session's user.
-    pub writer: actix::Addr<UserDbWriter>,
+    pub writer: WriterHandle,
     /// Told when the stored turn makes the conversation dirty.
     pub flushers: Flushers,
     /// The conversation.
@@ -449,10 +449,12 @@ fn persist(
     let session = turn.record.id.clone();
     let in_flight = turn.in_flight;
     let streaming = turn.streaming;
-    let request = turn.writer.send(ReplaceThread { cid: turn.cid, session, defaults: turn.defaults, messages });
+    let writer = turn.writer;
+    let request = writer.send(ReplaceThread { cid: turn.cid, session, defaults: turn.defaults, messages });
     async move {
         let stored = request.await.unwrap_or(Err(DbError::WriterGone));
-        drop((in_flight, streaming));
+        // Held until the writer answered, so it is not retired with this reply still to store.
+        drop((in_flight, streaming, writer));
         match &stored {
             Ok(()) => flushers.touched(&tenant, &user, &cid),
             Err(e) => tracing::error!(%cid, error = %e, "chat turn could not be stored"),

@@ -61,11 +61,11 @@ pub fn load(settings: &DemoSettings) -> Result<DemoTemplate, ConfigError> {
 /// Checks the template's credentials the way `POST /sessions` would: the LLM key, then the bucket.
 pub async fn probe(template: &DemoTemplate, http: &reqwest::Client, bases: &ProviderBases) -> Result<(), ConfigError> {
     let spec = &template.spec;
-    probes::llm(http, bases, spec)
+    probes::llm(http, bases, spec, &probes::Passed::default())
         .await
         .map_err(|e| ConfigError(format!("LLM credential probe failed for {}: {e}", e.provider.as_str())))?;
     if let Some(storage) = &spec.storage {
-        probes::storage(http, storage)
+        probes::storage(http, storage, &probes::Passed::default())
             .await
             .map_err(|e| ConfigError(format!("S3 writability probe failed for bucket \"{}\": {e}", storage.bucket)))?;
     }

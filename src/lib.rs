@@ -157,6 +157,7 @@ impl Application {
             jwt,
             http,
             bases,
+            probes: Default::default(),
             sessions_arbiter: sessions_arbiter.handle(),
             demo,
             model_cache: Default::default(),

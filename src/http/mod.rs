@@ -71,6 +71,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Default provider API roots.
     pub bases: ProviderBases,
+    /// Probes of `POST /sessions` that passed lately.
+    pub probes: crate::probes::Passed,
     /// The arbiter session actors run on.
     pub sessions_arbiter: ArbiterHandle,
     /// The demo session template (demo mode only).

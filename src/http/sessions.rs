@@ -104,12 +104,12 @@ pub async fn create(
     // Before the probes: a misrouted mint would make the user's hot file on the wrong daemon.
     routing::check(&req, RouteKey::of(&tenant, &spec.user).as_str())?;
     if let Some(storage) = &spec.storage {
-        probes::storage(&state.http, storage).await.map_err(|e| {
+        probes::storage(&state.http, storage, &state.probes).await.map_err(|e| {
             tracing::debug!(%tenant, user = %spec.user, error = %e, "session refused: s3 write probe failed");
             ApiError::S3WriteTestFailed(e.to_string())
         })?;
     }
-    probes::llm(&state.http, &state.bases, &spec).await.map_err(|e| {
+    probes::llm(&state.http, &state.bases, &spec, &state.probes).await.map_err(|e| {
         tracing::debug!(%tenant, user = %spec.user, error = %e, "session refused: llm credential probe failed");
         ApiError::LlmProbeFailed(e.to_string())
     })?;

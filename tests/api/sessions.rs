@@ -255,6 +255,33 @@ async fn a_rejected_llm_key_refuses_the_session_without_echoing_upstream_text() 
 }
 
 #[actix_web::test]
+async fn a_bucket_and_key_that_just_passed_are_not_probed_again_for_the_next_user() {
+    let srv = TestServer::start(|_, _| {}).await;
+    let models_calls = || srv.llm.seen().iter().filter(|s| s.path.ends_with("/models")).count();
+    let (s3_before, models_before) = (srv.s3.requests(), models_calls());
+    srv.mint("alice").await;
+    assert_eq!((srv.s3.requests() - s3_before, models_calls() - models_before), (1, 1), "one probe of each");
+    srv.mint("bob").await;
+    assert_eq!((srv.s3.requests() - s3_before, models_calls() - models_before), (1, 1), "vouched for by alice's");
+
+    let mut other_key = srv.session_body("carol");
+    other_key["storage"]["s3"]["secret_access_key"] = json!("WRONG-SECRET");
+    let (status, answer) = srv.post_session(&srv.acme, &other_key).await;
+    assert_eq!((status, answer["error"].as_str()), (422, Some("s3_write_test_failed")), "other credentials are probed");
+}
+
+#[actix_web::test]
+async fn a_failed_probe_is_not_remembered() {
+    let srv = TestServer::start(|_, _| {}).await;
+    srv.llm.fail_with(Some(500));
+    let (status, _) = srv.post_session(&srv.acme, &srv.session_body("u")).await;
+    assert_eq!(status, 422);
+    srv.llm.fail_with(None);
+    let (status, answer) = srv.post_session(&srv.acme, &srv.session_body("u")).await;
+    assert_eq!(status, 200, "the key is tried again at once: {answer}");
+}
+
+#[actix_web::test]
 async fn openai_sessions_probe_the_openai_models_endpoint() {
     let srv = TestServer::start(|_, _| {}).await;
     let mut body = srv.session_body("u");

@@ -3,15 +3,18 @@
 //!
 //! # Method
 //! - **Idle RSS**: VmRSS of the daemon 1 s after it accepts connections, before any request.
-//! - **`POST /sessions` per second**: `MINT_CLIENTS` integrator connections (mTLS, kept alive), each
-//!   minting back to back for distinct users until `SESSIONS` sessions exist. Both probes run against
+//! - **`POST /sessions` per second**: `MINT_CLIENTS` integrator tasks (mTLS) mint back to back for
+//!   distinct users until `SESSIONS` sessions exist, reading each answer whole: first over HTTP/1.1 (a kept-alive
+//!   connection each), then for `SESSIONS` more users over HTTP/2 (one connection, as a pooling client
+//!   keeps, so one daemon worker serves it). Both probes run against
 //!   peers in this process on loopback: the S3 write probe against a SigV4 S3 server (s3s-fs, the test
 //!   suite's), the LLM key probe against the scripted model. The rate is sessions over wall time; the
 //!   daemon's CPU per mint (`/proc/<pid>/stat`) is reported too, and so is this process's (the client
 //!   and the peers), because they share the same cores.
 //! - **RSS per idle session**: once every session is minted and the per-user writers of these idle users
 //!   have been retired (`augchatd_actors{kind="user_db"}` on `GET /metrics` back to 0, at most
-//!   `SETTLE`), (VmRSS − idle VmRSS) / sessions. The sessions stay live (TTL one hour) while measured.
+//!   `SETTLE`), (VmRSS − idle VmRSS) / sessions, measured between the two runs of mints. The sessions
+//!   stay live (TTL one hour) while measured.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -83,38 +86,38 @@ fn session_body(user: usize, s3: &S3Peer) -> Value {
     })
 }
 
-/// Runs the three measures; returns their JSON.
-pub async fn run(model_base: &str) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = Pki::create(dir.path());
-    let s3 = Arc::new(S3Peer::start(&dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await);
-    let daemon = start_daemon(dir.path(), &pki, model_base);
-    let pid = daemon.child.id().to_string();
-    let ca = reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap();
-    let integrator = reqwest::Client::builder()
-        .tls_certs_only([ca.clone()])
-        .identity(reqwest::Identity::from_pem(pki.integrator("bench").as_bytes()).unwrap())
-        // HTTP/1.1, one connection per minting client. Over one HTTP/2 connection, h2 ends the
-        // connection (GOAWAY too_many_internal_resets) after some thousands of mints: a follow-up.
-        .http1_only()
-        .pool_max_idle_per_host(MINT_CLIENTS)
-        .build()
-        .unwrap();
-    let metrics = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
+/// What one run of `SESSIONS` mints measured.
+struct Minting {
+    minted: usize,
+    failed: usize,
+    wall: Duration,
+    per_second: f64,
+    daemon_us_per_mint: f64,
+    harness_us_per_mint: f64,
+    rss_kb_after: u64,
+}
 
-    let started = Instant::now();
-    while metrics.get(format!("{}/healthz", daemon.base)).send().await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the daemon did not start: see its log");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+impl Minting {
+    fn json(&self) -> Value {
+        json!({"minted": self.minted, "failed": self.failed, "clients": MINT_CLIENTS, "wall_s": self.wall.as_secs_f64(),
+               "per_second": self.per_second, "daemon_cpu_us_per_mint": self.daemon_us_per_mint,
+               "client_and_peers_cpu_us_per_mint": self.harness_us_per_mint, "rss_kb_right_after": self.rss_kb_after})
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let idle_rss_kb = rss_kb_of(&pid);
-    println!("idle daemon: {idle_rss_kb} KB resident");
+}
 
-    let next = Arc::new(AtomicUsize::new(0));
+/// `MINT_CLIENTS` tasks mint back to back through `integrator` for users `first..first + SESSIONS`.
+async fn mint(
+    daemon: &Daemon,
+    pid: &str,
+    integrator: &reqwest::Client,
+    s3: &Arc<S3Peer>,
+    first: usize,
+    over: &str,
+) -> Minting {
+    let next = Arc::new(AtomicUsize::new(first));
     let failed = Arc::new(AtomicUsize::new(0));
-    let (cpu_before, harness_before) = (crate::cpu_ns_of(&pid), crate::cpu_ns_of("self"));
-    let mint_started = Instant::now();
+    let (cpu_before, harness_before) = (crate::cpu_ns_of(pid), crate::cpu_ns_of("self"));
+    let started = Instant::now();
     let clients: Vec<_> = (0..MINT_CLIENTS)
         .map(|_| {
             let (integrator, next, failed, s3, url) =
@@ -122,12 +125,16 @@ pub async fn run(model_base: &str) -> Value {
             tokio::spawn(async move {
                 loop {
                     let user = next.fetch_add(1, Ordering::Relaxed);
-                    if user >= SESSIONS {
+                    if user >= first + SESSIONS {
                         break;
                     }
+                    // The answer is read whole, as an integrator would: a client that drops it unread resets
+                    // the stream, and over HTTP/2 h2's rapid-reset guard ends the connection after ~1,000 of them.
                     let outcome = match integrator.post(&url).json(&session_body(user, &s3)).send().await {
-                        Ok(res) if res.status().is_success() => continue,
-                        Ok(res) => format!("{} {}", res.status(), res.text().await.unwrap_or_default()),
+                        Ok(res) => match (res.status(), res.json::<Value>().await) {
+                            (status, Ok(minted)) if status.is_success() && minted["jwt"].is_string() => continue,
+                            (status, answer) => format!("{status} {answer:?}"),
+                        },
                         Err(e) => format!("{e:?}"),
                     };
                     if failed.fetch_add(1, Ordering::Relaxed) == 0 {
@@ -140,19 +147,60 @@ pub async fn run(model_base: &str) -> Value {
     for client in clients {
         client.await.unwrap();
     }
-    let mint_wall = mint_started.elapsed();
-    let mint_cpu_ns = crate::cpu_ns_of(&pid) - cpu_before;
-    let harness_cpu_ns = crate::cpu_ns_of("self") - harness_before;
+    let wall = started.elapsed();
+    let (daemon_ns, harness_ns) = (crate::cpu_ns_of(pid) - cpu_before, crate::cpu_ns_of("self") - harness_before);
     let failed = failed.load(Ordering::Relaxed);
     let minted = SESSIONS - failed;
-    let per_second = (minted as f64 / mint_wall.as_secs_f64()).round();
     let per_mint_us = |ns: u64| (ns as f64 / minted.max(1) as f64 / 1e3).round();
-    let (cpu_us_per_mint, harness_us_per_mint) = (per_mint_us(mint_cpu_ns), per_mint_us(harness_cpu_ns));
-    let rss_after_mint_kb = rss_kb_of(&pid);
+    let run = Minting {
+        minted,
+        failed,
+        wall,
+        per_second: (minted as f64 / wall.as_secs_f64()).round(),
+        daemon_us_per_mint: per_mint_us(daemon_ns),
+        harness_us_per_mint: per_mint_us(harness_ns),
+        rss_kb_after: rss_kb_of(pid),
+    };
     println!(
-        "POST /sessions: {minted} minted ({failed} failed) in {:.1} s: {per_second}/s, CPU per mint: daemon {cpu_us_per_mint} µs, client and peers {harness_us_per_mint} µs; RSS {rss_after_mint_kb} KB",
-        mint_wall.as_secs_f64()
+        "POST /sessions over {over}: {minted} minted ({failed} failed) in {:.1} s: {}/s, CPU per mint: daemon {} µs, client and peers {} µs; RSS {} KB",
+        wall.as_secs_f64(),
+        run.per_second,
+        run.daemon_us_per_mint,
+        run.harness_us_per_mint,
+        run.rss_kb_after
     );
+    run
+}
+
+/// Runs the measures; returns their JSON.
+pub async fn run(model_base: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::create(dir.path());
+    let s3 = Arc::new(S3Peer::start(&dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await);
+    let daemon = start_daemon(dir.path(), &pki, model_base);
+    let pid = daemon.child.id().to_string();
+    let ca = reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap();
+    let identity = pki.integrator("bench");
+    let integrator = || {
+        let identity = reqwest::Identity::from_pem(identity.as_bytes()).unwrap();
+        reqwest::Client::builder().tls_certs_only([ca.clone()]).identity(identity)
+    };
+    // HTTP/1.1: one connection per minting client. HTTP/2 (ALPN): one connection, its streams multiplexed.
+    let http1_integrator = integrator().http1_only().pool_max_idle_per_host(MINT_CLIENTS).build().unwrap();
+    let http2_integrator = integrator().build().unwrap();
+    let metrics = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
+
+    let started = Instant::now();
+    while metrics.get(format!("{}/healthz", daemon.base)).send().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the daemon did not start: see its log");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss_kb = rss_kb_of(&pid);
+    println!("idle daemon: {idle_rss_kb} KB resident");
+
+    let http1 = mint(&daemon, &pid, &http1_integrator, &s3, 0, "HTTP/1.1").await;
+    let minted = http1.minted;
 
     let settle_started = Instant::now();
     let mut writers = actors_of(&metrics, &daemon.base, "user_db").await;
@@ -167,12 +215,11 @@ pub async fn run(model_base: &str) -> Value {
         writers.map_or_else(|| "?".to_owned(), |w| w.to_string()),
         settle_started.elapsed().as_secs()
     );
+    let http2 = mint(&daemon, &pid, &http2_integrator, &s3, SESSIONS, "HTTP/2").await;
     json!({
         "idle_rss_kb": idle_rss_kb,
-        "sessions": {"minted": minted, "failed": failed, "clients": MINT_CLIENTS, "wall_s": mint_wall.as_secs_f64(),
-                     "per_second": per_second, "daemon_cpu_us_per_mint": cpu_us_per_mint,
-                     "client_and_peers_cpu_us_per_mint": harness_us_per_mint,
-                     "rss_kb_right_after": rss_after_mint_kb},
+        "sessions": http1.json(),
+        "sessions_http2": http2.json(),
         "idle_sessions": {"sessions": minted, "live_writers": writers, "settle_s": settle_started.elapsed().as_secs(),
                           "rss_kb": sessions_rss_kb, "rss_growth_kb_per_session": growth},
     })

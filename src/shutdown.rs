@@ -32,6 +32,12 @@ const IDLE_CHECK: Duration = Duration::from_millis(100);
 /// user's writer, and an idle user's writer has been retired, so each listing may start a thread and
 /// open a file (milliseconds); thousands of users one after the other would eat the flush deadline.
 const LISTINGS_AT_ONCE: usize = 32;
+/// First pause before the final flush tries a failed conversation again, doubling up to `RETRY_MAX`:
+/// one transient failure (a pooled connection the bucket had closed, a 503) must not cost the final
+/// flush while the deadline still leaves time.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+/// Longest pause between two tries of the final flush.
+const RETRY_MAX: Duration = Duration::from_secs(2);
 /// Consecutive idle checks before idle connections are closed: a response whose handler has just
 /// returned gets this long to reach its client.
 const IDLE_CHECKS_BEFORE_CLOSE: u32 = 3;
@@ -128,8 +134,9 @@ pub async fn stop_serving(
 pub enum Outcome {
     /// Cold storage acknowledged the latest version.
     Flushed,
-    /// The upload (or reading hot) failed; the conversation stays dirty in the hot file, and the user's
-    /// next session after a restart flushes it (crash recovery).
+    /// The upload (or reading hot) failed, and kept failing until too little time was left to try
+    /// again; the conversation stays dirty in the hot file, and the user's next session after a restart
+    /// flushes it (crash recovery).
     Failed(FlushError),
     /// The deadline passed first; as with a failure, the hot file keeps it dirty.
     Deadline,
@@ -223,10 +230,19 @@ async fn flush_one(
     cid: ConversationId,
     deadline: Instant,
 ) -> (TenantId, UserId, ConversationId, Outcome) {
-    let outcome = match timeout_at(deadline, flushers.flush_conversation(&tenant, &user, &cid)).await {
-        Ok(Ok(())) => Outcome::Flushed,
-        Ok(Err(err)) => Outcome::Failed(err),
-        Err(_) => Outcome::Deadline,
+    let mut pause = RETRY_FIRST;
+    let outcome = loop {
+        match timeout_at(deadline, flushers.flush_conversation(&tenant, &user, &cid)).await {
+            Ok(Ok(())) => break Outcome::Flushed,
+            Err(_) => break Outcome::Deadline,
+            Ok(Err(err)) if Instant::now() + pause >= deadline => break Outcome::Failed(err),
+            Ok(Err(err)) => {
+                tracing::debug!(%tenant, %user, %cid, error = %err, retry_ms = pause.as_millis() as u64,
+                    "shutdown flush failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(RETRY_MAX);
+            }
+        }
     };
     (tenant, user, cid, outcome)
 }

@@ -228,6 +228,8 @@ async fn assistant_markdown_renders_tables_math_diagrams_json_and_csv_and_never_
         {"waitFor": "json-tree"},
         {"waitFor": "csv-table"},
         {"waitFor": "mermaid"},
+        // The reply's last words: the parts above can all be on screen while it still streams.
+        {"waitFor": "assistant-message", "text": "Done."},
         {"snapshot": "after"},
     ]}))
     .await;

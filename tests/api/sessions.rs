@@ -255,6 +255,28 @@ async fn a_rejected_llm_key_refuses_the_session_without_echoing_upstream_text() 
 }
 
 #[actix_web::test]
+async fn a_hot_file_that_cannot_be_created_refuses_the_session_with_503() {
+    // A file where the tenant's folder should be: the user's hot file cannot be made.
+    let srv = TestServer::start(|_, dir| {
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/acme"), b"not a folder").unwrap();
+    })
+    .await;
+    let res = srv.acme.post(srv.url("/sessions")).json(&srv.session_body("u")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["x-augchatd-reason"], "hot-write-failed");
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["error"], "hot_write_failed", "{answer}");
+    let metrics = srv.browser.get(srv.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let minted = metrics.lines().find(|l| l.starts_with("augchatd_sessions_minted_total")).unwrap();
+    assert!(minted.ends_with(" 0"), "no session was made: {minted}");
+
+    std::fs::remove_file(srv.dir.path().join("data/acme")).unwrap();
+    let (status, answer) = srv.post_session(&srv.acme, &srv.session_body("u")).await;
+    assert_eq!(status, 200, "minting works again once the folder can be made: {answer}");
+}
+
+#[actix_web::test]
 async fn a_bucket_and_key_that_just_passed_are_not_probed_again_for_the_next_user() {
     let srv = TestServer::start(|_, _| {}).await;
     let models_calls = || srv.llm.seen().iter().filter(|s| s.path.ends_with("/models")).count();

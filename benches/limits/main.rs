@@ -57,6 +57,7 @@
 //!   descriptors in this process, so the open-file limit caps the sweep too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::panic, clippy::disallowed_methods)]
 
+mod child;
 #[path = "../common/mod.rs"]
 mod common;
 mod open;
@@ -150,6 +151,8 @@ const DEFAULT_MAX_STREAMS: usize = 4_000;
 const FDS_PER_STREAM: u64 = 4;
 /// File descriptors kept for everything else.
 const FD_RESERVE: u64 = 512;
+/// The daemons' JWT signing key.
+const JWT_SECRET: &str = "bench-jwt-secret-of-at-least-32-bytes!!";
 /// The key the scripted model accepts.
 const API_KEY: &str = "sk-bench-key";
 /// A model without extended thinking, so the request is a plain streaming call.
@@ -571,7 +574,7 @@ fn demo_env(model_base: &str, data_dir: &std::path::Path) -> HashMap<String, Str
         ("AUGCHATD_DATA_DIR", data_dir.join("data").to_str().unwrap()),
         ("AUGCHATD_DEMO_SESSION_FILE", data_dir.join("no-demo-session.json").to_str().unwrap()),
         ("AUGCHATD_ANTHROPIC_BASE_URL", model_base),
-        ("AUGCHATD_JWT_SECRET", "bench-jwt-secret-of-at-least-32-bytes!!"),
+        ("AUGCHATD_JWT_SECRET", JWT_SECRET),
         ("DEMO_MODEL_PROVIDER", "anthropic"),
         ("DEMO_MODEL_ID", MODEL),
         ("DEMO_MODEL_API_KEY", API_KEY),
@@ -1136,6 +1139,8 @@ fn main() {
         return open::serve_model_process();
     }
     let nofile = raise_nofile();
+    // The daemon's build installs it too, but the process part's clients may come first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let nproc = std::thread::available_parallelism().map_or(0, usize::from);
     let cap =
         std::env::var("AUGCHATD_BENCH_MAX_STREAMS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_STREAMS);
@@ -1159,8 +1164,10 @@ fn main() {
     let model_addr = model_listener.local_addr().unwrap();
     model_runtime.spawn(serve_model(model_listener));
 
+    let parts = std::env::var("AUGCHATD_BENCH_PARTS").unwrap_or_else(|_| "process,relay".to_owned());
     let dir = tempfile::tempdir().unwrap();
-    let daemon_addr = boot_daemon(&format!("http://{model_addr}"), dir.path());
+    // Only the relay part talks to an in-process daemon; the process part starts its own.
+    let daemon_addr = parts.contains("relay").then(|| boot_daemon(&format!("http://{model_addr}"), dir.path()));
 
     let client_runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(harness_threads)
@@ -1168,14 +1175,12 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let parts = std::env::var("AUGCHATD_BENCH_PARTS").unwrap_or_else(|_| "process,relay".to_owned());
     client_runtime.block_on(async move {
         let process =
             if parts.contains("process") { process::run(&format!("http://{model_addr}")).await } else { Value::Null };
-        let relay = if parts.contains("relay") {
-            relay(model_addr, daemon_addr, &levels, nproc, nofile, harness_threads).await
-        } else {
-            Value::Null
+        let relay = match daemon_addr {
+            Some(daemon_addr) => relay(model_addr, daemon_addr, &levels, nproc, nofile, harness_threads).await,
+            None => Value::Null,
         };
         targets::print(&process, &relay);
         let date = time::OffsetDateTime::now_utc().date().to_string();

@@ -7,7 +7,7 @@
 
 use std::io::BufRead;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+use crate::child::{Killed, spawn_daemon};
 use crate::common::rss_kb_of;
 use crate::{FD_RESERVE, HOLD, OPEN_STREAMS, Route, SLOW, Target};
 
@@ -37,16 +38,6 @@ pub fn serve_model_process() {
     });
 }
 
-/// A child process, killed when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn spawn_model() -> (Killed, SocketAddr) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env(MODEL_ROLE, "1")
@@ -60,27 +51,14 @@ fn spawn_model() -> (Killed, SocketAddr) {
     (Killed(child), SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
-fn spawn_daemon(model: SocketAddr, dir: &std::path::Path) -> (Killed, SocketAddr) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(env!("CARGO_BIN_EXE_augchatd"))
-        .env_clear()
-        .envs(crate::demo_env(&format!("http://{model}"), dir))
-        .env("AUGCHATD_HOST", "127.0.0.1")
-        .env("AUGCHATD_PORT", port.to_string())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("daemon.log")).unwrap())
-        .spawn()
-        .unwrap();
-    (Killed(child), SocketAddr::from(([127, 0, 0, 1], port)))
-}
-
 /// Runs the phase; prints one line, returns its JSON.
 pub async fn run(nofile: u64) -> Value {
     let wanted = std::env::var("AUGCHATD_BENCH_OPEN_STREAMS").ok().and_then(|v| v.parse().ok()).unwrap_or(OPEN_STREAMS);
     let streams = wanted.min(usize::try_from(nofile.saturating_sub(FD_RESERVE) / 2).unwrap_or(usize::MAX));
     let dir = tempfile::tempdir().unwrap();
     let (_model, model_addr) = spawn_model();
-    let (daemon, daemon_addr) = spawn_daemon(model_addr, dir.path());
+    let (daemon, port) = spawn_daemon(dir.path(), crate::demo_env(&format!("http://{model_addr}"), dir.path()));
+    let daemon_addr = SocketAddr::from(([127, 0, 0, 1], port));
     let started = Instant::now();
     while crate::connect(daemon_addr).await.is_err() {
         assert!(started.elapsed() < Duration::from_secs(30), "the daemon did not start: see its log");
@@ -91,7 +69,7 @@ pub async fn run(nofile: u64) -> Value {
     let target = Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts });
 
     let direct = crate::phase(&target, Route::Direct, streams, SLOW).await;
-    let pid = daemon.0.id().to_string();
+    let pid = daemon.pid();
     let (cpu_before, rss_before) = (crate::cpu_ns_of(&pid), rss_kb_of(&pid));
     // `phase` starts its ramp 300 ms after it is called; this samples where it samples its own RSS.
     let mid_hold = Duration::from_millis(300) + SLOW.length() + HOLD / 2;

@@ -16,13 +16,15 @@
 //!   `SETTLE`), (VmRSS − idle VmRSS) / sessions, measured between the two runs of mints. The sessions
 //!   stay live (TTL one hour) while measured.
 
-use std::process::{Child, Command, Stdio};
+use std::ffi::OsString;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::child::spawn_daemon;
 use crate::common::rss_kb_of;
 use crate::pki::Pki;
 use crate::s3_peer::{BUCKET, S3_KEY_ID, S3_SECRET, S3Peer};
@@ -33,7 +35,6 @@ const SESSIONS: usize = 10_000;
 const MINT_CLIENTS: usize = 16;
 /// How long to wait for idle writers to be retired.
 const SETTLE: Duration = Duration::from_secs(150);
-const JWT_SECRET: &str = "bench-jwt-secret-of-at-least-32-bytes!!";
 
 /// The daemon's `augchatd_actors` gauge for `kind`, from `GET /metrics`.
 async fn actors_of(client: &reqwest::Client, base: &str, kind: &str) -> Option<u64> {
@@ -44,37 +45,16 @@ async fn actors_of(client: &reqwest::Client, base: &str, kind: &str) -> Option<u
     )
 }
 
-struct Daemon {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_daemon(dir: &std::path::Path, pki: &Pki, model_base: &str) -> Daemon {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let stderr = std::fs::File::create(dir.join("daemon.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_augchatd"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AUGCHATD_HOST", "127.0.0.1")
-        .env("AUGCHATD_PORT", port.to_string())
-        .env("AUGCHATD_TLS_CERT", &pki.server_cert)
-        .env("AUGCHATD_TLS_KEY", &pki.server_key)
-        .env("AUGCHATD_CLIENT_CA", &pki.client_ca)
-        .env("AUGCHATD_JWT_SECRET", JWT_SECRET)
-        .env("AUGCHATD_ANTHROPIC_BASE_URL", model_base)
-        .env("AUGCHATD_DATA_DIR", dir.join("data"))
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
-    Daemon { child, base: format!("https://127.0.0.1:{port}") }
+/// The daemon in production mode: TLS with client auth, the scripted model, files under `dir`.
+fn production_env(dir: &Path, pki: &Pki, model_base: &str) -> [(&'static str, OsString); 6] {
+    [
+        ("AUGCHATD_TLS_CERT", pki.server_cert.clone().into()),
+        ("AUGCHATD_TLS_KEY", pki.server_key.clone().into()),
+        ("AUGCHATD_CLIENT_CA", pki.client_ca.clone().into()),
+        ("AUGCHATD_JWT_SECRET", crate::JWT_SECRET.into()),
+        ("AUGCHATD_ANTHROPIC_BASE_URL", model_base.into()),
+        ("AUGCHATD_DATA_DIR", dir.join("data").into()),
+    ]
 }
 
 fn session_body(user: usize, s3: &S3Peer) -> Value {
@@ -107,7 +87,7 @@ impl Minting {
 
 /// `MINT_CLIENTS` tasks mint back to back through `integrator` for users `first..first + SESSIONS`.
 async fn mint(
-    daemon: &Daemon,
+    base: &str,
     pid: &str,
     integrator: &reqwest::Client,
     s3: &Arc<S3Peer>,
@@ -121,7 +101,7 @@ async fn mint(
     let clients: Vec<_> = (0..MINT_CLIENTS)
         .map(|_| {
             let (integrator, next, failed, s3, url) =
-                (integrator.clone(), next.clone(), failed.clone(), s3.clone(), format!("{}/sessions", daemon.base));
+                (integrator.clone(), next.clone(), failed.clone(), s3.clone(), format!("{base}/sessions"));
             tokio::spawn(async move {
                 loop {
                     let user = next.fetch_add(1, Ordering::Relaxed);
@@ -177,8 +157,8 @@ pub async fn run(model_base: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::create(dir.path());
     let s3 = Arc::new(S3Peer::start(&dir.path().join("s3"), S3_KEY_ID, S3_SECRET).await);
-    let daemon = start_daemon(dir.path(), &pki, model_base);
-    let pid = daemon.child.id().to_string();
+    let (daemon, port) = spawn_daemon(dir.path(), production_env(dir.path(), &pki, model_base));
+    let (pid, base) = (daemon.pid(), format!("https://127.0.0.1:{port}"));
     let ca = reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap();
     let identity = pki.integrator("bench");
     let integrator = || {
@@ -191,7 +171,7 @@ pub async fn run(model_base: &str) -> Value {
     let metrics = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
 
     let started = Instant::now();
-    while metrics.get(format!("{}/healthz", daemon.base)).send().await.is_err() {
+    while metrics.get(format!("{base}/healthz")).send().await.is_err() {
         assert!(started.elapsed() < Duration::from_secs(30), "the daemon did not start: see its log");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -199,14 +179,14 @@ pub async fn run(model_base: &str) -> Value {
     let idle_rss_kb = rss_kb_of(&pid);
     println!("idle daemon: {idle_rss_kb} KB resident");
 
-    let http1 = mint(&daemon, &pid, &http1_integrator, &s3, 0, "HTTP/1.1").await;
+    let http1 = mint(&base, &pid, &http1_integrator, &s3, 0, "HTTP/1.1").await;
     let minted = http1.minted;
 
     let settle_started = Instant::now();
-    let mut writers = actors_of(&metrics, &daemon.base, "user_db").await;
+    let mut writers = actors_of(&metrics, &base, "user_db").await;
     while writers != Some(0) && settle_started.elapsed() < SETTLE {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        writers = actors_of(&metrics, &daemon.base, "user_db").await;
+        writers = actors_of(&metrics, &base, "user_db").await;
     }
     let sessions_rss_kb = rss_kb_of(&pid);
     let growth = (sessions_rss_kb.saturating_sub(idle_rss_kb) as f64 / minted.max(1) as f64 * 10.0).round() / 10.0;
@@ -215,7 +195,7 @@ pub async fn run(model_base: &str) -> Value {
         writers.map_or_else(|| "?".to_owned(), |w| w.to_string()),
         settle_started.elapsed().as_secs()
     );
-    let http2 = mint(&daemon, &pid, &http2_integrator, &s3, SESSIONS, "HTTP/2").await;
+    let http2 = mint(&base, &pid, &http2_integrator, &s3, SESSIONS, "HTTP/2").await;
     json!({
         "idle_rss_kb": idle_rss_kb,
         "sessions": http1.json(),

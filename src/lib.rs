@@ -290,6 +290,11 @@ impl Application {
 pub(crate) fn upstream_client() -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(UPSTREAM_CONNECT_TIMEOUT)
+        // A connection per request in flight, as the providers' own SDKs do. Over HTTP/2 (which TLS
+        // providers offer) every model stream and MCP event stream of a worker would share one
+        // connection, and past the server's cap on concurrent streams (about a hundred at an edge) the
+        // next turn waits, silently, for another to end (tests/api/upstream_http.rs).
+        .http1_only()
         // No upstream we call redirects, and a redirect would carry credentials that reqwest does not
         // strip (x-api-key, MCP `auth.headers`) to whatever host it names.
         .redirect(reqwest::redirect::Policy::none())

@@ -40,4 +40,5 @@ mod sessions;
 mod shutdown;
 mod tool_control;
 mod tool_loop;
+mod upstream_http;
 mod usage;

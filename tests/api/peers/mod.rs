@@ -8,6 +8,7 @@ pub mod mcp;
 pub mod opensearch;
 pub mod pki;
 pub mod s3;
+pub mod tls_model;
 
 use std::net::TcpListener;
 use std::path::Path;

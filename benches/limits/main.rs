@@ -82,7 +82,7 @@ use augchatd::config::Config;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Bytes, Frame, Incoming};
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::{http1, http2};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
@@ -606,16 +606,39 @@ fn boot_daemon(model_base: &str, data_dir: &std::path::Path) -> SocketAddr {
 // ---------------------------------------------------------------------------------------------
 // The client
 
-type Conn = SendRequest<Full<Bytes>>;
+/// A client's way to a server: a connection of its own over HTTP/1.1 (as a browser tab has), or one
+/// stream at a time on a shared HTTP/2 connection (as many users' streams arrive through an HTTP/2 proxy).
+enum Conn {
+    H1(http1::SendRequest<Full<Bytes>>),
+    H2(http2::SendRequest<Full<Bytes>>),
+}
+
+impl Conn {
+    async fn ready(&mut self) -> Result<(), String> {
+        match self {
+            Conn::H1(send) => send.ready().await,
+            Conn::H2(send) => send.ready().await,
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    async fn send_request(&mut self, request: Request<Full<Bytes>>) -> Result<Response<Incoming>, String> {
+        match self {
+            Conn::H1(send) => send.send_request(request).await,
+            Conn::H2(send) => send.send_request(request).await,
+        }
+        .map_err(|e| e.to_string())
+    }
+}
 
 async fn connect(addr: SocketAddr) -> Result<Conn, String> {
     let tcp = TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
     tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.map_err(|e| e.to_string())?;
+    let (send, conn) = http1::handshake(TokioIo::new(tcp)).await.map_err(|e| e.to_string())?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    Ok(send)
+    Ok(Conn::H1(send))
 }
 
 /// Where a turn goes.
@@ -641,13 +664,19 @@ struct Target {
     model: SocketAddr,
     daemon: SocketAddr,
     jwts: Vec<String>,
+    /// HTTP/2 connections to the daemon that the through route's slots share; empty: a connection each.
+    daemon_h2: Vec<http2::SendRequest<Full<Bytes>>>,
 }
 
 impl Target {
-    fn addr(&self, route: Route) -> SocketAddr {
+    /// A slot's way to the route's server.
+    async fn dial(&self, route: Route, slot: usize) -> Result<Conn, String> {
         match route {
-            Route::Direct => self.model,
-            Route::Through => self.daemon,
+            Route::Through if !self.daemon_h2.is_empty() => {
+                Ok(Conn::H2(self.daemon_h2[slot % self.daemon_h2.len()].clone()))
+            }
+            Route::Through => connect(self.daemon).await,
+            Route::Direct => connect(self.model).await,
         }
     }
 
@@ -702,7 +731,7 @@ fn stamps(bytes: &[u8], mut each: impl FnMut(u64, Option<u64>)) {
 
 /// Runs one turn on `conn` and records it into `stats`.
 async fn turn(conn: &mut Conn, request: Request<Full<Bytes>>, tokens: usize, stats: &PhaseStats) -> Result<(), String> {
-    conn.ready().await.map_err(|e| e.to_string())?;
+    conn.ready().await?;
     let open = stats.open.fetch_add(1, Ordering::Relaxed) + 1;
     stats.max_open.fetch_max(open, Ordering::Relaxed);
     let outcome = read_turn(conn, request, stats).await;
@@ -731,7 +760,7 @@ struct Read {
 /// Sends the request and reads the reply to its end.
 async fn read_turn(conn: &mut Conn, request: Request<Full<Bytes>>, stats: &PhaseStats) -> Result<Read, String> {
     let started = now_ns();
-    let response = conn.send_request(request).await.map_err(|e| e.to_string())?;
+    let response = conn.send_request(request).await?;
     if response.status() != StatusCode::OK {
         return Err(format!("status {}", response.status()));
     }
@@ -773,7 +802,7 @@ async fn slot(
     stats: Arc<PhaseStats>,
 ) {
     tokio::time::sleep_until(tokio::time::Instant::from_std(start_at)).await;
-    let Ok(mut conn) = connect(target.addr(route)).await else {
+    let Ok(mut conn) = target.dial(route, index).await else {
         stats.turns_failed.fetch_add(1, Ordering::Relaxed);
         return;
     };
@@ -886,12 +915,8 @@ async fn phase(target: &Arc<Target>, route: Route, streams: usize, pace: Pace) -
     }
 }
 
-/// Mints demo sessions until there are `count` JWTs.
-async fn mint_until(daemon: SocketAddr, jwts: &mut Vec<String>, count: usize) {
-    if jwts.len() >= count {
-        return;
-    }
-    let mut conn = connect(daemon).await.unwrap();
+/// Mints demo sessions on `conn` until there are `count` JWTs.
+async fn mint_until(mut conn: Conn, jwts: &mut Vec<String>, count: usize) {
     while jwts.len() < count {
         conn.ready().await.unwrap();
         let request = Request::post("/demo/sessions")
@@ -967,8 +992,8 @@ async fn relay(
     harness_threads: usize,
 ) -> Value {
     let mut jwts = Vec::new();
-    mint_until(daemon_addr, &mut jwts, 1).await;
-    let target = Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts: jwts.clone() });
+    mint_until(connect(daemon_addr).await.unwrap(), &mut jwts, 1).await;
+    let target = Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts: jwts.clone(), daemon_h2: Vec::new() });
 
     let floor = wake_floor().await;
     println!(
@@ -984,8 +1009,9 @@ async fn relay(
     let mut held = 0;
     let mut stop_reason = "reached the cap".to_owned();
     for &streams in levels {
-        mint_until(daemon_addr, &mut jwts, streams).await;
-        let target = Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts: jwts.clone() });
+        mint_until(connect(daemon_addr).await.unwrap(), &mut jwts, streams).await;
+        let target =
+            Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts: jwts.clone(), daemon_h2: Vec::new() });
         let mut stalled_attempts = Vec::new();
         let (direct, through) = loop {
             let direct = phase(&target, Route::Direct, streams, STREAMING).await;

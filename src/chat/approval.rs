@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::out::Out;
 use super::step::{Call, Halt};
-use super::{Turn, run_calls};
+use super::{Turn, report, run_calls};
 use crate::http::error::ApiError;
 use crate::llm::Usage;
 use crate::llm::transcript::{self, Item};
@@ -143,15 +143,24 @@ pub(super) fn request(tools: &ToolSet, out: &mut Out, calls: &[Call]) -> Vec<Str
 }
 
 /// Acts on the answers before the continued turn calls the model: denied calls are reported (and audited),
-/// approved ones run as stored. Returns the continued reply as transcript items, the calls with their results.
-pub(super) async fn settle(turn: &Turn, out: &mut Out, resumed: &Resumed) -> Result<Vec<Item>, Halt> {
+/// approved ones run as stored and are reported like a step's (`report`: sources, a connector's 401 noted in
+/// `unauthorized`). Returns the continued reply as transcript items, the calls with their results.
+pub(super) async fn settle(
+    turn: &Turn,
+    out: &mut Out,
+    resumed: &Resumed,
+    unauthorized: &mut Vec<String>,
+) -> Result<Vec<Item>, Halt> {
     for denied in resumed.decisions.iter().filter(|decision| !decision.approved) {
         turn.tools.denied(&denied.call.name);
         out.tool_denied(&denied.call.id, &denied.call.name);
     }
     let approved: Vec<Call> =
         resumed.decisions.iter().filter(|decision| decision.approved).map(|decision| decision.call.clone()).collect();
-    run_calls(turn, out, &approved).await?;
+    let outcomes = run_calls(turn, out, &approved).await?;
+    for (call, outcome) in approved.iter().zip(&outcomes) {
+        report(turn, out, call, outcome, unauthorized);
+    }
     let reply = StoredMessage {
         message_id: resumed.message_id.clone(),
         ordinal: 0,

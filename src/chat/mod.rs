@@ -246,10 +246,10 @@ struct Ending {
 async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tally) -> Result<Ending, Halt> {
     out.send(Chunk::Start { message_id, message_metadata: &turn.metadata() });
     let mut transcript = transcript::from_thread(&turn.history, |name| turn.tools.offers(name));
-    if let Some(resumed) = &turn.resumed {
-        transcript.extend(approval::settle(turn, out, resumed).await?);
-    }
     let mut unauthorized: Vec<String> = Vec::new();
+    if let Some(resumed) = &turn.resumed {
+        transcript.extend(approval::settle(turn, out, resumed, &mut unauthorized).await?);
+    }
     let mut finish = FinishReason::ToolCalls;
     let mut steps = 0;
     let mut over_budget = false;
@@ -278,16 +278,7 @@ async fn converse(turn: &Turn, out: &mut Out, message_id: &str, tally: &mut Tall
                 is_error: outcome.failed,
             });
             results.push(json!({"toolCallId": call.id, "toolName": call.name, "output": outcome.output}));
-            sources.extend(emit_sources(out, call, outcome));
-            if let Some(connector) = &outcome.unauthorized {
-                turn.trace.event(
-                    "upstream.unauthorized",
-                    json!({"connector": connector, "tool_call_id": call.id, "tool_name": call.name}),
-                );
-                if !unauthorized.contains(connector) {
-                    unauthorized.push(connector.clone());
-                }
-            }
+            sources.extend(report(turn, out, call, outcome, &mut unauthorized));
         }
         out.step_end();
         // A step with calls is never final, whatever the provider said; one without calls always is.
@@ -363,6 +354,28 @@ async fn run_calls(turn: &Turn, out: &mut Out, calls: &[Call]) -> Result<Vec<Too
 }
 
 /// One `source-document` per retrieval hit (SPEC §4.2 item 6); returns `{sourceId, title}` for the trace.
+/// What a call's result leaves for the rest of the turn, whether it ran in a step or on the user's approval:
+/// its source chips, sent (and returned for the step's trace), and the connector that refused the session's
+/// credentials, if it did, noted in `unauthorized` for the warning at the turn's end (SPEC §5.5).
+fn report(
+    turn: &Turn,
+    out: &mut Out,
+    call: &Call,
+    outcome: &ToolOutcome,
+    unauthorized: &mut Vec<String>,
+) -> Vec<Value> {
+    if let Some(connector) = &outcome.unauthorized {
+        turn.trace.event(
+            "upstream.unauthorized",
+            json!({"connector": connector, "tool_call_id": call.id, "tool_name": call.name}),
+        );
+        if !unauthorized.contains(connector) {
+            unauthorized.push(connector.clone());
+        }
+    }
+    emit_sources(out, call, outcome)
+}
+
 fn emit_sources(out: &mut Out, call: &Call, outcome: &ToolOutcome) -> Vec<Value> {
     let mut emitted = Vec::new();
     for hit in &outcome.hits {

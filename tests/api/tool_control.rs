@@ -49,9 +49,10 @@ async fn audited_outcome(srv: &TestServer, tool: &str) -> String {
     line["outcome"].as_str().unwrap().to_owned()
 }
 
-/// Sends the answered reply; returns the stream's chunks and the message the AI SDK assembles continuing it.
-async fn continue_with(srv: &TestServer, jwt: &str, reply: &Value) -> (Vec<Value>, Value) {
-    let (status, _, body) = srv.chat(jwt, &thread_with(reply)).await;
+/// Sends the answered reply to `asked`; returns the stream's chunks and the message the AI SDK assembles
+/// continuing it.
+async fn continue_with(srv: &TestServer, jwt: &str, asked: &str, reply: &Value) -> (Vec<Value>, Value) {
+    let (status, _, body) = srv.chat(jwt, &thread_with(asked, reply)).await;
     assert_eq!(status, 200, "{body}");
     let checked = check_ui_stream_continuing(&body, reply);
     assert_eq!(checked["ok"], true, "{checked}");
@@ -98,8 +99,9 @@ fn answer(message: &Value, approved: bool, reason: Option<&str>) -> Value {
     message
 }
 
-fn thread_with(reply: &Value) -> Value {
-    let user = json!({"id": "u1", "role": "user", "parts": [{"type": "text", "text": ASK_SEARCH}]});
+/// The thread whose user message asked `asked`, with the reply answered.
+fn thread_with(asked: &str, reply: &Value) -> Value {
+    let user = json!({"id": "u1", "role": "user", "parts": [{"type": "text", "text": asked}]});
     json!({"id": "c1", "trigger": "submit-message", "messageId": reply["id"], "messages": [user, reply]})
 }
 
@@ -127,7 +129,7 @@ async fn an_approved_call_runs_as_stored_and_the_reply_goes_on_in_the_same_messa
     let waiting = ask_for_approval(&srv, &peer, &jwt).await;
 
     let approved = answer(&waiting, true, None);
-    let (chunks, checked) = continue_with(&srv, &jwt, &approved).await;
+    let (chunks, checked) = continue_with(&srv, &jwt, ASK_SEARCH, &approved).await;
     assert_eq!(chunks[0]["messageId"], waiting["id"], "the same assistant message goes on");
     assert_eq!(of_type(&chunks, "tool-output-available")[0]["output"], r#"1 hit for "rust""#);
     assert_eq!(peer.calls("search"), 1, "the MCP server got the call once");
@@ -147,11 +149,30 @@ async fn an_approved_call_runs_as_stored_and_the_reply_goes_on_in_the_same_messa
     assert_eq!(usage["input_tokens"].as_u64().unwrap(), 200, "{usage}");
 
     // The answer cannot be replayed: the call has run.
-    let (status, _, body) = srv.chat(&jwt, &thread_with(&approved)).await;
+    let (status, _, body) = srv.chat(&jwt, &thread_with(ASK_SEARCH, &approved)).await;
     assert_eq!(status, 400);
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "unknown_approval");
     assert_eq!(peer.calls("search"), 1);
     assert_eq!(audited_outcome(&srv, "docs__search").await, "ok");
+}
+
+#[actix_web::test]
+async fn an_approved_call_the_mcp_server_refuses_with_401_warns_and_asks_the_ui_for_a_fresh_jwt() {
+    // SPEC §5.5 in a turn the user's approval continued.
+    let (srv, _peer, jwt) = rig(json!({"require_approval": ["expired"]})).await;
+    let asked = "call: docs__expired {}";
+    let (status, _, body) = srv.chat(&jwt, &ask("c1", asked)).await;
+    assert_eq!(status, 200, "{body}");
+    let checked = check_ui_stream(&body);
+    assert_eq!(checked["ok"], true, "{checked}");
+    assert!(of_type(&chunks(&body), "data-augchatd-error").is_empty(), "nothing ran yet: {body}");
+
+    let approved = answer(&checked["message"], true, None);
+    let (chunks, checked) = continue_with(&srv, &jwt, asked, &approved).await;
+    assert!(final_text(&checked).contains("⚠ **Connector authentication expired** — `docs`."), "{checked}");
+    let data = of_type(&chunks, "data-augchatd-error");
+    assert_eq!(data.len(), 1, "{chunks:?}");
+    assert_eq!(data[0]["data"], json!({"code": "upstream_unauthorized", "connectors": ["docs"]}));
 }
 
 #[actix_web::test]
@@ -160,7 +181,7 @@ async fn a_denied_call_never_runs_and_the_model_reads_the_denial() {
     let waiting = ask_for_approval(&srv, &peer, &jwt).await;
 
     let denied = answer(&waiting, false, Some("not today"));
-    let (chunks, checked) = continue_with(&srv, &jwt, &denied).await;
+    let (chunks, checked) = continue_with(&srv, &jwt, ASK_SEARCH, &denied).await;
     assert_eq!(of_type(&chunks, "tool-output-denied")[0]["toolCallId"], tool_part(&waiting)["toolCallId"]);
     assert_eq!(peer.calls("search"), 0);
     assert_eq!(
@@ -190,7 +211,7 @@ async fn a_forged_approval_is_refused_and_an_altered_input_is_ignored() {
         let mut reply = answer(&waiting, true, None);
         let part = reply["parts"].as_array_mut().unwrap().iter_mut().find(|p| p["type"] == "tool-docs__search");
         part.unwrap()[key] = forged;
-        let (status, _, body) = srv.chat(&jwt, &thread_with(&reply)).await;
+        let (status, _, body) = srv.chat(&jwt, &thread_with(ASK_SEARCH, &reply)).await;
         assert_eq!(status, 400, "{key}: {body}");
         assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "unknown_approval");
     }
@@ -200,7 +221,7 @@ async fn a_forged_approval_is_refused_and_an_altered_input_is_ignored() {
     let mut reply = answer(&waiting, true, None);
     let part = reply["parts"].as_array_mut().unwrap().iter_mut().find(|p| p["type"] == "tool-docs__search");
     part.unwrap()["input"] = json!({"q": "drop everything"});
-    let (status, _, body) = srv.chat(&jwt, &thread_with(&reply)).await;
+    let (status, _, body) = srv.chat(&jwt, &thread_with(ASK_SEARCH, &reply)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(of_type(&chunks(&body), "tool-output-available")[0]["output"], r#"1 hit for "rust""#);
     assert_eq!(peer.calls("search"), 1);

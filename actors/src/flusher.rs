@@ -6,6 +6,13 @@
 //! user's flushes have failed for 15 minutes (`AUGCHATD_FLUSH_STALLED_MS`) the user is read-only
 //! until the next success. Invariant: a conversation counts as clean only after cold acknowledged the
 //! exact version that was uploaded (the writer's `MarkFlushed`); hot rows are never removed here.
+//!
+//! A flusher with nothing to do for `LINGER` is retired, so a long-running daemon does not keep an actor
+//! for every conversation it ever saw. Invariant that makes this safe: every message reaches a flusher
+//! while the map's lock is held (`with_flusher`), so once a flusher is off the map nothing new can be
+//! sent to it; it then sends itself `Retire`, which it handles after everything sent before, and stops
+//! only if that left it nothing to do (else it goes back on the map, or hands its work to the flusher
+//! that took its place).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -98,6 +105,8 @@ pub struct Flushers {
 
 /// How long an erasure waits for the uploads of the user's conversations that were already running.
 const ERASE_SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A flusher that has had nothing to do for this long is retired; the next write starts a new one.
+const LINGER: Duration = Duration::from_secs(60);
 
 impl Flushers {
     /// Flushers run on `arbiter` and read hot data through `user_dbs`.
@@ -226,7 +235,7 @@ impl Flushers {
 
     /// A hot write to `cid` committed: (re)arm its idle flush.
     pub fn touched(&self, tenant: &TenantId, user: &UserId, cid: &ConversationId) {
-        self.flusher(tenant, user, cid).do_send(Touch);
+        self.with_flusher(tenant, user, cid, |flusher| flusher.do_send(Touch));
     }
 
     /// Flushes every conversation of the user that cold does not have yet, and waits for the outcome.
@@ -234,7 +243,8 @@ impl Flushers {
     pub async fn flush_user(&self, tenant: &TenantId, user: &UserId) -> Result<(), FlushError> {
         let writer = self.user_dbs.writer(tenant, user);
         let dirty = writer.send(DirtyConversations).timeout(WRITER_TIMEOUT).await.map_err(|_| FlushError::Gone)??;
-        let flushes: Vec<_> = dirty.iter().map(|cid| self.flusher(tenant, user, cid).send(FlushNow)).collect();
+        let flushes: Vec<_> =
+            dirty.iter().map(|cid| self.with_flusher(tenant, user, cid, |flusher| flusher.send(FlushNow))).collect();
         for flush in flushes {
             flush.await.map_err(|_| FlushError::Gone)??;
         }
@@ -245,7 +255,7 @@ impl Flushers {
         Ok(())
     }
 
-    /// Conversation flushers started by this process (each lives behind one `Addr` for good).
+    /// Conversation flushers on the map: those with work, and the settled ones not yet retired (`LINGER`).
     pub fn live_flushers(&self) -> usize {
         self.lock().values().map(|user| user.flushers.len()).sum()
     }
@@ -279,15 +289,23 @@ impl Flushers {
         user: &UserId,
         cid: &ConversationId,
     ) -> Result<(), FlushError> {
-        self.flusher(tenant, user, cid).send(FlushNow).await.map_err(|_| FlushError::Gone)?
+        let flush = self.with_flusher(tenant, user, cid, |flusher| flusher.send(FlushNow));
+        flush.await.map_err(|_| FlushError::Gone)?
     }
 
-    /// The conversation's flusher, started on first use.
-    fn flusher(&self, tenant: &TenantId, user: &UserId, cid: &ConversationId) -> Addr<ConversationFlusher> {
+    /// Calls `send` with the conversation's flusher (started on first use) while holding the map's lock,
+    /// so the message is queued before the flusher can be retired (module doc).
+    fn with_flusher<R>(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        cid: &ConversationId,
+        send: impl FnOnce(&Addr<ConversationFlusher>) -> R,
+    ) -> R {
         let mut users = self.lock();
         let state = users.entry((tenant.clone(), user.clone())).or_default();
         if let Some(addr) = state.flushers.get(cid) {
-            return addr.clone();
+            return send(addr);
         }
         let flusher = ConversationFlusher {
             tenant: tenant.clone(),
@@ -300,10 +318,37 @@ impl Flushers {
             in_flight: None,
             waiters: Vec::new(),
             restart_count: 0,
+            active: true,
+            retired: false,
         };
         let addr = Supervisor::start_in_arbiter(&self.arbiter, move |_| flusher);
-        state.flushers.insert(cid.clone(), addr.clone());
-        addr
+        let sent = send(&addr);
+        state.flushers.insert(cid.clone(), addr);
+        sent
+    }
+
+    /// Takes `flusher` off the map, if it is the conversation's listed flusher; nothing can reach it after.
+    fn unlist(&self, key: &UserKey, cid: &ConversationId, flusher: &Addr<ConversationFlusher>) {
+        if let Some(state) = self.lock().get_mut(key)
+            && state.flushers.get(cid) == Some(flusher)
+        {
+            state.flushers.remove(cid);
+        }
+    }
+
+    /// An unlisted flusher found work after all: it goes back on the map, or, when another has taken its
+    /// place, that one is touched so it flushes what this one would have. A user erased meanwhile
+    /// (`forget_user`) stays erased.
+    fn relist(&self, key: &UserKey, cid: &ConversationId, flusher: Addr<ConversationFlusher>) {
+        let mut users = self.lock();
+        let Some(state) = users.get_mut(key) else { return };
+        match state.flushers.get(cid) {
+            Some(listed) if *listed != flusher => listed.do_send(Touch),
+            Some(_) => {}
+            None => {
+                state.flushers.insert(cid.clone(), flusher);
+            }
+        }
     }
 
     fn cold(&self, key: &UserKey) -> Option<Arc<dyn ColdStore>> {
@@ -361,6 +406,10 @@ pub struct ConversationFlusher {
     in_flight: Option<InFlight>,
     waiters: Vec<oneshot::Sender<Result<(), FlushError>>>,
     restart_count: u32,
+    /// A message arrived since the last `LINGER` check.
+    active: bool,
+    /// Stopped by `Retire`, not by a failure.
+    retired: bool,
 }
 
 /// An upload in progress: when it started, and its unit of the `flushes_in_flight` gauge.
@@ -387,6 +436,28 @@ impl ConversationFlusher {
 
     fn key(&self) -> UserKey {
         (self.tenant.clone(), self.user.clone())
+    }
+
+    /// Nothing scheduled, running or owed: the conversation is clean in cold (or there is no bucket to
+    /// flush to, and hot keeps it), so retiring loses nothing.
+    fn settled(&self) -> bool {
+        let owes_cold = self.progress.dirty && self.flushers.cold(&self.key()).is_some();
+        !owes_cold
+            && self.progress.backoff.failures == 0
+            && self.in_flight.is_none()
+            && self.retry.is_none()
+            && self.idle.is_none()
+            && self.waiters.is_empty()
+    }
+
+    /// Every `LINGER`: a flusher that got no message since the last check and is settled leaves the map,
+    /// then sends itself `Retire` behind anything already queued.
+    fn check_linger(&mut self, ctx: &mut Context<Self>) {
+        if std::mem::replace(&mut self.active, false) || !self.settled() {
+            return;
+        }
+        self.flushers.unlist(&self.key(), &self.cid, &ctx.address());
+        ctx.address().do_send(Retire);
     }
 
     fn arm_idle(&mut self, ctx: &mut Context<Self>) {
@@ -533,6 +604,7 @@ impl Actor for ConversationFlusher {
     fn started(&mut self, ctx: &mut Context<Self>) {
         tracing::info!(actor = ActorKind::Flusher.as_str(), id = %self.cid, tenant = %self.tenant, user = %self.user,
             restart_count = self.restart_count, "actor started");
+        ctx.run_interval(LINGER, |act, ctx| act.check_linger(ctx));
         if self.progress.backoff.failures > 0 {
             self.schedule_retry(crate::backoff::FIRST_RETRY, ctx);
         } else if self.progress.dirty {
@@ -552,6 +624,11 @@ impl Supervised for ConversationFlusher {
         self.idle = None;
         self.retry = None;
         self.in_flight = None;
+        if std::mem::take(&mut self.retired) {
+            // Retired, but a sender still held its address (a message parked on a full mailbox): it comes
+            // back, unlisted, for that message, and retires again later. Not a failure.
+            return;
+        }
         self.answer(Err(FlushError::Gone));
         self.restart_count += 1;
         self.flushers.health.actor_restarted(ActorKind::Flusher);
@@ -569,6 +646,7 @@ impl Handler<Touch> for ConversationFlusher {
     type Result = ();
 
     fn handle(&mut self, _: Touch, ctx: &mut Context<Self>) {
+        self.active = true;
         let id = self.cid.to_string();
         guarded(ctx, ActorKind::Flusher, &id, |ctx| {
             self.progress.dirty = true;
@@ -589,11 +667,31 @@ impl Handler<FlushNow> for ConversationFlusher {
     type Result = ResponseFuture<Result<(), FlushError>>;
 
     fn handle(&mut self, _: FlushNow, ctx: &mut Context<Self>) -> Self::Result {
+        self.active = true;
         let (tx, rx) = oneshot::channel();
         self.waiters.push(tx);
         let id = self.cid.to_string();
         guarded(ctx, ActorKind::Flusher, &id, |ctx| self.attempt(ctx));
         Box::pin(async move { rx.await.unwrap_or(Err(FlushError::Gone)) })
+    }
+}
+
+/// Sent by a flusher to itself once off the map: handled after every message sent to it before.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct Retire;
+
+impl Handler<Retire> for ConversationFlusher {
+    type Result = ();
+
+    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
+        if self.settled() {
+            // No address is left, so the supervisor lets it end instead of restarting it.
+            self.retired = true;
+            ctx.stop();
+        } else {
+            self.flushers.relist(&self.key(), &self.cid, ctx.address());
+        }
     }
 }
 
@@ -680,7 +778,7 @@ mod tests {
         assert!(flushers.flush_user(&tenant, &user).await.is_err());
         assert!(flushers.is_read_only(&tenant, &user));
 
-        let flusher = flushers.flusher(&tenant, &user, &cid);
+        let flusher = flushers.with_flusher(&tenant, &user, &cid, Addr::clone);
         flusher.send(Explode).await.unwrap();
         assert_eq!(flusher.send(Progress).await.unwrap(), (true, 1, 1), "dirty, one failure, restarted once");
         assert!(flushers.is_read_only(&tenant, &user), "the read-only clock survives the restart");
@@ -733,6 +831,41 @@ mod timing_tests {
     }
 
     #[actix_rt::test]
+    async fn a_settled_flusher_is_retired_after_a_quiet_minute_and_the_next_write_is_flushed_by_a_new_one() {
+        tokio::time::pause();
+        let t = Setup::new(Duration::from_secs(1), Duration::from_secs(900)).await;
+        t.write().await;
+        run_for(Duration::from_secs(2), Duration::from_millis(100)).await;
+        assert_eq!(t.bucket.puts.load(Ordering::SeqCst), 1);
+        assert_eq!(t.flushers.live_flushers(), 1);
+        let cid = ConversationId::try_from("c1").unwrap();
+        let first = t.flushers.with_flusher(&t.tenant, &t.user, &cid, Addr::downgrade);
+        run_for(LINGER * 2 + Duration::from_secs(1), Duration::from_millis(500)).await;
+        assert_eq!(t.flushers.live_flushers(), 0, "retired once clean and quiet");
+        assert!(first.upgrade().is_none(), "and ended, not restarted");
+        assert_eq!(t.flushers.health.restarts_of(ActorKind::Flusher), 0);
+
+        t.rewrite().await;
+        assert_eq!(t.flushers.live_flushers(), 1, "the write started a new flusher");
+        run_for(Duration::from_secs(2), Duration::from_millis(100)).await;
+        assert_eq!(t.bucket.puts.load(Ordering::SeqCst), 2, "which flushed it");
+        assert!(t.dirty().await.is_empty());
+    }
+
+    #[actix_rt::test]
+    async fn a_flusher_with_work_is_never_retired() {
+        tokio::time::pause();
+        let t = Setup::new(Duration::from_secs(1), Duration::from_secs(900)).await;
+        t.bucket.failing.store(true, Ordering::SeqCst);
+        t.write().await;
+        run_for(LINGER * 3, Duration::from_millis(500)).await;
+        assert_eq!(t.flushers.live_flushers(), 1, "still retrying");
+        t.bucket.failing.store(false, Ordering::SeqCst);
+        run_for(Duration::from_secs(61), Duration::from_millis(100)).await;
+        assert!(t.dirty().await.is_empty(), "the retry got it to cold");
+    }
+
+    #[actix_rt::test]
     async fn read_only_begins_at_fifteen_minutes_and_ends_with_the_next_success() {
         tokio::time::pause();
         let t = Setup::new(Duration::from_secs(1), Duration::from_secs(900)).await;
@@ -758,7 +891,7 @@ mod tests_support {
     use super::tests::Bucket;
     use super::*;
     use crate::ids::SessionId;
-    use crate::user_db::EnsureConversation;
+    use crate::user_db::{EnsureConversation, ReplaceThread};
 
     /// Moves virtual time forward in `step`s. After each step the test thread blocks briefly (so the
     /// paused clock cannot auto-advance while the writer thread answers) and yields to the actors.
@@ -804,6 +937,24 @@ mod tests_support {
                 EnsureConversation { cid: cid.clone(), session: SessionId::try_from("s").unwrap(), defaults: vec![] };
             assert!(self.writer.send(ensure).await.unwrap().unwrap());
             self.flushers.touched(&self.tenant, &self.user, &cid);
+        }
+
+        /// Another hot write to `c1` (its thread replaced), and its touch.
+        pub async fn rewrite(&self) {
+            let cid = ConversationId::try_from("c1").unwrap();
+            let replace = ReplaceThread {
+                cid: cid.clone(),
+                session: SessionId::try_from("s").unwrap(),
+                defaults: vec![],
+                messages: vec![],
+            };
+            self.writer.send(replace).await.unwrap().unwrap();
+            self.flushers.touched(&self.tenant, &self.user, &cid);
+        }
+
+        /// The conversations cold does not have yet.
+        pub async fn dirty(&self) -> Vec<ConversationId> {
+            self.writer.send(DirtyConversations).await.unwrap().unwrap()
         }
     }
 }

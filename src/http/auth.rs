@@ -15,6 +15,7 @@ use augchatd_actors::record::SessionRecord;
 use super::AppState;
 use super::error::ApiError;
 use super::routing;
+use super::tls::IntegratorTrust;
 use crate::jwt::{JwtError, Verified};
 
 /// The live session behind the request's JWT.
@@ -65,7 +66,12 @@ fn verify(state: &AppState, req: &HttpRequest) -> Result<Verified, AuthFailure> 
 pub(crate) fn audit_refusal(state: &AppState, req: &HttpRequest, reason: AuthFailure) {
     if state.audit.enabled() {
         let route = req.match_pattern().unwrap_or_else(|| "(no route)".to_owned());
-        state.audit.record(AuditEvent::AuthFailed { reason, route, peer: req.peer_addr().map(|addr| addr.ip()) });
+        // Behind a pinned proxy, the client's address is the one the proxy forwarded.
+        let peer = match req.app_data::<web::Data<IntegratorTrust>>() {
+            Some(trust) => trust.client_ip(req),
+            None => req.peer_addr().map(|addr| addr.ip()),
+        };
+        state.audit.record(AuditEvent::AuthFailed { reason, route, peer });
     }
 }
 

@@ -13,6 +13,7 @@
 
 use std::any::Any;
 use std::future::{Ready, ready};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::dev::{Extensions, Payload};
@@ -38,6 +39,9 @@ use crate::config::{ConfigError, TenantFrom, TlsFiles};
 /// The header a trusted proxy forwards the integrator's verified certificate in: base64 DER (HAProxy
 /// `%[ssl_c_der,base64]`) or URL-escaped PEM (nginx `$ssl_client_escaped_cert`).
 pub const FORWARDED_CERT_HEADER: &str = "x-augchatd-client-cert";
+/// Where a pinned proxy puts the client's address (HAProxy `option forwardfor`, nginx
+/// `$proxy_add_x_forwarded_for`).
+pub const FORWARDED_FOR_HEADER: &str = "x-forwarded-for";
 
 fn unreadable(var: &str, path: &std::path::Path, what: &str) -> ConfigError {
     ConfigError(format!("{var}: cannot read {what} from {}", path.display()))
@@ -177,6 +181,23 @@ impl IntegratorTrust {
         self.proxies.contains(&sha256_hex(der))
     }
 
+    /// Whether the request came over a connection of a pinned proxy.
+    fn via_proxy(&self, req: &HttpRequest) -> bool {
+        req.conn_data::<PeerCert>().is_some_and(|PeerCert(der)| self.is_proxy(der))
+    }
+
+    /// The client's address: the connection's peer, or, on a pinned proxy's connection, the address that
+    /// proxy appended to `X-Forwarded-For` (the last one: whatever the client sent comes before it).
+    pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
+        let peer = req.peer_addr().map(|addr| addr.ip());
+        if !self.via_proxy(req) {
+            return peer;
+        }
+        let forwarded = req.headers().get_all(FORWARDED_FOR_HEADER).last();
+        let last = forwarded.and_then(|v| v.to_str().ok()).and_then(|v| v.rsplit(',').next());
+        last.and_then(|ip| ip.trim().parse().ok()).or(peer)
+    }
+
     /// The forwarded certificate, if it decodes and chains to the client CA.
     fn forwarded(&self, value: &HeaderValue) -> Option<CertificateDer<'static>> {
         let text = value.to_str().ok()?.trim();
@@ -194,7 +215,7 @@ impl IntegratorTrust {
     fn tenant(&self, req: &HttpRequest) -> Result<TenantId, (ApiError, AuthFailure)> {
         let missing = (ApiError::ClientCertificateRequired, AuthFailure::ClientCertificateMissing);
         let peer = req.conn_data::<PeerCert>().map(|PeerCert(der)| der);
-        let from_proxy = peer.is_some_and(|der| self.is_proxy(der));
+        let from_proxy = self.via_proxy(req);
         let der = match (req.headers().get(FORWARDED_CERT_HEADER), from_proxy) {
             (Some(_), false) => {
                 return Err((ApiError::UntrustedForwardedCertificate, AuthFailure::ForwardedCertificateUntrusted));

@@ -90,6 +90,8 @@ async fn a_forwarded_client_certificate_counts_only_on_the_pinned_proxys_connect
     let fingerprint = fingerprint.join(":");
     let mut env = peers.env("600000").to_vec();
     env.push(("AUGCHATD_TRUSTED_PROXY_FINGERPRINTS", &fingerprint));
+    let audit_log = rig.dir.path().join("audit.jsonl");
+    env.push(("AUGCHATD_AUDIT_LOG", audit_log.to_str().unwrap()));
     let daemon = rig.start(&env).await;
 
     let client = |identity: &str| {
@@ -134,6 +136,21 @@ async fn a_forwarded_client_certificate_counts_only_on_the_pinned_proxys_connect
     let pem = &pem[..pem.find("-----END CERTIFICATE-----").unwrap() + 25];
     let escaped = percent_encoding::utf8_percent_encode(pem, percent_encoding::NON_ALPHANUMERIC).to_string();
     assert_eq!(mint(&proxy, Some(&escaped)).await.0, 200);
+
+    // A refused request's audit line names the client: on the proxy's connections, the address it
+    // appended last to X-Forwarded-For; from anyone else, the peer itself, whatever the header says.
+    let refused = |client: &reqwest::Client, forwarded_for: &str| {
+        client.get(rig.url("/conversations")).bearer_auth("x.y.z").header("x-forwarded-for", forwarded_for).send()
+    };
+    assert_eq!(refused(&proxy, "198.51.100.1, 203.0.113.7").await.unwrap().status(), 401);
+    assert_eq!(refused(&rig.browser, "203.0.113.9").await.unwrap().status(), 401);
+    let refusal_from = |peer: &'static str| {
+        move |line: &Value| line["event"] == "auth.failed" && line["route"] == "/conversations" && line["peer"] == peer
+    };
+    crate::audit::audited(&audit_log, refusal_from("203.0.113.7")).await;
+    crate::audit::audited(&audit_log, refusal_from("127.0.0.1")).await;
+    let lines = crate::audit::audit_lines(&audit_log);
+    assert!(!lines.iter().any(|l| l["peer"] == "198.51.100.1" || l["peer"] == "203.0.113.9"), "{lines:?}");
     let out = daemon.stop().await;
     assert!(!out.stderr.contains(&acme_cert), "a forwarded certificate is not logged");
 }

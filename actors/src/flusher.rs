@@ -8,11 +8,12 @@
 //! exact version that was uploaded (the writer's `MarkFlushed`); hot rows are never removed here.
 //!
 //! A flusher with nothing to do for `LINGER` is retired, so a long-running daemon does not keep an actor
-//! for every conversation it ever saw. Invariant that makes this safe: every message reaches a flusher
-//! while the map's lock is held (`with_flusher`), so once a flusher is off the map nothing new can be
-//! sent to it; it then sends itself `Retire`, which it handles after everything sent before, and stops
-//! only if that left it nothing to do (else it goes back on the map, or hands its work to the flusher
-//! that took its place).
+//! for every conversation it ever saw, and there is never more than one flusher for a conversation on the
+//! map. How: every message reaches a listed flusher while the map's lock is held (`with_flusher`, always
+//! `do_send`, which queues at once whatever the mailbox holds) and clears its `retiring` mark. A settled
+//! flusher marks itself and sends itself `Retire`, which it handles after everything queued before; it
+//! leaves the map and stops only if it is still settled and still marked, i.e. nothing was sent to it
+//! since. Once off the map it has no address left, so nothing can reach it and the supervisor lets it end.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -89,7 +90,14 @@ struct UserFlush {
     cold: Option<Arc<dyn ColdStore>>,
     clock: FlushBackoff,
     read_only: bool,
-    flushers: HashMap<ConversationId, Addr<ConversationFlusher>>,
+    flushers: HashMap<ConversationId, Listed>,
+}
+
+/// A conversation's flusher on the map.
+struct Listed {
+    addr: Addr<ConversationFlusher>,
+    /// It asked to retire and nothing was sent to it since.
+    retiring: bool,
 }
 
 /// The flush state of every user of this process.
@@ -129,7 +137,7 @@ impl Flushers {
         let flushers = removed.map(|state| state.flushers.into_values().collect::<Vec<_>>()).unwrap_or_default();
         // With the bucket gone, `FlushNow` answers at once, or when the upload in flight has finished.
         // Its outcome does not matter here, only that nothing is in flight any more.
-        let requests: Vec<_> = flushers.iter().map(|flusher| flusher.send(FlushNow)).collect();
+        let requests: Vec<_> = flushers.iter().map(|listed| flush_now(&listed.addr)).collect();
         let settled = async {
             for request in requests {
                 let _outcome = request.await;
@@ -243,10 +251,9 @@ impl Flushers {
     pub async fn flush_user(&self, tenant: &TenantId, user: &UserId) -> Result<(), FlushError> {
         let writer = self.user_dbs.writer(tenant, user);
         let dirty = writer.send(DirtyConversations).timeout(WRITER_TIMEOUT).await.map_err(|_| FlushError::Gone)??;
-        let flushes: Vec<_> =
-            dirty.iter().map(|cid| self.with_flusher(tenant, user, cid, |flusher| flusher.send(FlushNow))).collect();
+        let flushes: Vec<_> = dirty.iter().map(|cid| self.with_flusher(tenant, user, cid, flush_now)).collect();
         for flush in flushes {
-            flush.await.map_err(|_| FlushError::Gone)??;
+            flush.await?;
         }
         let tombstones = writer.send(Tombstones).timeout(WRITER_TIMEOUT).await.map_err(|_| FlushError::Gone)??;
         for cid in tombstones {
@@ -289,12 +296,12 @@ impl Flushers {
         user: &UserId,
         cid: &ConversationId,
     ) -> Result<(), FlushError> {
-        let flush = self.with_flusher(tenant, user, cid, |flusher| flusher.send(FlushNow));
-        flush.await.map_err(|_| FlushError::Gone)?
+        self.with_flusher(tenant, user, cid, flush_now).await
     }
 
     /// Calls `send` with the conversation's flusher (started on first use) while holding the map's lock,
-    /// so the message is queued before the flusher can be retired (module doc).
+    /// and clears its `retiring` mark: a flusher that is sent something does not retire (module doc).
+    /// `send` must queue with `do_send`.
     fn with_flusher<R>(
         &self,
         tenant: &TenantId,
@@ -304,8 +311,9 @@ impl Flushers {
     ) -> R {
         let mut users = self.lock();
         let state = users.entry((tenant.clone(), user.clone())).or_default();
-        if let Some(addr) = state.flushers.get(cid) {
-            return send(addr);
+        if let Some(listed) = state.flushers.get_mut(cid) {
+            listed.retiring = false;
+            return send(&listed.addr);
         }
         let flusher = ConversationFlusher {
             tenant: tenant.clone(),
@@ -323,31 +331,33 @@ impl Flushers {
         };
         let addr = Supervisor::start_in_arbiter(&self.arbiter, move |_| flusher);
         let sent = send(&addr);
-        state.flushers.insert(cid.clone(), addr);
+        state.flushers.insert(cid.clone(), Listed { addr, retiring: false });
         sent
     }
 
-    /// Takes `flusher` off the map, if it is the conversation's listed flusher; nothing can reach it after.
-    fn unlist(&self, key: &UserKey, cid: &ConversationId, flusher: &Addr<ConversationFlusher>) {
-        if let Some(state) = self.lock().get_mut(key)
-            && state.flushers.get(cid) == Some(flusher)
-        {
-            state.flushers.remove(cid);
+    /// Marks `flusher` as asking to retire, if it is the conversation's listed flusher.
+    fn mark_retiring(&self, key: &UserKey, cid: &ConversationId, flusher: &Addr<ConversationFlusher>) {
+        let mut users = self.lock();
+        let listed = users.get_mut(key).and_then(|state| state.flushers.get_mut(cid));
+        if let Some(listed) = listed.filter(|listed| listed.addr == *flusher) {
+            listed.retiring = true;
         }
     }
 
-    /// An unlisted flusher found work after all: it goes back on the map, or, when another has taken its
-    /// place, that one is touched so it flushes what this one would have. A user erased meanwhile
-    /// (`forget_user`) stays erased.
-    fn relist(&self, key: &UserKey, cid: &ConversationId, flusher: Addr<ConversationFlusher>) {
+    /// Whether `flusher` may stop: it is off the map (its user was erased), or it is still marked and so
+    /// goes off the map now. False when something was sent to it since it asked.
+    fn take_off(&self, key: &UserKey, cid: &ConversationId, flusher: &Addr<ConversationFlusher>) -> bool {
         let mut users = self.lock();
-        let Some(state) = users.get_mut(key) else { return };
+        let Some(state) = users.get_mut(key) else { return true };
         match state.flushers.get(cid) {
-            Some(listed) if *listed != flusher => listed.do_send(Touch),
-            Some(_) => {}
-            None => {
-                state.flushers.insert(cid.clone(), flusher);
+            Some(listed) if listed.addr == *flusher => {
+                let retiring = listed.retiring;
+                if retiring {
+                    state.flushers.remove(cid);
+                }
+                retiring
             }
+            _ => true,
         }
     }
 
@@ -450,13 +460,13 @@ impl ConversationFlusher {
             && self.waiters.is_empty()
     }
 
-    /// Every `LINGER`: a flusher that got no message since the last check and is settled leaves the map,
-    /// then sends itself `Retire` behind anything already queued.
+    /// Every `LINGER`: a flusher that got no message since the last check and is settled asks to retire,
+    /// then sends itself `Retire` behind anything already queued (module doc).
     fn check_linger(&mut self, ctx: &mut Context<Self>) {
         if std::mem::replace(&mut self.active, false) || !self.settled() {
             return;
         }
-        self.flushers.unlist(&self.key(), &self.cid, &ctx.address());
+        self.flushers.mark_retiring(&self.key(), &self.cid, &ctx.address());
         ctx.address().do_send(Retire);
     }
 
@@ -625,8 +635,8 @@ impl Supervised for ConversationFlusher {
         self.retry = None;
         self.in_flight = None;
         if std::mem::take(&mut self.retired) {
-            // Retired, but a sender still held its address (a message parked on a full mailbox): it comes
-            // back, unlisted, for that message, and retires again later. Not a failure.
+            // Retired off the map, but a sender still held its address (the erasure of its user, waiting
+            // for it): it comes back, unlisted, for that message and retires again later. Not a failure.
             return;
         }
         self.answer(Err(FlushError::Gone));
@@ -658,25 +668,32 @@ impl Handler<Touch> for ConversationFlusher {
     }
 }
 
-/// Flush now and reply with the outcome. Sent when a session ends.
+/// Flush now; the outcome goes to the sender. Sent when a session ends. A `do_send` with a reply channel
+/// rather than a `send`: `send` to a full mailbox holds the message back until it is polled, and every
+/// message must be queued while the map's lock is held (module doc).
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), FlushError>")]
-pub struct FlushNow;
+#[rtype(result = "()")]
+struct FlushNow(oneshot::Sender<Result<(), FlushError>>);
+
+/// Asks `flusher` to flush now; resolves with the outcome of that attempt.
+fn flush_now(flusher: &Addr<ConversationFlusher>) -> impl Future<Output = Result<(), FlushError>> + use<> {
+    let (tx, rx) = oneshot::channel();
+    flusher.do_send(FlushNow(tx));
+    async move { rx.await.unwrap_or(Err(FlushError::Gone)) }
+}
 
 impl Handler<FlushNow> for ConversationFlusher {
-    type Result = ResponseFuture<Result<(), FlushError>>;
+    type Result = ();
 
-    fn handle(&mut self, _: FlushNow, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, FlushNow(reply): FlushNow, ctx: &mut Context<Self>) {
         self.active = true;
-        let (tx, rx) = oneshot::channel();
-        self.waiters.push(tx);
+        self.waiters.push(reply);
         let id = self.cid.to_string();
         guarded(ctx, ActorKind::Flusher, &id, |ctx| self.attempt(ctx));
-        Box::pin(async move { rx.await.unwrap_or(Err(FlushError::Gone)) })
     }
 }
 
-/// Sent by a flusher to itself once off the map: handled after every message sent to it before.
+/// Sent by a flusher to itself after asking to retire: handled after every message queued before it.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 struct Retire;
@@ -685,12 +702,9 @@ impl Handler<Retire> for ConversationFlusher {
     type Result = ();
 
     fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
-        if self.settled() {
-            // No address is left, so the supervisor lets it end instead of restarting it.
+        if self.settled() && self.flushers.take_off(&self.key(), &self.cid, &ctx.address()) {
             self.retired = true;
             ctx.stop();
-        } else {
-            self.flushers.relist(&self.key(), &self.cid, ctx.address());
         }
     }
 }
@@ -853,6 +867,22 @@ mod timing_tests {
     }
 
     #[actix_rt::test]
+    async fn a_write_between_asking_to_retire_and_retiring_keeps_the_flusher_and_is_flushed() {
+        // Real time: under paused time the clock would jump to the linger check while the writer thread
+        // answers, and the steps below are the check's, taken by hand.
+        let t = Setup::new(Duration::from_millis(100), Duration::from_secs(900)).await;
+        t.write().await;
+        t.flushed(1).await;
+        let (key, cid) = ((t.tenant.clone(), t.user.clone()), ConversationId::try_from("c1").unwrap());
+        let flusher = t.flushers.with_flusher(&t.tenant, &t.user, &cid, Addr::clone);
+        t.flushers.mark_retiring(&key, &cid, &flusher);
+        t.rewrite().await;
+        flusher.do_send(Retire);
+        t.flushed(2).await;
+        assert!(t.flushers.with_flusher(&t.tenant, &t.user, &cid, |listed| *listed == flusher), "still the one");
+    }
+
+    #[actix_rt::test]
     async fn a_flusher_with_work_is_never_retired() {
         tokio::time::pause();
         let t = Setup::new(Duration::from_secs(1), Duration::from_secs(900)).await;
@@ -955,6 +985,17 @@ mod tests_support {
         /// The conversations cold does not have yet.
         pub async fn dirty(&self) -> Vec<ConversationId> {
             self.writer.send(DirtyConversations).await.unwrap().unwrap()
+        }
+
+        /// Waits (real time, up to 10 s) until the bucket took `puts` uploads and nothing is dirty.
+        pub async fn flushed(&self, puts: usize) {
+            for _ in 0..200 {
+                if self.bucket.puts.load(Ordering::SeqCst) == puts && self.dirty().await.is_empty() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("not flushed: {} puts", self.bucket.puts.load(Ordering::SeqCst));
         }
     }
 }

@@ -193,8 +193,11 @@ impl IntegratorTrust {
         if !self.via_proxy(req) {
             return peer;
         }
+        // Bytes, not `to_str`: nginx appends to whatever the client sent, and a non-ASCII byte there
+        // must not make the whole header unreadable.
         let forwarded = req.headers().get_all(FORWARDED_FOR_HEADER).last();
-        let last = forwarded.and_then(|v| v.to_str().ok()).and_then(|v| v.rsplit(',').next());
+        let last = forwarded.and_then(|v| v.as_bytes().rsplit(|b| *b == b',').next());
+        let last = last.and_then(|ip| std::str::from_utf8(ip).ok());
         last.and_then(|ip| ip.trim().parse().ok()).or(peer)
     }
 

@@ -143,11 +143,16 @@ async fn a_forwarded_client_certificate_counts_only_on_the_pinned_proxys_connect
         client.get(rig.url("/conversations")).bearer_auth("x.y.z").header("x-forwarded-for", forwarded_for).send()
     };
     assert_eq!(refused(&proxy, "198.51.100.1, 203.0.113.7").await.unwrap().status(), 401);
+    // What a client sent through nginx comes first in the same header, non-ASCII bytes and all.
+    let mangled = reqwest::header::HeaderValue::from_bytes(b"\x80\xff, 203.0.113.8").unwrap();
+    let request = proxy.get(rig.url("/conversations")).bearer_auth("x.y.z").header("x-forwarded-for", mangled);
+    assert_eq!(request.send().await.unwrap().status(), 401);
     assert_eq!(refused(&rig.browser, "203.0.113.9").await.unwrap().status(), 401);
     let refusal_from = |peer: &'static str| {
         move |line: &Value| line["event"] == "auth.failed" && line["route"] == "/conversations" && line["peer"] == peer
     };
     crate::audit::audited(&audit_log, refusal_from("203.0.113.7")).await;
+    crate::audit::audited(&audit_log, refusal_from("203.0.113.8")).await;
     crate::audit::audited(&audit_log, refusal_from("127.0.0.1")).await;
     let lines = crate::audit::audit_lines(&audit_log);
     assert!(!lines.iter().any(|l| l["peer"] == "198.51.100.1" || l["peer"] == "203.0.113.9"), "{lines:?}");

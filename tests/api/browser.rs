@@ -93,6 +93,8 @@ async fn an_expired_jwt_triggers_a_new_handshake_and_the_message_still_goes_thro
         {"waitFor": "composer-input"},
         {"sleep": 1500},
         {"send": "hello after expiry"},
+        // The run may look idle between the 401 and the retry with the fresh JWT: wait for the reply itself.
+        {"waitFor": "assistant-message", "text": "Hello from the scripted model."},
         {"snapshot": "after"},
     ]}))
     .await;

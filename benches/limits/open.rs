@@ -35,16 +35,21 @@ pub const MODEL_ROLE: &str = "AUGCHATD_BENCH_MODEL_PROCESS";
 /// HTTP/2 connections the through route's streams share.
 const H2_CONNECTIONS: usize = 16;
 
-/// An HTTP/2 connection to the daemon over TLS, trusting `ca_pem`.
-async fn dial_h2(addr: SocketAddr, ca_pem: &str) -> http2::SendRequest<Full<Bytes>> {
+/// A TLS client that trusts `ca_pem` and asks for HTTP/2.
+fn h2_connector(ca_pem: &str) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
     let mut tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
     tls.alpn_protocols = vec![b"h2".to_vec()];
+    tokio_rustls::TlsConnector::from(Arc::new(tls))
+}
+
+/// An HTTP/2 connection to the daemon over TLS.
+async fn dial_h2(addr: SocketAddr, tls: &tokio_rustls::TlsConnector) -> http2::SendRequest<Full<Bytes>> {
     let tcp = TcpStream::connect(addr).await.unwrap();
     tcp.set_nodelay(true).unwrap();
     let server_name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let stream = tokio_rustls::TlsConnector::from(Arc::new(tls)).connect(server_name, tcp).await.unwrap();
+    let stream = tls.connect(server_name, tcp).await.unwrap();
     let (send, connection) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.unwrap();
     tokio::spawn(connection);
     send
@@ -97,9 +102,10 @@ pub async fn run(nofile: u64) -> Value {
         assert!(started.elapsed() < Duration::from_secs(30), "the daemon did not start: see its log");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let tls = h2_connector(&pki.ca_pem);
     let mut daemon_h2 = Vec::new();
     for _ in 0..H2_CONNECTIONS {
-        daemon_h2.push(dial_h2(daemon_addr, &pki.ca_pem).await);
+        daemon_h2.push(dial_h2(daemon_addr, &tls).await);
     }
     let mut jwts = Vec::new();
     crate::mint_until(crate::Conn::H2(daemon_h2[0].clone()), &mut jwts, streams).await;

@@ -353,7 +353,6 @@ async fn run_calls(turn: &Turn, out: &mut Out, calls: &[Call]) -> Result<Vec<Too
     Ok(outcomes.into_iter().map(Option::unwrap_or_default).collect())
 }
 
-/// One `source-document` per retrieval hit (SPEC §4.2 item 6); returns `{sourceId, title}` for the trace.
 /// What a call's result leaves for the rest of the turn, whether it ran in a step or on the user's approval:
 /// its source chips, sent (and returned for the step's trace), and the connector that refused the session's
 /// credentials, if it did, noted in `unauthorized` for the warning at the turn's end (SPEC §5.5).
@@ -376,6 +375,7 @@ fn report(
     emit_sources(out, call, outcome)
 }
 
+/// One `source-document` per retrieval hit (SPEC §4.2 item 6); returns `{sourceId, title}` for the trace.
 fn emit_sources(out: &mut Out, call: &Call, outcome: &ToolOutcome) -> Vec<Value> {
     let mut emitted = Vec::new();
     for hit in &outcome.hits {

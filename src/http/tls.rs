@@ -181,16 +181,11 @@ impl IntegratorTrust {
         self.proxies.contains(&sha256_hex(der))
     }
 
-    /// Whether the request came over a connection of a pinned proxy.
-    fn via_proxy(&self, req: &HttpRequest) -> bool {
-        req.conn_data::<PeerCert>().is_some_and(|PeerCert(der)| self.is_proxy(der))
-    }
-
     /// The client's address: the connection's peer, or, on a pinned proxy's connection, the address that
     /// proxy appended to `X-Forwarded-For` (the last one: whatever the client sent comes before it).
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
         let peer = req.peer_addr().map(|addr| addr.ip());
-        if !self.via_proxy(req) {
+        if !req.conn_data::<PeerCert>().is_some_and(|PeerCert(der)| self.is_proxy(der)) {
             return peer;
         }
         // Bytes, not `to_str`: nginx appends to whatever the client sent, and a non-ASCII byte there
@@ -218,7 +213,7 @@ impl IntegratorTrust {
     fn tenant(&self, req: &HttpRequest) -> Result<TenantId, (ApiError, AuthFailure)> {
         let missing = (ApiError::ClientCertificateRequired, AuthFailure::ClientCertificateMissing);
         let peer = req.conn_data::<PeerCert>().map(|PeerCert(der)| der);
-        let from_proxy = self.via_proxy(req);
+        let from_proxy = peer.is_some_and(|der| self.is_proxy(der));
         let der = match (req.headers().get(FORWARDED_CERT_HEADER), from_proxy) {
             (Some(_), false) => {
                 return Err((ApiError::UntrustedForwardedCertificate, AuthFailure::ForwardedCertificateUntrusted));

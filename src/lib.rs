@@ -20,7 +20,7 @@
 //! - [`jwt`]: HS256 browser tokens.
 //! - [`llm`]: the provider adapters (Anthropic Messages, OpenAI Responses), list-models, the offline model.
 //! - [`cold`]: the integrator's S3 bucket.
-//! - [`sse_lines`]: upstream SSE bodies cut into lines for `eventsource-stream`, in linear time and bounded.
+//! - [`sse_events`]: upstream SSE bodies parsed into events, in linear time, bounded, allocation-free per event.
 //! - Actors (sessions, per-user SQLite writers, their supervision) live in the `augchatd-actors` crate.
 
 pub mod audit;
@@ -36,7 +36,7 @@ pub mod metrics;
 pub mod probes;
 pub mod provision;
 pub mod shutdown;
-pub mod sse_lines;
+pub mod sse_events;
 pub mod stream;
 pub mod tools;
 pub mod trace;

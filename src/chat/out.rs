@@ -27,6 +27,9 @@ struct Open {
     index: usize,
     /// Anthropic's signature for a thinking block.
     signature: Option<String>,
+    /// Its text so far, kept here and written into the stored part when it closes: a lookup in the
+    /// part's JSON per token was a visible share of the relay's CPU (benches/limits).
+    text: String,
 }
 
 /// Sends chunks and keeps the message they add up to.
@@ -51,9 +54,13 @@ impl Out {
         self
     }
 
-    /// The assistant message's parts so far.
+    /// The assistant message's parts so far, the open one's text included.
     pub fn parts(&self) -> Value {
-        Value::Array(self.parts.clone())
+        let mut parts = self.parts.clone();
+        if let Some((open, part)) = self.open.as_ref().and_then(|o| Some((o, parts.get_mut(o.index)?))) {
+            part["text"] = Value::String(open.text.clone());
+        }
+        Value::Array(parts)
     }
 
     /// True once anything of the reply itself (text, reasoning, a tool call, a notice) was sent: from then
@@ -108,6 +115,9 @@ impl Out {
     /// Closes the open text or reasoning part, if any.
     pub fn close_part(&mut self) {
         let Some(open) = self.open.take() else { return };
+        if let Some(part) = self.parts.get_mut(open.index) {
+            part["text"] = Value::String(open.text);
+        }
         match open.kind {
             PartKind::Text => self.send(Chunk::TextEnd { id: &open.id }),
             PartKind::Reasoning => {
@@ -132,16 +142,15 @@ impl Out {
                 PartKind::Reasoning => Chunk::ReasoningStart { id: &id },
             });
             self.parts.push(json!({"type": name, "text": "", "state": "done"}));
-            self.open = Some(Open { kind, id, index: self.parts.len() - 1, signature: None });
+            self.open = Some(Open { kind, id, index: self.parts.len() - 1, signature: None, text: String::new() });
         }
-        let Some(open) = &self.open else { return };
-        if let Some(Value::String(stored)) = self.parts.get_mut(open.index).and_then(|p| p.get_mut("text")) {
-            stored.push_str(text);
-        }
-        self.send(match kind {
+        let Some(open) = &mut self.open else { return };
+        open.text.push_str(text);
+        let chunk = match kind {
             PartKind::Text => Chunk::TextDelta { id: &open.id, delta: text },
             PartKind::Reasoning => Chunk::ReasoningDelta { id: &open.id, delta: text },
-        })
+        };
+        self.tape.push(chunk.to_event())
     }
 
     /// The model started a tool call.

@@ -1,19 +1,21 @@
 //! The shared transport of the streaming adapters: one POST through the shared reqwest client, the
-//! status classified once, the body parsed as SSE (eventsource-stream) and each event handed to the
+//! status classified once, the body parsed as SSE (`sse_events`) and each event handed to the
 //! provider's adapter. A stall (no event for the configured stall timeout) or an end without the provider's final
 //! event is an error, never a silently short reply. A POST that has streamed is never retried.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use eventsource_stream::EventStreamError;
-use futures_util::{Stream, StreamExt};
+use bytes::Bytes;
+use futures_util::Stream;
 use tokio::time::{Instant, Sleep};
 
 use super::LlmEvent;
 use super::error::LlmError;
-use crate::sse_lines::LineError;
+use crate::sse_events::{Events, SseError};
 
 /// Deadline for the response headers.
 const HEADERS_TIMEOUT: Duration = Duration::from_secs(60);
@@ -22,7 +24,7 @@ const HEADERS_TIMEOUT: Duration = Duration::from_secs(60);
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<LlmEvent, LlmError>> + Send>>;
 
 /// Translates one provider's SSE events (STYLE 15: translate, nothing more).
-pub trait Adapter: Send + 'static {
+pub trait Adapter: Send + Unpin + 'static {
     /// One SSE event (`event:` name and `data:` text) into zero or more events.
     fn on_event(&mut self, event: &str, data: &str) -> Result<Vec<LlmEvent>, LlmError>;
     /// True once the provider's terminal event has been seen.
@@ -43,23 +45,21 @@ pub async fn open(
     if !status.is_success() {
         return Err(LlmError::from_status(status.as_u16()));
     }
-    let reader = Reader {
-        events: Box::pin(crate::sse_lines::events(response.bytes_stream())),
+    Ok(Box::pin(Reader {
+        events: Events::new(response.bytes_stream()),
         adapter,
         ready: VecDeque::new(),
         ended: false,
         stalled: Box::pin(tokio::time::sleep(stall)),
         last_event: Instant::now(),
         stall,
-    };
-    Ok(Box::pin(futures_util::stream::unfold(reader, |mut reader| async move {
-        reader.next().await.map(|item| (item, reader))
-    })))
+    }))
 }
 
-/// One response body being translated.
+/// One response body being translated. A hand-written stream, polled straight by the turn: the relay
+/// runs it once per token.
 struct Reader<S, A> {
-    events: Pin<Box<S>>,
+    events: Events<S>,
     adapter: A,
     /// Translated events not yet handed out.
     ready: VecDeque<LlmEvent>,
@@ -72,45 +72,47 @@ struct Reader<S, A> {
     stall: Duration,
 }
 
-impl<S, A> Reader<S, A>
+impl<S, A> Stream for Reader<S, A>
 where
-    S: Stream<Item = Result<eventsource_stream::Event, EventStreamError<LineError<reqwest::Error>>>>,
+    S: Stream<Item = Result<Bytes, reqwest::Error>>,
     A: Adapter,
 {
-    async fn next(&mut self) -> Option<Result<LlmEvent, LlmError>> {
+    type Item = Result<LlmEvent, LlmError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        // Every field is `Unpin` (the body and the timer are boxed).
+        let this = self.get_mut();
         loop {
-            if let Some(event) = self.ready.pop_front() {
-                return Some(Ok(event));
+            if let Some(event) = this.ready.pop_front() {
+                return Poll::Ready(Some(Ok(event)));
             }
-            if self.ended || self.adapter.finished() {
-                return None;
+            if this.ended || this.adapter.finished() {
+                return Poll::Ready(None);
             }
-            let next = tokio::select! {
-                event = self.events.next() => event,
-                () = &mut self.stalled => {
-                    let due = self.last_event + self.stall;
-                    if Instant::now() < due {
-                        self.stalled.as_mut().reset(due);
-                        continue;
-                    }
-                    self.ended = true;
-                    return Some(Err(LlmError::Stalled));
+            let Poll::Ready(next) = this.events.poll_event(cx) else {
+                if this.stalled.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
                 }
+                let due = this.last_event + this.stall;
+                if Instant::now() < due {
+                    this.stalled.as_mut().reset(due);
+                    continue;
+                }
+                this.ended = true;
+                return Poll::Ready(Some(Err(LlmError::Stalled)));
             };
-            self.last_event = Instant::now();
+            this.last_event = Instant::now();
             let translated = match next {
                 None => Err(LlmError::Truncated),
-                Some(Err(EventStreamError::Transport(LineError::Transport(e)))) => {
-                    Err(LlmError::Unreachable(e.without_url()))
-                }
+                Some(Err(SseError::Transport(e))) => Err(LlmError::Unreachable(e.without_url())),
                 Some(Err(_)) => Err(LlmError::Malformed),
-                Some(Ok(event)) => self.adapter.on_event(&event.event, &event.data),
+                Some(Ok(event)) => this.adapter.on_event(event.event, event.data),
             };
             match translated {
-                Ok(events) => self.ready.extend(events),
+                Ok(events) => this.ready.extend(events),
                 Err(err) => {
-                    self.ended = true;
-                    return Some(Err(err));
+                    this.ended = true;
+                    return Poll::Ready(Some(Err(err)));
                 }
             }
         }

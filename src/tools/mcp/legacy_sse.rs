@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use eventsource_stream::{Event, EventStreamError};
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use http::header::{ACCEPT, WWW_AUTHENTICATE};
@@ -20,7 +19,7 @@ use rmcp::transport::streamable_http_client::{AuthRequiredError, InsufficientSco
 use url::Url;
 
 use super::headers::AuthHeaders;
-use crate::sse_lines::{self, LineError};
+use crate::sse_events::{Event, Events, SseError};
 
 /// Why the legacy transport failed. The 401/403 variants carry rmcp's own auth error types as their
 /// source, so rmcp's `is_authorization_required()` / `auth_challenge()` see them like a streamable 401.
@@ -73,12 +72,12 @@ pub(super) async fn open(http: &reqwest::Client, url: &str, headers: AuthHeaders
     let request = with_headers(http.get(base.clone()), &headers).header(ACCEPT, "text/event-stream");
     let response = request.send().await.map_err(|e| LegacySseError::Request(e.without_url()))?;
     check_status(&response)?;
-    let mut events = sse_lines::events(response.bytes_stream());
+    let mut events = Events::new(response.bytes_stream());
     let endpoint = loop {
         match events.next().await {
             Some(Ok(event)) if event.event == "endpoint" => break endpoint_url(&base, event.data.trim())?,
             Some(Ok(_)) => continue,
-            Some(Err(EventStreamError::Transport(LineError::Transport(e)))) => {
+            Some(Err(SseError::Transport(e))) => {
                 return Err(LegacySseError::Request(e.without_url()));
             }
             Some(Err(_)) => return Err(LegacySseError::Malformed),
@@ -106,7 +105,7 @@ fn endpoint_url(base: &Url, data: &str) -> Result<Url, LegacySseError> {
 /// the SSE framing, which rmcp sees as the connection closing; an unreadable message is skipped.
 fn server_messages<S, E>(events: S) -> impl Stream<Item = ServerJsonRpcMessage> + Send + 'static
 where
-    S: Stream<Item = Result<Event, EventStreamError<E>>> + Send + 'static,
+    S: Stream<Item = Result<Event, SseError<E>>> + Send + 'static,
     E: Send + 'static,
 {
     events.take_while(|event| std::future::ready(event.is_ok())).filter_map(|event| {
@@ -198,7 +197,7 @@ mod tests {
                    event: message\ndata: not json\n\n\
                    event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n";
         let bytes = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(raw))]);
-        let messages: Vec<_> = server_messages(sse_lines::events(bytes)).collect().await;
+        let messages: Vec<_> = server_messages(Events::new(bytes)).collect().await;
         assert_eq!(messages.len(), 2);
         assert!(matches!(messages[0], ServerJsonRpcMessage::Response(_)));
         assert!(matches!(messages[1], ServerJsonRpcMessage::Notification(_)));

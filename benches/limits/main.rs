@@ -22,9 +22,15 @@
 //!   actix system thread with its default two workers. Sessions come from `POST /demo/sessions`, one per
 //!   client slot, minted before any measurement; every demo session is the same user, so all turns share
 //!   one `UserDbWriter` (a worst case for the writer). Logging is not initialised (no log cost).
-//! - **One client, two routes, same run.** A hyper HTTP/1.1 client (runtime `bench-client`, two threads)
+//! - **One client, three routes, same run.** A hyper HTTP/1.1 client (runtime `bench-client`, two threads)
 //!   keeps one connection per slot and runs turns back to back on it, either *direct* (`POST /v1/messages`
-//!   to the scripted server) or *through* augchatd (`POST /chat`). It never parses JSON: it scans each
+//!   to the scripted server), through the *bare relay* (the same request), or *through* augchatd
+//!   (`POST /chat`).
+//! - **The bare relay: this machine's floor for any relay.** Two threads (`bench-bare`), each a
+//!   single-threaded tokio runtime, copy each connection's bytes both ways to a connection of their own to
+//!   the model, parsing nothing: per delta the receive and send any relay must make, and nothing else.
+//!   What it adds over direct is what the machine charges before any relay logic; the sweep goes on with
+//!   it alone past augchatd's last level, until it stalls too. It never parses JSON: it scans each
 //!   line for the stamps. Per delta, latency = arrival − sent stamp; per turn, the TTFT overhead =
 //!   (first delta's arrival − request start) − (its sent stamp − request received by the model), i.e.
 //!   time to first token minus the model's own think time. "Added" is the through percentile minus the
@@ -34,16 +40,17 @@
 //!   every hop of a turn (client → worker → writer → worker → model → worker → client) pays one.
 //! - **Concurrency sweep**: for each level N, N slots start evenly over one turn's length (so turns start
 //!   at a steady rate, not in waves), keep turning for `HOLD`, then finish the turn they are in; direct
-//!   first, then through. A turn *stalls* if one of its deltas reaches the client more than
+//!   first, then the bare relay, then through. A turn *stalls* if one of its deltas reaches the client more than
 //!   `STALL_LATENCY` (2 × interval + 10 ms) after the model sent it, if it fails, or if it comes back
 //!   short. Latency rather than the gap between arrivals, so the scripted model's own timer jitter (this
 //!   process shares two cores) is not blamed on the relay; the longest gap is reported too. A level is
-//!   held when one of `ATTEMPTS` (2) tries has no stall on either route (a lone hiccup of the shared VM
-//!   then does not end the sweep; saturation stalls every try). The sweep stops at the first level not
+//!   held when one of `ATTEMPTS` (2) tries has no stall on direct or through (a lone hiccup of the shared
+//!   VM then does not end the sweep; saturation stalls every try); the bare relay's stalls are reported. The sweep stops at the first level not
 //!   held; the answer is the highest level held.
 //! - **CPU per reply**: per-thread on-CPU time (`/proc/self/task/*/schedstat`) over the through phase,
 //!   summed over the daemon's threads (every thread not named `bench-*` nor the main thread), divided by
-//!   the turns completed. The client's and the model's threads are reported apart, and so are the daemon
+//!   the turns completed; the bare relay's the same way over its phase. The client's and the model's
+//!   threads are reported apart, and so are the daemon
 //!   threads' voluntary context switches per reply (wake-ups: on a VM each one is expensive). From the
 //!   CPU per reply at the highest level held, the summary extrapolates how many streams the daemon alone
 //!   could carry on all cores (labelled as such: nothing else running, cost linear).
@@ -292,6 +299,7 @@ struct Cpu {
     daemon: u64,
     client: u64,
     model: u64,
+    bare: u64,
     /// Whole process from `/proc/self/stat` (includes threads that have exited; tick resolution).
     process: u64,
     /// Times a daemon thread went to sleep (voluntary context switches): each is a wake-up later.
@@ -348,13 +356,16 @@ enum Owner {
     Daemon,
     Client,
     Model,
+    Bare,
 }
 
-/// The model's runtime names its threads `bench-llm`; every other `bench-*` thread and the main thread
-/// belong to the client side.
+/// The model's runtime names its threads `bench-llm`, the bare relay's `bench-bare`; every other
+/// `bench-*` thread and the main thread belong to the client side.
 fn owner(tid: &str, comm: &str) -> Owner {
     if comm.starts_with("bench-llm") {
         Owner::Model
+    } else if comm.starts_with("bench-bare") {
+        Owner::Bare
     } else if comm.starts_with("bench-") || tid == std::process::id().to_string() {
         Owner::Client
     } else {
@@ -375,6 +386,7 @@ fn cpu_between(before: &Threads, after: &Threads) -> Cpu {
             }
             Owner::Client => cpu.client += spent,
             Owner::Model => cpu.model += spent,
+            Owner::Bare => cpu.bare += spent,
         }
     }
     cpu.process = after.process.saturating_sub(before.process);
@@ -604,6 +616,50 @@ fn boot_daemon(model_base: &str, data_dir: &std::path::Path) -> SocketAddr {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The bare relay
+
+/// Starts the floor of any relay on this machine: each connection's bytes copied both ways to a
+/// connection of its own to the model, nothing parsed. Per delta it makes the system calls a relay must
+/// (a receive from the model, a send to the client) and nothing else, so what it adds to latency and
+/// CPU is what the machine charges before any relay logic. Two threads named `bench-bare`, each a
+/// single-threaded runtime with its own listener on one port (`SO_REUSEPORT`: the kernel spreads the
+/// connections), as augchatd's two actix workers are. Returns the port's address.
+fn start_bare(model: SocketAddr) -> SocketAddr {
+    let mut addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    for _ in 0..2 {
+        let (bound, port) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("bench-bare".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async move {
+                    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                    socket.set_reuseport(true).unwrap();
+                    socket.bind(addr).unwrap();
+                    let listener = socket.listen(1_024).unwrap();
+                    bound.send(listener.local_addr().unwrap()).unwrap();
+                    serve_bare(listener, model).await;
+                });
+            })
+            .unwrap();
+        addr = port.recv().unwrap();
+    }
+    addr
+}
+
+async fn serve_bare(listener: TcpListener, model: SocketAddr) {
+    loop {
+        let Ok((mut inbound, _)) = listener.accept().await else { continue };
+        tokio::spawn(async move {
+            let Ok(mut outbound) = TcpStream::connect(model).await else { return };
+            let _ = inbound.set_nodelay(true);
+            let _ = outbound.set_nodelay(true);
+            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The client
 
 /// A client's way to a server: a connection of its own over HTTP/1.1 (as a browser tab has), or one
@@ -646,6 +702,8 @@ async fn connect(addr: SocketAddr) -> Result<Conn, String> {
 enum Route {
     /// Straight to the scripted model.
     Direct,
+    /// The model's own request, through the bare relay.
+    Bare,
     /// `POST /chat` on augchatd.
     Through,
 }
@@ -654,6 +712,7 @@ impl Route {
     fn name(self) -> &'static str {
         match self {
             Route::Direct => "direct",
+            Route::Bare => "bare",
             Route::Through => "through",
         }
     }
@@ -662,6 +721,8 @@ impl Route {
 /// The addresses and credentials the client needs.
 struct Target {
     model: SocketAddr,
+    /// The bare relay, when this run has one.
+    bare: Option<SocketAddr>,
     daemon: SocketAddr,
     jwts: Vec<String>,
     /// HTTP/2 connections to the daemon that the through route's slots share; empty: a connection each.
@@ -677,6 +738,7 @@ impl Target {
             }
             Route::Through => connect(self.daemon).await,
             Route::Direct => connect(self.model).await,
+            Route::Bare => connect(self.bare.ok_or("no bare relay in this run")?).await,
         }
     }
 
@@ -690,7 +752,7 @@ impl Target {
         );
         let builder = Request::builder().method(Method::POST).header(hyper::header::HOST, "127.0.0.1");
         let (builder, body) = match route {
-            Route::Direct => (
+            Route::Direct | Route::Bare => (
                 builder.uri("/v1/messages").header("x-api-key", API_KEY).header("anthropic-version", "2023-06-01"),
                 json!({"model": MODEL, "max_tokens": 4096, "stream": true, "system": "You are a benchmark.",
                        "messages": [{"role": "user", "content": text}]}),
@@ -859,6 +921,7 @@ impl Phase {
             "cpu_ms_per_reply": {"daemon": self.per_reply_ms(self.cpu.daemon).map(round3),
                                  "client": self.per_reply_ms(self.cpu.client).map(round3),
                                  "model": self.per_reply_ms(self.cpu.model).map(round3),
+                                 "bare": self.per_reply_ms(self.cpu.bare).map(round3),
                                  "process": self.per_reply_ms(self.cpu.process).map(round3)},
             "daemon_wakeups_per_reply": self.per_reply_ms(self.cpu.daemon_sleeps * 1_000_000).map(round1),
             "rss_growth_kb": self.rss_growth_kb, "open_at_rss_sample": self.open_at_rss,
@@ -930,24 +993,37 @@ async fn mint_until(mut conn: Conn, jwts: &mut Vec<String>, count: usize) {
     }
 }
 
+/// What the one-stream TTFT turns measured, by route.
+struct OneStream {
+    direct: PhaseStats,
+    bare: PhaseStats,
+    through: PhaseStats,
+    disturbance: Value,
+}
+
 /// One-stream TTFT: one-token turns, alternating routes on one kept-alive connection each.
-async fn ttft_one_stream(target: &Arc<Target>) -> (PhaseStats, PhaseStats, Value) {
-    let (direct, through) = (PhaseStats::new(), PhaseStats::new());
+async fn ttft_one_stream(target: &Arc<Target>) -> OneStream {
+    let (direct, bare, through) = (PhaseStats::new(), PhaseStats::new(), PhaseStats::new());
     let machine_before = machine_now();
-    let mut conns = [connect(target.model).await.unwrap(), connect(target.daemon).await.unwrap()];
+    let routes = [Route::Direct, Route::Bare, Route::Through];
+    let mut conns = Vec::new();
+    for (slot, route) in routes.into_iter().enumerate() {
+        conns.push(target.dial(route, slot).await.unwrap());
+    }
     let warmup = PhaseStats::new();
     for i in 0..WARMUP_TURNS + TTFT_SAMPLES {
-        for (route, conn) in [Route::Direct, Route::Through].into_iter().zip(conns.iter_mut()) {
+        for (route, conn) in routes.into_iter().zip(conns.iter_mut()) {
             let stats = match (i < WARMUP_TURNS, route) {
                 (true, _) => &warmup,
                 (false, Route::Direct) => &direct,
+                (false, Route::Bare) => &bare,
                 (false, Route::Through) => &through,
             };
             let pace = Pace { think: TTFT_THINK, interval: INTERVAL, tokens: 1 };
             turn(conn, target.request(route, 0, pace), 1, stats).await.unwrap();
         }
     }
-    (direct, through, disturbance(machine_before, machine_now()))
+    OneStream { direct, bare, through, disturbance: disturbance(machine_before, machine_now()) }
 }
 
 /// The machine's floor for any relay: a round trip to another thread that has been idle for 5 ms (a
@@ -985,6 +1061,7 @@ fn show<T: std::fmt::Display>(value: Option<T>) -> String {
 /// The chat relay measures (issue #5 and the streaming half of issue #7); prints its tables.
 async fn relay(
     model_addr: SocketAddr,
+    bare_addr: SocketAddr,
     daemon_addr: SocketAddr,
     levels: &[usize],
     nproc: usize,
@@ -993,7 +1070,16 @@ async fn relay(
 ) -> Value {
     let mut jwts = Vec::new();
     mint_until(connect(daemon_addr).await.unwrap(), &mut jwts, 1).await;
-    let target = Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts: jwts.clone(), daemon_h2: Vec::new() });
+    let target_with = |jwts: &[String]| {
+        Arc::new(Target {
+            model: model_addr,
+            bare: Some(bare_addr),
+            daemon: daemon_addr,
+            jwts: jwts.to_vec(),
+            daemon_h2: Vec::new(),
+        })
+    };
+    let target = target_with(&jwts);
 
     let floor = wake_floor().await;
     println!(
@@ -1002,27 +1088,29 @@ async fn relay(
         show(floor.quantile(0.99))
     );
     println!("one-stream TTFT: {TTFT_SAMPLES} one-token turns per route");
-    let (ttft_direct, ttft_through, ttft_disturbance) = ttft_one_stream(&target).await;
-    println!("  other processes during it: {} cores", ttft_disturbance["other_processes_cores"]);
+    let one_stream = ttft_one_stream(&target).await;
+    println!("  other processes during it: {} cores", one_stream.disturbance["other_processes_cores"]);
 
     let mut rows = Vec::new();
     let mut held = 0;
+    let mut bare_held = 0;
+    let mut bare_stalled = false;
     let mut stop_reason = "reached the cap".to_owned();
     for &streams in levels {
         mint_until(connect(daemon_addr).await.unwrap(), &mut jwts, streams).await;
-        let target =
-            Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts: jwts.clone(), daemon_h2: Vec::new() });
+        let target = target_with(&jwts);
         let mut stalled_attempts = Vec::new();
-        let (direct, through) = loop {
+        let (direct, bare, through) = loop {
             let direct = phase(&target, Route::Direct, streams, STREAMING).await;
+            let bare = phase(&target, Route::Bare, streams, STREAMING).await;
             let through = phase(&target, Route::Through, streams, STREAMING).await;
             if (!direct.stats.stalled() && !through.stats.stalled()) || stalled_attempts.len() + 1 == ATTEMPTS {
-                break (direct, through);
+                break (direct, bare, through);
             }
             println!("  {streams:>5} streams: stalled, once more");
-            stalled_attempts.push(json!({"direct": direct.json(), "through": through.json()}));
+            stalled_attempts.push(json!({"direct": direct.json(), "bare": bare.json(), "through": through.json()}));
         };
-        let (d, t) = (&direct.stats, &through.stats);
+        let (d, b, t) = (&direct.stats, &bare.stats, &through.stats);
         let ok = !d.stalled() && !t.stalled();
         let daemon_rss = match (through.rss_per_stream_kb(), direct.rss_per_stream_kb()) {
             (Some(t), Some(d)) => Some(round1(t - d)),
@@ -1033,13 +1121,18 @@ async fn relay(
             "added_ttft_us": {"p50": added(&t.ttft, &d.ttft, 0.5), "p99": added(&t.ttft, &d.ttft, 0.99)},
             "added_chunk_us": {"p50": added(&t.chunk, &d.chunk, 0.5), "p99": added(&t.chunk, &d.chunk, 0.99)},
             "daemon_cpu_ms_per_reply": through.per_reply_ms(through.cpu.daemon).map(round3),
+            "bare_held": !b.stalled(),
+            "bare_added_ttft_us": {"p50": added(&b.ttft, &d.ttft, 0.5), "p99": added(&b.ttft, &d.ttft, 0.99)},
+            "bare_added_chunk_us": {"p50": added(&b.chunk, &d.chunk, 0.5), "p99": added(&b.chunk, &d.chunk, 0.99)},
+            "bare_cpu_ms_per_reply": bare.per_reply_ms(bare.cpu.bare).map(round3),
             "daemon_wakeups_per_reply": through.json()["daemon_wakeups_per_reply"],
             "process_cpu_ms_per_reply_through_minus_direct": through.per_reply_ms(through.cpu.process)
                 .zip(direct.per_reply_ms(direct.cpu.process)).map(|(t, d)| round3(t - d)),
             "rss_kb_per_open_stream": {"process_through": through.rss_per_stream_kb().map(round1),
                                        "process_direct": direct.rss_per_stream_kb().map(round1),
                                        "daemon": daemon_rss},
-            "direct": direct.json(), "through": through.json(), "stalled_attempts": stalled_attempts,
+            "direct": direct.json(), "bare": bare.json(), "through": through.json(),
+            "stalled_attempts": stalled_attempts,
         });
         println!(
             "  {streams:>5} streams: {} | added TTFT p50/p99 {}/{} µs | added chunk p50/p99 {}/{} µs | max delta latency direct/through {:.1}/{:.1} ms | daemon CPU/reply {} ms, wake-ups/reply {} | RSS/stream daemon {} KB | other processes direct/through {}/{} cores",
@@ -1056,6 +1149,19 @@ async fn relay(
             direct.disturbance["other_processes_cores"],
             through.disturbance["other_processes_cores"],
         );
+        println!(
+            "         bare relay: {} | added TTFT p50/p99 {}/{} µs | added chunk p50/p99 {}/{} µs | bare relay CPU/reply {} ms",
+            if b.stalled() { "STALLED" } else { "held" },
+            show(added(&b.ttft, &d.ttft, 0.5)),
+            show(added(&b.ttft, &d.ttft, 0.99)),
+            show(added(&b.chunk, &d.chunk, 0.5)),
+            show(added(&b.chunk, &d.chunk, 0.99)),
+            show(row["bare_cpu_ms_per_reply"].as_f64()),
+        );
+        match (b.stalled(), bare_stalled) {
+            (false, false) => bare_held = streams,
+            _ => bare_stalled = true,
+        }
         rows.push(row);
         if ok {
             held = streams;
@@ -1068,12 +1174,43 @@ async fn relay(
             break;
         }
     }
+    // Past augchatd's last level, the bare relay goes on alone (with the direct route, the harness's own
+    // check) until it stalls too: the most streams any relay holds on this machine with this harness.
+    let mut bare_rows = Vec::new();
+    if !bare_stalled {
+        let last_held = bare_held;
+        for streams in levels.iter().copied().filter(|&n| n > last_held) {
+            let target = target_with(&jwts);
+            let (direct, bare) = (
+                phase(&target, Route::Direct, streams, STREAMING).await,
+                phase(&target, Route::Bare, streams, STREAMING).await,
+            );
+            let (d, b) = (&direct.stats, &bare.stats);
+            println!(
+                "  {streams:>5} streams, bare relay alone: {} | direct {} | added chunk p50/p99 {}/{} µs | bare relay CPU/reply {} ms",
+                if b.stalled() { "STALLED" } else { "held" },
+                if d.stalled() { "STALLED" } else { "held" },
+                show(added(&b.chunk, &d.chunk, 0.5)),
+                show(added(&b.chunk, &d.chunk, 0.99)),
+                show(bare.per_reply_ms(bare.cpu.bare).map(round3)),
+            );
+            bare_rows.push(json!({"streams": streams, "bare_held": !b.stalled(), "direct_held": !d.stalled(),
+                "bare_added_chunk_us": {"p50": added(&b.chunk, &d.chunk, 0.5), "p99": added(&b.chunk, &d.chunk, 0.99)},
+                "bare_cpu_ms_per_reply": bare.per_reply_ms(bare.cpu.bare).map(round3),
+                "direct": direct.json(), "bare": bare.json()}));
+            if b.stalled() || d.stalled() {
+                break;
+            }
+            bare_held = streams;
+        }
+    }
 
     let open = open::run(nofile).await;
 
     let level = |n: usize| rows.iter().find(|r| r["streams"] == n);
     let (one, top) = (level(1), level(held));
-    let ttft_added = |q| added(&ttft_through.ttft, &ttft_direct.ttft, q);
+    let ttft_added = |q| added(&one_stream.through.ttft, &one_stream.direct.ttft, q);
+    let bare_ttft_added = |q| added(&one_stream.bare.ttft, &one_stream.direct.ttft, q);
     // How many streams the daemon's own CPU per reply would allow on all the cores, if nothing else
     // ran and the cost stayed linear: an extrapolation, not a measurement.
     let projected = top.and_then(|r| r["daemon_cpu_ms_per_reply"].as_f64()).map(|cpu_ms| {
@@ -1090,6 +1227,12 @@ async fn relay(
             "daemon_cpu_ms_per_200_token_reply": r["daemon_cpu_ms_per_reply"],
             "rss_kb_per_open_stream": r["rss_kb_per_open_stream"]})),
         "projected_streams_daemon_alone": projected,
+        "bare_relay": {
+            "added_ttft_us_one_stream": {"p50": bare_ttft_added(0.5), "p99": bare_ttft_added(0.99)},
+            "added_chunk_us_one_stream": one.map(|r| r["bare_added_chunk_us"].clone()),
+            "most_streams_held": bare_held,
+            "cpu_ms_per_200_token_reply_at_augchatds_most": top.map(|r| r["bare_cpu_ms_per_reply"].clone()),
+        },
     });
 
     let cell = |r: Option<&Value>, path: &[&str]| {
@@ -1123,16 +1266,28 @@ async fn relay(
         cell(top, &["rss_kb_per_open_stream", "process_through"])
     );
     println!("| streams the daemon's CPU alone would allow on {nproc} cores (extrapolated) | {} | |", show(projected));
+    println!(
+        "| bare relay, same run: added TTFT, 1 stream, p50 / p99 | {} / {} µs | |",
+        show(bare_ttft_added(0.5)),
+        show(bare_ttft_added(0.99))
+    );
+    println!("| bare relay: added per chunk, 1 stream, p50 / p99 | {} µs | |", pair(one, "bare_added_chunk_us"));
+    println!("| bare relay: most concurrent streams with no stall | {bare_held} | |");
+    println!(
+        "| bare relay: CPU per 200-token reply at {held} streams | {} ms | |",
+        cell(top, &["bare_cpu_ms_per_reply"])
+    );
 
     println!(
-        "\n| streams | held | added TTFT p50 / p99 (µs) | added per chunk p50 / p99 (µs) | max delta latency direct / through (ms) | daemon CPU per reply (ms) | daemon wake-ups per reply | RSS per stream, daemon (KB) | other processes (cores) |"
+        "\n| streams | held | added TTFT p50 / p99 (µs) | added per chunk p50 / p99 (µs) | max delta latency direct / through (ms) | daemon CPU per reply (ms) | daemon wake-ups per reply | RSS per stream, daemon (KB) | bare relay: held, added per chunk p50 / p99 (µs), CPU per reply (ms) | other processes (cores) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let yes_no = |v: &Value| if *v == true { "yes" } else { "no" };
     for r in &rows {
         println!(
-            "| {} | {} | {} | {} | {} / {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} / {} | {} | {} | {} | {}, {}, {} | {} |",
             r["streams"],
-            if r["held"] == true { "yes" } else { "no" },
+            yes_no(&r["held"]),
             pair(Some(r), "added_ttft_us"),
             pair(Some(r), "added_chunk_us"),
             r["direct"]["max_latency_ms"],
@@ -1140,7 +1295,21 @@ async fn relay(
             r["daemon_cpu_ms_per_reply"],
             r["daemon_wakeups_per_reply"],
             r["rss_kb_per_open_stream"]["daemon"],
+            yes_no(&r["bare_held"]),
+            pair(Some(r), "bare_added_chunk_us"),
+            r["bare_cpu_ms_per_reply"],
             r["through"]["disturbance"]["other_processes_cores"],
+        );
+    }
+    for r in &bare_rows {
+        println!(
+            "| {} | (not run) | | | {} / – | | | | {}, {}, {} | {} |",
+            r["streams"],
+            r["direct"]["max_latency_ms"],
+            yes_no(&r["bare_held"]),
+            pair(Some(r), "bare_added_chunk_us"),
+            r["bare_cpu_ms_per_reply"],
+            r["bare"]["disturbance"]["other_processes_cores"],
         );
     }
 
@@ -1150,13 +1319,18 @@ async fn relay(
                    "reply_tokens": REPLY_TOKENS, "stall_latency_ms": STALL_LATENCY.as_millis() as u64, "harness_threads": harness_threads,
                    "ramp_ms": RAMP.as_millis() as u64, "hold_s": HOLD.as_secs(),
                    "ttft_samples": TTFT_SAMPLES, "ttft_think_ms": TTFT_THINK.as_millis() as u64},
-        "ttft_one_stream": {"direct_overhead": ttft_direct.ttft.summary(), "through_overhead": ttft_through.ttft.summary(),
-                            "direct_chunk": ttft_direct.chunk.summary(), "through_chunk": ttft_through.chunk.summary(),
-                            "disturbance": ttft_disturbance},
+        "ttft_one_stream": {"direct_overhead": one_stream.direct.ttft.summary(),
+                            "bare_overhead": one_stream.bare.ttft.summary(),
+                            "through_overhead": one_stream.through.ttft.summary(),
+                            "direct_chunk": one_stream.direct.chunk.summary(),
+                            "bare_chunk": one_stream.bare.chunk.summary(),
+                            "through_chunk": one_stream.through.chunk.summary(),
+                            "disturbance": one_stream.disturbance},
         "wake_floor": floor.summary(),
         "summary": summary,
         "open_streams": open,
         "levels": rows,
+        "bare_relay_levels": bare_rows,
     })
 }
 
@@ -1189,6 +1363,7 @@ fn main() {
     let model_listener = model_runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
     let model_addr = model_listener.local_addr().unwrap();
     model_runtime.spawn(serve_model(model_listener));
+    let bare_addr = start_bare(model_addr);
 
     let parts = std::env::var("AUGCHATD_BENCH_PARTS").unwrap_or_else(|_| "process,relay".to_owned());
     let dir = tempfile::tempdir().unwrap();
@@ -1205,7 +1380,9 @@ fn main() {
         let process =
             if parts.contains("process") { process::run(&format!("http://{model_addr}")).await } else { Value::Null };
         let relay = match daemon_addr {
-            Some(daemon_addr) => relay(model_addr, daemon_addr, &levels, nproc, nofile, harness_threads).await,
+            Some(daemon_addr) => {
+                relay(model_addr, bare_addr, daemon_addr, &levels, nproc, nofile, harness_threads).await
+            }
             None => Value::Null,
         };
         targets::print(&process, &relay);

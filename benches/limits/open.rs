@@ -109,7 +109,7 @@ pub async fn run(nofile: u64) -> Value {
     }
     let mut jwts = Vec::new();
     crate::mint_until(crate::Conn::H2(daemon_h2[0].clone()), &mut jwts, streams).await;
-    let target = Arc::new(Target { model: model_addr, daemon: daemon_addr, jwts, daemon_h2 });
+    let target = Arc::new(Target { model: model_addr, bare: None, daemon: daemon_addr, jwts, daemon_h2 });
 
     let direct = crate::phase(&target, Route::Direct, streams, SLOW).await;
     let pid = daemon.pid();

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::peers::browser::{ParentPage, play, texts};
+use crate::peers::cut_proxy::CutProxy;
 use crate::peers::llm::GOOD_KEY;
 use crate::peers::s3::Fault;
 use crate::peers::{mcp, opensearch};
@@ -414,6 +415,52 @@ async fn a_page_reloaded_mid_reply_gets_the_same_turn_back_with_nothing_repeated
     assert_eq!(replies[0].matches("Hello from").count(), 1, "nothing repeated: {replies:?}");
     let questions = texts(done, "user-message");
     assert!(questions.len() == 1 && questions[0].ends_with("gated hello"), "{questions:?}");
+    assert!(done["message-error"].as_array().unwrap().is_empty(), "{done}");
+    assert_eq!(srv.llm.seen().iter().filter(|s| s.body.is_some()).count(), 1, "the one turn, not a new one");
+    assert_eq!(stored_thread(&srv, &jwt).await["messages"].as_array().unwrap().len(), 2);
+}
+
+#[actix_web::test]
+async fn a_stream_cut_mid_reply_with_the_tab_visible_resumes_at_once_with_nothing_repeated() {
+    // Issue #8 item 1: a balancer restart or a network blip cuts the reply's connection while the user
+    // watches. The UI resumes the same turn over a new connection (GET /chat/{cid}/stream) and shows the
+    // reply once, whole.
+    let parent = ParentPage::start();
+    let srv = daemon(&parent, &[]).await;
+    let proxy = CutProxy::start(&srv.base).await;
+    parent.embed(&proxy.base);
+    let jwt = mint(&srv, "ada", 600, json!([])).await;
+    parent.give(&[&jwt]);
+    // The first hook cuts every connection of the page to the daemon; the second lets the model finish.
+    let (llm, cutter, cut) = (srv.llm.clone(), proxy.clone(), std::sync::Arc::new(std::sync::Mutex::new(None)));
+    let seen_cut = std::sync::Arc::clone(&cut);
+    parent.on_hook(move || {
+        let mut cut = seen_cut.lock().unwrap();
+        match *cut {
+            None => *cut = Some(cutter.cut()),
+            Some(_) => llm.release(),
+        }
+    });
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+        {"send": "gated hello", "expect": "running"},
+        {"waitFor": "assistant-message", "text": "Hello from"},
+        {"fetch": format!("{}/hook", parent.origin)},
+        {"sleep": 500},
+        {"snapshot": "after-cut"},
+        {"fetch": format!("{}/hook", parent.origin)},
+        {"waitFor": "assistant-message", "text": "Hello from the scripted model."},
+        {"idle": true},
+        {"waitFor": "user-message", "text": "gated hello"},
+        {"snapshot": "done"},
+    ]}))
+    .await;
+    assert!(cut.lock().unwrap().is_some_and(|n| n > 0), "the reply's connection was open when cut");
+    let after_cut = &report["snapshots"]["after-cut"];
+    assert_eq!(texts(after_cut, "assistant-message").len(), 1, "{after_cut}");
+    let done = &report["snapshots"]["done"];
+    let replies = texts(done, "assistant-message");
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0].matches("Hello from").count(), 1, "nothing repeated: {replies:?}");
     assert!(done["message-error"].as_array().unwrap().is_empty(), "{done}");
     assert_eq!(srv.llm.seen().iter().filter(|s| s.body.is_some()).count(), 1, "the one turn, not a new one");
     assert_eq!(stored_thread(&srv, &jwt).await["messages"].as_array().unwrap().len(), 2);

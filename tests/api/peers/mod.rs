@@ -2,6 +2,7 @@
 
 pub mod ai_sdk;
 pub mod browser;
+pub mod cut_proxy;
 pub mod hostile_mcp;
 pub mod llm;
 pub mod mcp;

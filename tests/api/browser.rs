@@ -387,28 +387,27 @@ async fn stop_ends_the_turn_on_the_server_and_the_partial_reply_is_kept() {
     assert_eq!(srv.llm.seen().iter().filter(|s| s.body.is_some()).count(), 1, "one model call, no other");
 }
 
-#[actix_web::test]
-async fn a_page_reloaded_mid_reply_gets_the_same_turn_back_with_nothing_repeated() {
-    // Issue #8 item 1: the turn runs on while the page reloads; the new page resumes it (GET /chat/{cid}/stream)
-    // and shows the reply once, whole, under the question it answers.
-    let (parent, srv, jwt) = embedded_with_jwt(json!([])).await;
-    let llm = srv.llm.clone();
-    parent.on_hook(move || llm.release());
-    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
-        {"send": "gated hello", "expect": "running"},
-        {"waitFor": "assistant-message", "text": "Hello from"},
-        {"reload": true},
-        {"waitFor": "assistant-message", "text": "Hello from"},
-        {"snapshot": "resumed"},
-        {"fetch": format!("{}/hook", parent.origin)},
-        {"waitFor": "assistant-message", "text": "Hello from the scripted model."},
-        {"idle": true},
-        {"waitFor": "user-message", "text": "gated hello"},
-        {"snapshot": "done"},
-    ]}))
-    .await;
-    let resumed = &report["snapshots"]["resumed"];
-    assert_eq!(texts(resumed, "assistant-message").len(), 1, "{resumed}");
+/// Plays a reply the scripted model holds after `Hello from ` (`gated`), broken by `interruption` once that
+/// shows; the parent's hook, fetched last, lets the model finish. Checks that the page shows the reply once,
+/// whole, under its question, from the one turn, and that it is stored once.
+async fn one_whole_reply_after(parent: &ParentPage, srv: &TestServer, jwt: &str, interruption: &[Value]) {
+    let hook = format!("{}/hook", parent.origin);
+    let mut steps = vec![
+        json!({"send": "gated hello", "expect": "running"}),
+        json!({"waitFor": "assistant-message", "text": "Hello from"}),
+    ];
+    steps.extend_from_slice(interruption);
+    steps.extend([
+        json!({"snapshot": "interrupted"}),
+        json!({"fetch": hook}),
+        json!({"waitFor": "assistant-message", "text": "Hello from the scripted model."}),
+        json!({"idle": true}),
+        json!({"waitFor": "user-message", "text": "gated hello"}),
+        json!({"snapshot": "done"}),
+    ]);
+    let report = play(json!({"url": format!("{}/", parent.origin), "steps": steps})).await;
+    let interrupted = &report["snapshots"]["interrupted"];
+    assert_eq!(texts(interrupted, "assistant-message").len(), 1, "{interrupted}");
     let done = &report["snapshots"]["done"];
     let replies = texts(done, "assistant-message");
     assert_eq!(replies.len(), 1, "{replies:?}");
@@ -417,14 +416,24 @@ async fn a_page_reloaded_mid_reply_gets_the_same_turn_back_with_nothing_repeated
     assert!(questions.len() == 1 && questions[0].ends_with("gated hello"), "{questions:?}");
     assert!(done["message-error"].as_array().unwrap().is_empty(), "{done}");
     assert_eq!(srv.llm.seen().iter().filter(|s| s.body.is_some()).count(), 1, "the one turn, not a new one");
-    assert_eq!(stored_thread(&srv, &jwt).await["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(stored_thread(srv, jwt).await["messages"].as_array().unwrap().len(), 2);
+}
+
+#[actix_web::test]
+async fn a_page_reloaded_mid_reply_gets_the_same_turn_back_with_nothing_repeated() {
+    // Issue #8 item 1: the turn runs on while the page reloads; the new page resumes it (GET /chat/{cid}/stream)
+    // and shows the reply once, whole, under the question it answers.
+    let (parent, srv, jwt) = embedded_with_jwt(json!([])).await;
+    let llm = srv.llm.clone();
+    parent.on_hook(move || llm.release());
+    let reload = [json!({"reload": true}), json!({"waitFor": "assistant-message", "text": "Hello from"})];
+    one_whole_reply_after(&parent, &srv, &jwt, &reload).await;
 }
 
 #[actix_web::test]
 async fn a_stream_cut_mid_reply_with_the_tab_visible_resumes_at_once_with_nothing_repeated() {
     // Issue #8 item 1: a balancer restart or a network blip cuts the reply's connection while the user
-    // watches. The UI resumes the same turn over a new connection (GET /chat/{cid}/stream) and shows the
-    // reply once, whole.
+    // watches. The UI resumes the same turn over a new connection (GET /chat/{cid}/stream) at once.
     let parent = ParentPage::start();
     let srv = daemon(&parent, &[]).await;
     let proxy = CutProxy::start(&srv.base).await;
@@ -432,8 +441,8 @@ async fn a_stream_cut_mid_reply_with_the_tab_visible_resumes_at_once_with_nothin
     let jwt = mint(&srv, "ada", 600, json!([])).await;
     parent.give(&[&jwt]);
     // The first hook cuts every connection of the page to the daemon; the second lets the model finish.
-    let (llm, cutter, cut) = (srv.llm.clone(), proxy.clone(), std::sync::Arc::new(std::sync::Mutex::new(None)));
-    let seen_cut = std::sync::Arc::clone(&cut);
+    let cut = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let (llm, cutter, seen_cut) = (srv.llm.clone(), proxy.clone(), std::sync::Arc::clone(&cut));
     parent.on_hook(move || {
         let mut cut = seen_cut.lock().unwrap();
         match *cut {
@@ -441,29 +450,9 @@ async fn a_stream_cut_mid_reply_with_the_tab_visible_resumes_at_once_with_nothin
             Some(_) => llm.release(),
         }
     });
-    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
-        {"send": "gated hello", "expect": "running"},
-        {"waitFor": "assistant-message", "text": "Hello from"},
-        {"fetch": format!("{}/hook", parent.origin)},
-        {"sleep": 500},
-        {"snapshot": "after-cut"},
-        {"fetch": format!("{}/hook", parent.origin)},
-        {"waitFor": "assistant-message", "text": "Hello from the scripted model."},
-        {"idle": true},
-        {"waitFor": "user-message", "text": "gated hello"},
-        {"snapshot": "done"},
-    ]}))
-    .await;
+    let cut_now = [json!({"fetch": format!("{}/hook", parent.origin)}), json!({"sleep": 500})];
+    one_whole_reply_after(&parent, &srv, &jwt, &cut_now).await;
     assert!(cut.lock().unwrap().is_some_and(|n| n > 0), "the reply's connection was open when cut");
-    let after_cut = &report["snapshots"]["after-cut"];
-    assert_eq!(texts(after_cut, "assistant-message").len(), 1, "{after_cut}");
-    let done = &report["snapshots"]["done"];
-    let replies = texts(done, "assistant-message");
-    assert_eq!(replies.len(), 1, "{replies:?}");
-    assert_eq!(replies[0].matches("Hello from").count(), 1, "nothing repeated: {replies:?}");
-    assert!(done["message-error"].as_array().unwrap().is_empty(), "{done}");
-    assert_eq!(srv.llm.seen().iter().filter(|s| s.body.is_some()).count(), 1, "the one turn, not a new one");
-    assert_eq!(stored_thread(&srv, &jwt).await["messages"].as_array().unwrap().len(), 2);
 }
 
 #[actix_web::test]

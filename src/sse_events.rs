@@ -71,7 +71,7 @@ pub struct Events<S> {
 
 /// What the next line of `pending` is, if a whole one is there.
 enum Line {
-    /// Not yet known: more bytes are needed.
+    /// No line end yet: more bytes are needed (or, at the body's end, none will come).
     Incomplete,
     /// The line's bytes without their end, and the bytes it takes with its end.
     Whole { len: usize, taken: usize },
@@ -92,14 +92,11 @@ impl<S> Events<S> {
         }
     }
 
-    /// The next line end in `pending` (`\n`, `\r\n` or `\r`); at the body's end, the rest is a line.
+    /// The next line end in `pending` (`\n`, `\r\n` or `\r`). Bytes after the last line end at the body's
+    /// end stay incomplete: the format discards them.
     fn next_line(&mut self) -> Line {
         let found = self.pending[self.scanned..].iter().position(|b| matches!(b, b'\n' | b'\r'));
         let Some(at) = found.map(|i| self.scanned + i) else {
-            if self.ended && !self.pending.is_empty() {
-                self.scanned = 0;
-                return Line::Whole { len: self.pending.len(), taken: self.pending.len() };
-            }
             self.scanned = self.pending.len();
             return Line::Incomplete;
         };
@@ -137,6 +134,10 @@ impl<S> Events<S> {
             let Line::Whole { len, taken } = self.next_line() else {
                 return if self.pending.len() > MAX_EVENT { Err(Flaw::TooLong) } else { Ok(false) };
             };
+            // Also when the chunk that took the line past the bound held its end.
+            if len > MAX_EVENT {
+                return Err(Flaw::TooLong);
+            }
             let line = std::str::from_utf8(&self.pending[..len]).map_err(|_| Flaw::NotUtf8)?;
             if line.is_empty() {
                 self.pending.advance(taken);
@@ -289,6 +290,13 @@ mod tests {
     fn a_line_past_the_bound_ends_the_stream_with_an_error() {
         let piece = Bytes::from(vec![b'x'; 1 << 20]);
         assert_eq!(errors_of(std::iter::repeat_n(piece, 17)), [SseError::<Infallible>::TooLong.to_string()]);
+    }
+
+    #[test]
+    fn a_line_past_the_bound_in_one_piece_with_its_end_is_refused_too() {
+        let mut line = vec![b'x'; MAX_EVENT + 1];
+        line.push(b'\n');
+        assert_eq!(errors_of(std::iter::once(Bytes::from(line))), [SseError::<Infallible>::TooLong.to_string()]);
     }
 
     #[test]

@@ -29,8 +29,9 @@
 //! - **The bare relay: this machine's floor for any relay.** Two threads (`bench-bare`), each a
 //!   single-threaded tokio runtime, copy each connection's bytes both ways to a connection of their own to
 //!   the model, parsing nothing: per delta the receive and send any relay must make, and nothing else.
-//!   What it adds over direct is what the machine charges before any relay logic; the sweep goes on with
-//!   it alone past augchatd's last level, until it stalls too. It never parses JSON: it scans each
+//!   What it adds over direct is what the machine charges before any relay logic. It holds a level when
+//!   one of `ATTEMPTS` tries of its own has no stall; the sweep goes on with it alone (and direct) past
+//!   augchatd's last level until it or direct stalls in every try, and says which. It never parses JSON: it scans each
 //!   line for the stamps. Per delta, latency = arrival − sent stamp; per turn, the TTFT overhead =
 //!   (first delta's arrival − request start) − (its sent stamp − request received by the model), i.e.
 //!   time to first token minus the model's own think time. "Added" is the through percentile minus the
@@ -1094,22 +1095,33 @@ async fn relay(
     let mut rows = Vec::new();
     let mut held = 0;
     let mut bare_held = 0;
-    let mut bare_stalled = false;
+    // Why the bare relay's sweep ended, once it has.
+    let mut bare_stop: Option<String> = None;
     let mut stop_reason = "reached the cap".to_owned();
     for &streams in levels {
         mint_until(connect(daemon_addr).await.unwrap(), &mut jwts, streams).await;
         let target = target_with(&jwts);
         let mut stalled_attempts = Vec::new();
-        let (direct, bare, through) = loop {
+        // The bare relay holds the level if one of its own tries has no stall, as augchatd does.
+        let mut bare_ok = false;
+        let (direct, mut bare, through) = loop {
             let direct = phase(&target, Route::Direct, streams, STREAMING).await;
             let bare = phase(&target, Route::Bare, streams, STREAMING).await;
             let through = phase(&target, Route::Through, streams, STREAMING).await;
+            bare_ok |= !bare.stats.stalled();
             if (!direct.stats.stalled() && !through.stats.stalled()) || stalled_attempts.len() + 1 == ATTEMPTS {
                 break (direct, bare, through);
             }
             println!("  {streams:>5} streams: stalled, once more");
             stalled_attempts.push(json!({"direct": direct.json(), "bare": bare.json(), "through": through.json()}));
         };
+        for _ in stalled_attempts.len() + 1..if bare_ok { 0 } else { ATTEMPTS } {
+            bare = phase(&target, Route::Bare, streams, STREAMING).await;
+            if !bare.stats.stalled() {
+                bare_ok = true;
+                break;
+            }
+        }
         let (d, b, t) = (&direct.stats, &bare.stats, &through.stats);
         let ok = !d.stalled() && !t.stalled();
         let daemon_rss = match (through.rss_per_stream_kb(), direct.rss_per_stream_kb()) {
@@ -1121,7 +1133,7 @@ async fn relay(
             "added_ttft_us": {"p50": added(&t.ttft, &d.ttft, 0.5), "p99": added(&t.ttft, &d.ttft, 0.99)},
             "added_chunk_us": {"p50": added(&t.chunk, &d.chunk, 0.5), "p99": added(&t.chunk, &d.chunk, 0.99)},
             "daemon_cpu_ms_per_reply": through.per_reply_ms(through.cpu.daemon).map(round3),
-            "bare_held": !b.stalled(),
+            "bare_held": bare_ok,
             "bare_added_ttft_us": {"p50": added(&b.ttft, &d.ttft, 0.5), "p99": added(&b.ttft, &d.ttft, 0.99)},
             "bare_added_chunk_us": {"p50": added(&b.chunk, &d.chunk, 0.5), "p99": added(&b.chunk, &d.chunk, 0.99)},
             "bare_cpu_ms_per_reply": bare.per_reply_ms(bare.cpu.bare).map(round3),
@@ -1151,16 +1163,17 @@ async fn relay(
         );
         println!(
             "         bare relay: {} | added TTFT p50/p99 {}/{} µs | added chunk p50/p99 {}/{} µs | bare relay CPU/reply {} ms",
-            if b.stalled() { "STALLED" } else { "held" },
+            if bare_ok { "held" } else { "STALLED" },
             show(added(&b.ttft, &d.ttft, 0.5)),
             show(added(&b.ttft, &d.ttft, 0.99)),
             show(added(&b.chunk, &d.chunk, 0.5)),
             show(added(&b.chunk, &d.chunk, 0.99)),
             show(row["bare_cpu_ms_per_reply"].as_f64()),
         );
-        match (b.stalled(), bare_stalled) {
-            (false, false) => bare_held = streams,
-            _ => bare_stalled = true,
+        if bare_ok && bare_stop.is_none() {
+            bare_held = streams;
+        } else if bare_stop.is_none() {
+            bare_stop = Some(format!("the bare relay stalled at {streams}"));
         }
         rows.push(row);
         if ok {
@@ -1177,14 +1190,22 @@ async fn relay(
     // Past augchatd's last level, the bare relay goes on alone (with the direct route, the harness's own
     // check) until it stalls too: the most streams any relay holds on this machine with this harness.
     let mut bare_rows = Vec::new();
-    if !bare_stalled {
+    if bare_stop.is_none() {
         let last_held = bare_held;
         for streams in levels.iter().copied().filter(|&n| n > last_held) {
             let target = target_with(&jwts);
-            let (direct, bare) = (
-                phase(&target, Route::Direct, streams, STREAMING).await,
-                phase(&target, Route::Bare, streams, STREAMING).await,
-            );
+            // Tries as at augchatd's levels: held if one has no stall on the bare relay nor on direct.
+            let mut stalled_attempts = Vec::new();
+            let (direct, bare) = loop {
+                let direct = phase(&target, Route::Direct, streams, STREAMING).await;
+                let bare = phase(&target, Route::Bare, streams, STREAMING).await;
+                let held = !direct.stats.stalled() && !bare.stats.stalled();
+                if held || stalled_attempts.len() + 1 == ATTEMPTS {
+                    break (direct, bare);
+                }
+                println!("  {streams:>5} streams, bare relay alone: stalled, once more");
+                stalled_attempts.push(json!({"direct": direct.json(), "bare": bare.json()}));
+            };
             let (d, b) = (&direct.stats, &bare.stats);
             println!(
                 "  {streams:>5} streams, bare relay alone: {} | direct {} | added chunk p50/p99 {}/{} µs | bare relay CPU/reply {} ms",
@@ -1197,13 +1218,19 @@ async fn relay(
             bare_rows.push(json!({"streams": streams, "bare_held": !b.stalled(), "direct_held": !d.stalled(),
                 "bare_added_chunk_us": {"p50": added(&b.chunk, &d.chunk, 0.5), "p99": added(&b.chunk, &d.chunk, 0.99)},
                 "bare_cpu_ms_per_reply": bare.per_reply_ms(bare.cpu.bare).map(round3),
-                "direct": direct.json(), "bare": bare.json()}));
+                "direct": direct.json(), "bare": bare.json(), "stalled_attempts": stalled_attempts}));
             if b.stalled() || d.stalled() {
+                bare_stop = Some(if d.stalled() {
+                    format!("the direct route (harness alone) stalled at {streams}")
+                } else {
+                    format!("the bare relay stalled at {streams}")
+                });
                 break;
             }
             bare_held = streams;
         }
     }
+    let bare_stop = bare_stop.unwrap_or_else(|| "reached the cap".to_owned());
 
     let open = open::run(nofile).await;
 
@@ -1231,6 +1258,7 @@ async fn relay(
             "added_ttft_us_one_stream": {"p50": bare_ttft_added(0.5), "p99": bare_ttft_added(0.99)},
             "added_chunk_us_one_stream": one.map(|r| r["bare_added_chunk_us"].clone()),
             "most_streams_held": bare_held,
+            "sweep_ended": bare_stop,
             "cpu_ms_per_200_token_reply_at_augchatds_most": top.map(|r| r["bare_cpu_ms_per_reply"].clone()),
         },
     });
@@ -1272,7 +1300,7 @@ async fn relay(
         show(bare_ttft_added(0.99))
     );
     println!("| bare relay: added per chunk, 1 stream, p50 / p99 | {} µs | |", pair(one, "bare_added_chunk_us"));
-    println!("| bare relay: most concurrent streams with no stall | {bare_held} | |");
+    println!("| bare relay: most concurrent streams with no stall ({bare_stop}) | {bare_held} | |");
     println!(
         "| bare relay: CPU per 200-token reply at {held} streams | {} ms | |",
         cell(top, &["bare_cpu_ms_per_reply"])

@@ -388,8 +388,9 @@ async fn stop_ends_the_turn_on_the_server_and_the_partial_reply_is_kept() {
 }
 
 /// Plays a reply the scripted model holds after `Hello from ` (`gated`), broken by `interruption` once that
-/// shows; the parent's hook, fetched last, lets the model finish. Checks that the page shows the reply once,
-/// whole, under its question, from the one turn, and that it is stored once.
+/// shows; the parent's hook, fetched last, lets the model finish. Checks that the page shows the rest within
+/// seconds (it resumed at once, not after a backoff or a user's action), the reply once, whole, under its
+/// question, from the one turn, and that it is stored once.
 async fn one_whole_reply_after(parent: &ParentPage, srv: &TestServer, jwt: &str, interruption: &[Value]) {
     let hook = format!("{}/hook", parent.origin);
     let mut steps = vec![
@@ -400,7 +401,7 @@ async fn one_whole_reply_after(parent: &ParentPage, srv: &TestServer, jwt: &str,
     steps.extend([
         json!({"snapshot": "interrupted"}),
         json!({"fetch": hook}),
-        json!({"waitFor": "assistant-message", "text": "Hello from the scripted model."}),
+        json!({"waitFor": "assistant-message", "text": "Hello from the scripted model.", "timeoutMs": 5_000}),
         json!({"idle": true}),
         json!({"waitFor": "user-message", "text": "gated hello"}),
         json!({"snapshot": "done"}),
@@ -452,7 +453,7 @@ async fn a_stream_cut_mid_reply_with_the_tab_visible_resumes_at_once_with_nothin
     });
     let cut_now = [json!({"fetch": format!("{}/hook", parent.origin)}), json!({"sleep": 500})];
     one_whole_reply_after(&parent, &srv, &jwt, &cut_now).await;
-    assert!(cut.lock().unwrap().is_some_and(|n| n > 0), "the reply's connection was open when cut");
+    assert!(cut.lock().unwrap().is_some_and(|n| n > 0), "the page's connections were open when cut");
 }
 
 #[actix_web::test]

@@ -100,5 +100,10 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         draining: state.draining.clone(),
     };
     ticket.started();
-    Ok(stream_headers(&mut HttpResponse::Ok()).streaming(chat::start(turn, reader)))
+    let body = chat::start(turn, reader);
+    // Lets the turn's task run before this response's head is written: its model request is on the way
+    // to the first token, the head is not (benches/limits, one stream: the head cost 59 / 150 µs p50 / p99
+    // of time to first token).
+    tokio::task::yield_now().await;
+    Ok(stream_headers(&mut HttpResponse::Ok()).streaming(body))
 }

@@ -113,10 +113,22 @@ impl<S> Events<S> {
         Line::Whole { len: at, taken }
     }
 
+    /// The event `parse` has just assembled.
+    fn current(&self) -> EventRef<'_> {
+        let event = if self.name.is_empty() { "message" } else { &self.name };
+        // `parse` returns an event only with data, which ends with the `\n` of its last line.
+        EventRef { event, data: &self.data[..self.data.len() - 1] }
+    }
+}
+
+impl<S, E> Events<S>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
     /// Parses what has arrived up to the next whole event, which is then in `name` and `data` (see
     /// [`Events::current`]); `Ok(false)` when more bytes are needed or, once the body has ended, when none
     /// is left (an event without its closing blank line is dropped, as the format says).
-    fn parse(&mut self) -> Result<bool, Flaw> {
+    fn parse(&mut self) -> Result<bool, SseError<E>> {
         if std::mem::take(&mut self.dispatched) {
             self.name.clear();
             self.data.clear();
@@ -132,13 +144,13 @@ impl<S> Events<S> {
         }
         loop {
             let Line::Whole { len, taken } = self.next_line() else {
-                return if self.pending.len() > MAX_EVENT { Err(Flaw::TooLong) } else { Ok(false) };
+                return if self.pending.len() > MAX_EVENT { Err(SseError::TooLong) } else { Ok(false) };
             };
             // Also when the chunk that took the line past the bound held its end.
             if len > MAX_EVENT {
-                return Err(Flaw::TooLong);
+                return Err(SseError::TooLong);
             }
-            let line = std::str::from_utf8(&self.pending[..len]).map_err(|_| Flaw::NotUtf8)?;
+            let line = std::str::from_utf8(&self.pending[..len]).map_err(|_| SseError::NotUtf8)?;
             if line.is_empty() {
                 self.pending.advance(taken);
                 if self.data.is_empty() {
@@ -156,7 +168,7 @@ impl<S> Events<S> {
                 "event" => value.clone_into(&mut self.name),
                 "data" => {
                     if self.data.len() + value.len() >= MAX_EVENT {
-                        return Err(Flaw::TooLong);
+                        return Err(SseError::TooLong);
                     }
                     self.data.push_str(value);
                     self.data.push('\n');
@@ -168,24 +180,6 @@ impl<S> Events<S> {
         }
     }
 
-    /// The event `parse` has just assembled.
-    fn current(&self) -> EventRef<'_> {
-        let event = if self.name.is_empty() { "message" } else { &self.name };
-        // `parse` returns an event only with data, which ends with the `\n` of its last line.
-        EventRef { event, data: &self.data[..self.data.len() - 1] }
-    }
-}
-
-/// What `parse` refuses.
-enum Flaw {
-    TooLong,
-    NotUtf8,
-}
-
-impl<S, E> Events<S>
-where
-    S: Stream<Item = Result<Bytes, E>>,
-{
     /// The next event, borrowed until the next call; `None` at the body's end. After an error, nothing
     /// follows.
     pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<EventRef<'_>, SseError<E>>>> {
@@ -194,12 +188,7 @@ where
                 Ok(true) => return Poll::Ready(Some(Ok(self.current()))),
                 Ok(false) if self.ended => return Poll::Ready(None),
                 Ok(false) => {}
-                Err(flaw) => {
-                    return Poll::Ready(Some(Err(self.fail(match flaw {
-                        Flaw::TooLong => SseError::TooLong,
-                        Flaw::NotUtf8 => SseError::NotUtf8,
-                    }))));
-                }
+                Err(err) => return Poll::Ready(Some(Err(self.fail(err)))),
             }
             match ready!(self.body.as_mut().poll_next(cx)) {
                 Some(Ok(chunk)) => self.pending.extend_from_slice(&chunk),
@@ -209,12 +198,11 @@ where
         }
     }
 
-    /// Ends the stream with `err`: nothing is parsed after it.
+    /// Ends the stream with `err`: nothing is parsed after it (the body counts as ended, and nothing of
+    /// it is kept).
     fn fail(&mut self, err: SseError<E>) -> SseError<E> {
         self.ended = true;
         (self.pending, self.scanned) = (BytesMut::new(), 0);
-        self.name.clear();
-        self.data.clear();
         err
     }
 }

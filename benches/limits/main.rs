@@ -25,34 +25,32 @@
 //! - **One client, three routes, same run.** A hyper HTTP/1.1 client (runtime `bench-client`, two threads)
 //!   keeps one connection per slot and runs turns back to back on it, either *direct* (`POST /v1/messages`
 //!   to the scripted server), through the *bare relay* (the same request), or *through* augchatd
-//!   (`POST /chat`).
+//!   (`POST /chat`). It never parses JSON: it scans each line for the stamps. Per delta, latency =
+//!   arrival − sent stamp; per turn, the TTFT overhead = (first delta's arrival − request start) − (its
+//!   sent stamp − request received by the model), i.e. time to first token minus the model's own think
+//!   time. "Added" is the through (or bare relay) percentile minus the direct percentile.
 //! - **The bare relay: this machine's floor for any relay.** Two threads (`bench-bare`), each a
 //!   single-threaded tokio runtime, copy each connection's bytes both ways to a connection of their own to
 //!   the model, parsing nothing: per delta the receive and send any relay must make, and nothing else.
 //!   What it adds over direct is what the machine charges before any relay logic. It holds a level when
 //!   one of `ATTEMPTS` tries of its own has no stall; the sweep goes on with it alone (and direct) past
-//!   augchatd's last level until it or direct stalls in every try, and says which. It never parses JSON: it scans each
-//!   line for the stamps. Per delta, latency = arrival − sent stamp; per turn, the TTFT overhead =
-//!   (first delta's arrival − request start) − (its sent stamp − request received by the model), i.e.
-//!   time to first token minus the model's own think time. "Added" is the through percentile minus the
-//!   direct percentile.
+//!   augchatd's last level until it or direct stalls in every try, and says which.
 //! - **TTFT at one stream**: `TTFT_SAMPLES` one-token turns per route, alternating direct and through.
 //!   For scale, the machine's floor: a round trip to another thread that sat idle 5 ms (`wake_floor`);
 //!   every hop of a turn (client → worker → writer → worker → model → worker → client) pays one.
 //! - **Concurrency sweep**: for each level N, N slots start evenly over one turn's length (so turns start
 //!   at a steady rate, not in waves), keep turning for `HOLD`, then finish the turn they are in; direct
-//!   first, then the bare relay, then through. A turn *stalls* if one of its deltas reaches the client more than
-//!   `STALL_LATENCY` (2 × interval + 10 ms) after the model sent it, if it fails, or if it comes back
-//!   short. Latency rather than the gap between arrivals, so the scripted model's own timer jitter (this
-//!   process shares two cores) is not blamed on the relay; the longest gap is reported too. A level is
-//!   held when one of `ATTEMPTS` (2) tries has no stall on direct or through (a lone hiccup of the shared
-//!   VM then does not end the sweep; saturation stalls every try); the bare relay's stalls are reported. The sweep stops at the first level not
-//!   held; the answer is the highest level held.
+//!   first, then the bare relay, then through. A turn *stalls* if one of its deltas reaches the client
+//!   more than `STALL_LATENCY` (2 × interval + 10 ms) after the model sent it, if it fails, or if it
+//!   comes back short. Latency rather than the gap between arrivals, so the scripted model's own timer
+//!   jitter (this process shares two cores) is not blamed on the relay; the longest gap is reported too.
+//!   A level is held when one of `ATTEMPTS` (2) tries has no stall on direct or through (a lone hiccup of
+//!   the shared VM then does not end the sweep; saturation stalls every try). The sweep stops at the
+//!   first level not held; the answer is the highest level held.
 //! - **CPU per reply**: per-thread on-CPU time (`/proc/self/task/*/schedstat`) over the through phase,
 //!   summed over the daemon's threads (every thread not named `bench-*` nor the main thread), divided by
 //!   the turns completed; the bare relay's the same way over its phase. The client's and the model's
-//!   threads are reported apart, and so are the daemon
-//!   threads' voluntary context switches per reply (wake-ups: on a VM each one is expensive). From the
+//!   threads are reported apart, and so are the daemon threads' voluntary context switches per reply (wake-ups: on a VM each one is expensive). From the
 //!   CPU per reply at the highest level held, the summary extrapolates how many streams the daemon alone
 //!   could carry on all cores (labelled as such: nothing else running, cost linear).
 //! - **RSS per open stream**: `malloc_trim`, VmRSS baseline, then VmRSS halfway through the hold divided
@@ -1051,6 +1049,17 @@ async fn wake_floor() -> Hist {
     hist
 }
 
+/// `{p50, p99}` of what `through` adds over `direct`.
+fn added_pair(through: &Hist, direct: &Hist) -> Value {
+    json!({"p50": added(through, direct, 0.5), "p99": added(through, direct, 0.99)})
+}
+
+/// An `added_pair` as `p50/p99` for the progress lines.
+fn shown_pair(pair: &Value) -> String {
+    let shown = |v: &Value| v.as_i64().map_or_else(|| "–".to_owned(), |v| v.to_string());
+    format!("{}/{}", shown(&pair["p50"]), shown(&pair["p99"]))
+}
+
 fn added(through: &Hist, direct: &Hist, q: f64) -> Option<i64> {
     Some(i64::try_from(through.quantile(q)?).ok()? - i64::try_from(direct.quantile(q)?).ok()?)
 }
@@ -1115,12 +1124,11 @@ async fn relay(
             println!("  {streams:>5} streams: stalled, once more");
             stalled_attempts.push(json!({"direct": direct.json(), "bare": bare.json(), "through": through.json()}));
         };
-        for _ in stalled_attempts.len() + 1..if bare_ok { 0 } else { ATTEMPTS } {
+        let mut bare_tries = stalled_attempts.len() + 1;
+        while !bare_ok && bare_tries < ATTEMPTS {
             bare = phase(&target, Route::Bare, streams, STREAMING).await;
-            if !bare.stats.stalled() {
-                bare_ok = true;
-                break;
-            }
+            bare_ok = !bare.stats.stalled();
+            bare_tries += 1;
         }
         let (d, b, t) = (&direct.stats, &bare.stats, &through.stats);
         let ok = !d.stalled() && !t.stalled();
@@ -1130,12 +1138,12 @@ async fn relay(
         };
         let row = json!({
             "streams": streams, "held": ok,
-            "added_ttft_us": {"p50": added(&t.ttft, &d.ttft, 0.5), "p99": added(&t.ttft, &d.ttft, 0.99)},
-            "added_chunk_us": {"p50": added(&t.chunk, &d.chunk, 0.5), "p99": added(&t.chunk, &d.chunk, 0.99)},
+            "added_ttft_us": added_pair(&t.ttft, &d.ttft),
+            "added_chunk_us": added_pair(&t.chunk, &d.chunk),
             "daemon_cpu_ms_per_reply": through.per_reply_ms(through.cpu.daemon).map(round3),
             "bare_held": bare_ok,
-            "bare_added_ttft_us": {"p50": added(&b.ttft, &d.ttft, 0.5), "p99": added(&b.ttft, &d.ttft, 0.99)},
-            "bare_added_chunk_us": {"p50": added(&b.chunk, &d.chunk, 0.5), "p99": added(&b.chunk, &d.chunk, 0.99)},
+            "bare_added_ttft_us": added_pair(&b.ttft, &d.ttft),
+            "bare_added_chunk_us": added_pair(&b.chunk, &d.chunk),
             "bare_cpu_ms_per_reply": bare.per_reply_ms(bare.cpu.bare).map(round3),
             "daemon_wakeups_per_reply": through.json()["daemon_wakeups_per_reply"],
             "process_cpu_ms_per_reply_through_minus_direct": through.per_reply_ms(through.cpu.process)
@@ -1147,12 +1155,10 @@ async fn relay(
             "stalled_attempts": stalled_attempts,
         });
         println!(
-            "  {streams:>5} streams: {} | added TTFT p50/p99 {}/{} µs | added chunk p50/p99 {}/{} µs | max delta latency direct/through {:.1}/{:.1} ms | daemon CPU/reply {} ms, wake-ups/reply {} | RSS/stream daemon {} KB | other processes direct/through {}/{} cores",
+            "  {streams:>5} streams: {} | added TTFT p50/p99 {} µs | added chunk p50/p99 {} µs | max delta latency direct/through {:.1}/{:.1} ms | daemon CPU/reply {} ms, wake-ups/reply {} | RSS/stream daemon {} KB | other processes direct/through {}/{} cores",
             if ok { "held" } else { "STALLED" },
-            show(added(&t.ttft, &d.ttft, 0.5)),
-            show(added(&t.ttft, &d.ttft, 0.99)),
-            show(added(&t.chunk, &d.chunk, 0.5)),
-            show(added(&t.chunk, &d.chunk, 0.99)),
+            shown_pair(&row["added_ttft_us"]),
+            shown_pair(&row["added_chunk_us"]),
             d.max_latency_ns.load(Ordering::Relaxed) as f64 / 1e6,
             t.max_latency_ns.load(Ordering::Relaxed) as f64 / 1e6,
             show(row["daemon_cpu_ms_per_reply"].as_f64()),
@@ -1162,18 +1168,16 @@ async fn relay(
             through.disturbance["other_processes_cores"],
         );
         println!(
-            "         bare relay: {} | added TTFT p50/p99 {}/{} µs | added chunk p50/p99 {}/{} µs | bare relay CPU/reply {} ms",
+            "         bare relay: {} | added TTFT p50/p99 {} µs | added chunk p50/p99 {} µs | bare relay CPU/reply {} ms",
             if bare_ok { "held" } else { "STALLED" },
-            show(added(&b.ttft, &d.ttft, 0.5)),
-            show(added(&b.ttft, &d.ttft, 0.99)),
-            show(added(&b.chunk, &d.chunk, 0.5)),
-            show(added(&b.chunk, &d.chunk, 0.99)),
+            shown_pair(&row["bare_added_ttft_us"]),
+            shown_pair(&row["bare_added_chunk_us"]),
             show(row["bare_cpu_ms_per_reply"].as_f64()),
         );
-        if bare_ok && bare_stop.is_none() {
-            bare_held = streams;
-        } else if bare_stop.is_none() {
-            bare_stop = Some(format!("the bare relay stalled at {streams}"));
+        match (&bare_stop, bare_ok) {
+            (Some(_), _) => {}
+            (None, true) => bare_held = streams,
+            (None, false) => bare_stop = Some(format!("the bare relay stalled at {streams}")),
         }
         rows.push(row);
         if ok {
@@ -1207,18 +1211,18 @@ async fn relay(
                 stalled_attempts.push(json!({"direct": direct.json(), "bare": bare.json()}));
             };
             let (d, b) = (&direct.stats, &bare.stats);
+            let row = json!({"streams": streams, "bare_held": !b.stalled(), "direct_held": !d.stalled(),
+                "bare_added_chunk_us": added_pair(&b.chunk, &d.chunk),
+                "bare_cpu_ms_per_reply": bare.per_reply_ms(bare.cpu.bare).map(round3),
+                "direct": direct.json(), "bare": bare.json(), "stalled_attempts": stalled_attempts});
             println!(
-                "  {streams:>5} streams, bare relay alone: {} | direct {} | added chunk p50/p99 {}/{} µs | bare relay CPU/reply {} ms",
+                "  {streams:>5} streams, bare relay alone: {} | direct {} | added chunk p50/p99 {} µs | bare relay CPU/reply {} ms",
                 if b.stalled() { "STALLED" } else { "held" },
                 if d.stalled() { "STALLED" } else { "held" },
-                show(added(&b.chunk, &d.chunk, 0.5)),
-                show(added(&b.chunk, &d.chunk, 0.99)),
-                show(bare.per_reply_ms(bare.cpu.bare).map(round3)),
+                shown_pair(&row["bare_added_chunk_us"]),
+                show(row["bare_cpu_ms_per_reply"].as_f64()),
             );
-            bare_rows.push(json!({"streams": streams, "bare_held": !b.stalled(), "direct_held": !d.stalled(),
-                "bare_added_chunk_us": {"p50": added(&b.chunk, &d.chunk, 0.5), "p99": added(&b.chunk, &d.chunk, 0.99)},
-                "bare_cpu_ms_per_reply": bare.per_reply_ms(bare.cpu.bare).map(round3),
-                "direct": direct.json(), "bare": bare.json(), "stalled_attempts": stalled_attempts}));
+            bare_rows.push(row);
             if b.stalled() || d.stalled() {
                 bare_stop = Some(if d.stalled() {
                     format!("the direct route (harness alone) stalled at {streams}")
@@ -1245,7 +1249,7 @@ async fn relay(
         (nproc as f64 * turn_ms / cpu_ms).floor()
     });
     let summary = json!({
-        "added_ttft_us_one_stream": {"p50": ttft_added(0.5), "p99": ttft_added(0.99)},
+        "added_ttft_us_one_stream": added_pair(&one_stream.through.ttft, &one_stream.direct.ttft),
         "added_chunk_us_one_stream": one.map(|r| r["added_chunk_us"].clone()),
         "most_streams_held": held,
         "sweep_ended": stop_reason,
@@ -1255,7 +1259,7 @@ async fn relay(
             "rss_kb_per_open_stream": r["rss_kb_per_open_stream"]})),
         "projected_streams_daemon_alone": projected,
         "bare_relay": {
-            "added_ttft_us_one_stream": {"p50": bare_ttft_added(0.5), "p99": bare_ttft_added(0.99)},
+            "added_ttft_us_one_stream": added_pair(&one_stream.bare.ttft, &one_stream.direct.ttft),
             "added_chunk_us_one_stream": one.map(|r| r["bare_added_chunk_us"].clone()),
             "most_streams_held": bare_held,
             "sweep_ended": bare_stop,

@@ -20,6 +20,7 @@ use crate::hot_file::Template;
 use crate::ids::{ConversationId, SessionId, TenantId, UserId};
 use crate::metrics::{Gauge, Held};
 use crate::supervisor::{ActorKind, Health, guarded};
+use crate::turn_start::KnownTurns;
 use tokio::time::Instant;
 
 /// Why a hot read or write failed.
@@ -119,12 +120,25 @@ pub const WRITER_IDLE: Duration = Duration::from_secs(60);
 /// bare `Addr` cloned from it) for as long as messages to the writer are pending: a writer that some
 /// handle still points at is never retired.
 #[derive(Clone)]
-pub struct WriterHandle(Arc<Addr<UserDbWriter>>);
+pub struct WriterHandle(Arc<Writer>);
+
+/// What a handle shares: the writer's address, and what it lets callers read without a round trip.
+pub(crate) struct Writer {
+    addr: Addr<UserDbWriter>,
+    pub(crate) known: Arc<KnownTurns>,
+    pub(crate) erased: ErasedSessions,
+}
 
 impl Deref for WriterHandle {
     type Target = Addr<UserDbWriter>;
 
     fn deref(&self) -> &Addr<UserDbWriter> {
+        &self.0.addr
+    }
+}
+
+impl WriterHandle {
+    pub(crate) fn shared(&self) -> &Writer {
         &self.0
     }
 }
@@ -211,16 +225,19 @@ impl UserDbs {
             slot.handed_out = now;
             return slot.handle.clone();
         }
+        let known = Arc::<KnownTurns>::default();
         let factory = WriterFactory {
             path: self.path_of(tenant, user),
             id: format!("{tenant}/{user}"),
             restarts: AtomicU32::new(0),
             health: Arc::clone(&self.health),
             erased: Arc::clone(&self.erased),
+            known: Arc::clone(&known),
             _running: self.running.hold(),
         };
         // The factory runs on the writer's thread at start and after every contained panic.
-        let handle = WriterHandle(Arc::new(SyncArbiter::start(1, move || factory.build())));
+        let addr = SyncArbiter::start(1, move || factory.build());
+        let handle = WriterHandle(Arc::new(Writer { addr, known, erased: Arc::clone(&self.erased) }));
         writers.insert(key, Slot { handle: handle.clone(), handed_out: now });
         handle
     }
@@ -258,6 +275,7 @@ struct WriterFactory {
     restarts: AtomicU32,
     health: Arc<Health>,
     erased: ErasedSessions,
+    known: Arc<KnownTurns>,
     _running: Held,
 }
 
@@ -273,6 +291,7 @@ impl WriterFactory {
             conn: None,
             generation,
             erased: Arc::clone(&self.erased),
+            known: Arc::clone(&self.known),
         }
     }
 }
@@ -284,6 +303,7 @@ pub struct UserDbWriter {
     conn: Option<Connection>,
     generation: u32,
     erased: ErasedSessions,
+    pub(crate) known: Arc<KnownTurns>,
 }
 
 const SCHEMA: &str = "
@@ -335,7 +355,16 @@ impl UserDbWriter {
     /// The open connection, opening the file if needed (first use, or after a failed open).
     pub(crate) fn conn(&mut self) -> Result<&mut Connection, DbError> {
         if self.conn.is_none() {
-            self.conn = Some(open(&self.path)?);
+            let mut conn = open(&self.path)?;
+            self.known.forget_all();
+            let known = Arc::clone(&self.known);
+            // Every change to what a turn context is read from forgets them all, whichever message made it.
+            conn.update_hook(Some(move |_, _: &str, table: &str, _| {
+                if KnownTurns::READ_FROM.contains(&table) {
+                    known.forget_all();
+                }
+            }))?;
+            self.conn = Some(conn);
         }
         self.conn.as_mut().ok_or(DbError::WriterGone)
     }
@@ -356,6 +385,7 @@ impl UserDbWriter {
     /// Closes the connection and deletes the file with its WAL and shared-memory files, and the tenant
     /// directory when that is left empty. The next message reopens (creates) the file.
     pub(crate) fn remove_file(&mut self) -> Result<(), DbError> {
+        self.known.forget_all();
         if let Some(conn) = self.conn.take() {
             conn.close().map_err(|(_, e)| DbError::Sqlite(e))?;
         }

@@ -44,13 +44,18 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         cold_checked,
     };
     let has_cold = state.flushers.cold_store(&record.tenant, &record.spec.user).is_some();
-    let context = match ask(&state, record, start(!has_cold)).await? {
-        // Never stored here: cold storage may have it (SPEC §6.6).
-        Err(DbError::NotFound) => {
-            hydrate_from_cold(&state, record, &request.cid).await?;
-            ask(&state, record, start(true)).await??
-        }
-        started => started?,
+    let writer = state.user_dbs.writer(&record.tenant, &record.spec.user);
+    let first = start(!has_cold);
+    let context = match writer.known_turn(&first) {
+        Some(known) => known,
+        None => match ask(&state, record, first).await? {
+            // Never stored here: cold storage may have it (SPEC §6.6).
+            Err(DbError::NotFound) => {
+                hydrate_from_cold(&state, record, &request.cid).await?;
+                ask(&state, record, start(true)).await??
+            }
+            started => started?,
+        },
     };
     if context.written {
         state.flushers.touched(&record.tenant, &record.spec.user, &request.cid);
@@ -81,7 +86,7 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         model_id,
         http: crate::llm::worker_client(&state.http),
         bases: state.bases.clone(),
-        writer: state.user_dbs.writer(&record.tenant, &record.spec.user),
+        writer,
         flushers: state.flushers.clone(),
         cid: request.cid,
         defaults,

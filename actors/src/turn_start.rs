@@ -73,11 +73,11 @@ impl Handler<StartTurn> for UserDbWriter {
 /// that nothing changed since starts without a round trip to the writer's thread (two wake-ups and a
 /// read: 176 / 336 µs p50 / p99 of the time to first token on the bench VM).
 ///
-/// Invariant: an entry is what `StartTurn` would answer now, without writing. The writer forgets them
-/// all whenever a row of a table they are read from changes (an SQLite update hook, so no message can
-/// forget to), and when it opens its file (so after a restart too) or removes it. A lookup racing a
-/// change sees the context from before it, as if the turn had started first: the change is not
-/// answered until its handler returns.
+/// Invariant: an entry is what `StartTurn` would answer now, without writing. Only the user's writer
+/// changes the file, and it forgets every entry whenever a row of a table they are read from changes (an
+/// SQLite update hook, so no message can forget to) and when it removes the file; so they stay true
+/// across the writer's retirement (`UserDbs` keeps them). A lookup racing a change sees the context from
+/// before it, as if the turn had started first: the change is not answered until its handler returns.
 #[derive(Default)]
 pub(crate) struct KnownTurns(Mutex<HashMap<ConversationId, Known>>);
 
@@ -93,7 +93,7 @@ impl KnownTurns {
     pub(crate) const READ_FROM: [&str; 2] = ["conversation", "connector_state"];
 
     /// A user rarely has more conversations going at once; past this, all are forgotten and relearnt.
-    const MAX: usize = 64;
+    const MAX: usize = 8;
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ConversationId, Known>> {
         // Each update is a single insert or a clear, so a poisoned map is still consistent.
@@ -102,6 +102,10 @@ impl KnownTurns {
 
     pub(crate) fn forget_all(&self) {
         self.lock().clear();
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().is_empty()
     }
 
     fn remember(&self, cid: ConversationId, in_scope: Vec<(String, bool)>, context: &TurnContext) {

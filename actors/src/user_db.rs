@@ -164,6 +164,8 @@ pub struct UserDbs {
     running: Gauge,
     health: Arc<Health>,
     erased: ErasedSessions,
+    /// Each user's known turns, kept across their writer's retirements (see `known_turns`).
+    known: Arc<Mutex<HashMap<UserKey, Arc<KnownTurns>>>>,
     template: Template,
 }
 
@@ -186,6 +188,7 @@ impl UserDbs {
             running: Gauge::default(),
             health,
             erased: Arc::default(),
+            known: Arc::default(),
             template: Template::default(),
         }
     }
@@ -225,7 +228,7 @@ impl UserDbs {
             slot.handed_out = now;
             return slot.handle.clone();
         }
-        let known = Arc::<KnownTurns>::default();
+        let known = self.known_turns(&key);
         let factory = WriterFactory {
             path: self.path_of(tenant, user),
             id: format!("{tenant}/{user}"),
@@ -250,7 +253,21 @@ impl UserDbs {
         let now = Instant::now();
         // Under the lock, a count of one cannot grow: only the map holds the handle (see `UserDbs`).
         writers.retain(|_, slot| now.duration_since(slot.handed_out) < idle || Arc::strong_count(&slot.handle.0) > 1);
+        // Known turns go once nothing is left to know (the file was removed) and no writer thread, retired
+        // ones included, can still change the file (each holds a copy until it ends).
+        self.known
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, turns| Arc::strong_count(turns) > 1 || !turns.is_empty());
         before - writers.len()
+    }
+
+    /// The user's known turns. They outlive the writer, so the first turn after an idle spell needs no
+    /// reopen of the file before it streams (1.2 to 3.9 ms on the bench VM): the file changes only
+    /// through its writer, whose update hook forgets them (see `KnownTurns`).
+    fn known_turns(&self, key: &UserKey) -> Arc<KnownTurns> {
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(known.entry(key.clone()).or_default())
     }
 
     /// Retires idle writers every `WRITER_IDLE / 2`, so idle users lose their thread even when no request
@@ -356,7 +373,6 @@ impl UserDbWriter {
     pub(crate) fn conn(&mut self) -> Result<&mut Connection, DbError> {
         if self.conn.is_none() {
             let mut conn = open(&self.path)?;
-            self.known.forget_all();
             let known = Arc::clone(&self.known);
             // Every change to what a turn context is read from forgets them all, whichever message made it.
             conn.update_hook(Some(move |_, _: &str, table: &str, _| {
@@ -1045,6 +1061,8 @@ impl Handler<EvictIfClean> for UserDbWriter {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+    use crate::data_subject::EraseUser;
+    use crate::turn_start::StartTurn;
 
     /// Test-only: a handler bug, contained by `guarded`.
     #[derive(Message)]
@@ -1112,6 +1130,37 @@ mod tests {
         assert_eq!(dbs.live_writers(), 1);
         assert_eq!(reopened.send(GetMessages { cid: cid.clone() }).await.unwrap().unwrap(), vec![]);
         assert_eq!(reopened.send(DirtyConversations).await.unwrap().unwrap(), vec![cid], "the data written before");
+    }
+
+    #[actix_rt::test]
+    async fn known_turns_outlive_the_writers_retirement_and_go_with_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = UserDbs::new(dir.path().to_owned());
+        let (tenant, user) = alice();
+        let start = || StartTurn {
+            cid: ConversationId::try_from("c1").unwrap(),
+            session: SessionId::try_from("s").unwrap(),
+            in_scope: vec![],
+            cold_checked: true,
+        };
+        let writer = dbs.writer(&tenant, &user);
+        writer.send(start()).await.unwrap().unwrap();
+        drop(writer);
+        assert_eq!(dbs.retire_idle(Duration::ZERO), 1);
+        until(|| dbs.live_writers() == 0).await;
+
+        let reopened = dbs.writer(&tenant, &user);
+        assert!(reopened.known_turn(&start()).is_some(), "known before the new writer opened the file");
+        reopened.send(DirtyConversations).await.unwrap().unwrap();
+        assert!(reopened.known_turn(&start()).is_some(), "and after");
+        reopened.send(EraseUser { sessions: vec![] }).await.unwrap().unwrap();
+        assert_eq!(reopened.known_turn(&start()), None, "the file is gone");
+
+        drop(reopened);
+        dbs.retire_idle(Duration::ZERO);
+        until(|| dbs.live_writers() == 0).await;
+        dbs.retire_idle(Duration::ZERO);
+        assert!(dbs.known.lock().unwrap().is_empty(), "nothing is kept for a user with nothing known");
     }
 
     #[actix_rt::test]

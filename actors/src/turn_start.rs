@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
@@ -45,6 +46,7 @@ impl Handler<StartTurn> for UserDbWriter {
     type Result = Result<TurnContext, DbError>;
 
     fn handle(&mut self, msg: StartTurn, ctx: &mut SyncContext<Self>) -> Self::Result {
+        let epoch = self.known.epoch();
         let context = self.run(ctx, |writer| {
             writer.admit(&msg.session)?;
             let tx = writer.conn()?.transaction()?;
@@ -64,7 +66,7 @@ impl Handler<StartTurn> for UserDbWriter {
             Ok(TurnContext { flags: observation.flags, model_override, written: created || observation.written })
         })?;
         // After the commit, whose changes forgot every context: this one is what the file now holds.
-        self.known.remember(msg.cid, msg.in_scope, &context);
+        self.known.remember(epoch, msg.cid, msg.in_scope, &context);
         Ok(context)
     }
 }
@@ -74,18 +76,39 @@ impl Handler<StartTurn> for UserDbWriter {
 /// read: 176 / 336 µs p50 / p99 of the time to first token on the bench VM).
 ///
 /// Invariant: an entry is what `StartTurn` would answer now, without writing. Only the user's writer
-/// changes the file, and it forgets every entry whenever a row of a table they are read from changes (an
-/// SQLite update hook, so no message can forget to) and when it removes the file; so they stay true
-/// across the writer's retirement (`UserDbs` keeps them). A lookup racing a change sees the context from
-/// before it, as if the turn had started first: the change is not answered until its handler returns.
-#[derive(Default)]
-pub(crate) struct KnownTurns(Mutex<HashMap<ConversationId, Known>>);
+/// thread changes the file, and it forgets every entry whenever a row of a table they are read from
+/// changes (an SQLite update hook, so no message can forget to) and when it removes the file; so they stay
+/// true across the writer's retirement (`UserDbs` keeps them). A lookup racing a change sees the context
+/// from before it, as if the turn had started first: the change is not answered until its handler
+/// returns. While two writer threads run (a retired one still finishing a message when the next one
+/// starts), one could commit a change after the other read the rows, so nothing is remembered or served.
+///
+/// What this gives up: a turn that starts from here does not touch the file before its 200, so a file
+/// that cannot be opened any more shows only when the reply is stored (the turn ends with its error part),
+/// as a full disk already did for any turn that needs no write to start.
+pub(crate) struct KnownTurns(Mutex<Known>);
+
+struct Known {
+    contexts: HashMap<ConversationId, Context>,
+    /// The user's writer threads now running.
+    threads: usize,
+    /// Bumped as each writer thread starts or ends: a context read under another epoch is not remembered.
+    epoch: u64,
+    /// When a context was last remembered or served.
+    used: Instant,
+}
 
 /// One conversation's context, for the scope it was answered for.
-struct Known {
+struct Context {
     in_scope: Vec<(String, bool)>,
     flags: Vec<(String, bool)>,
     model_override: Option<String>,
+}
+
+impl Default for KnownTurns {
+    fn default() -> Self {
+        Self(Mutex::new(Known { contexts: HashMap::new(), threads: 0, epoch: 0, used: Instant::now() }))
+    }
 }
 
 impl KnownTurns {
@@ -95,26 +118,70 @@ impl KnownTurns {
     /// A user rarely has more conversations going at once; past this, all are forgotten and relearnt.
     const MAX: usize = 8;
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ConversationId, Known>> {
-        // Each update is a single insert or a clear, so a poisoned map is still consistent.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Known> {
+        // Each update is a few plain assignments, so a poisoned lock still guards a consistent value.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn forget_all(&self) {
-        self.lock().clear();
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
-    fn remember(&self, cid: ConversationId, in_scope: Vec<(String, bool)>, context: &TurnContext) {
+    /// A writer thread of the user is starting (called by `UserDbs::writer`, before its first message).
+    pub(crate) fn thread_started(&self) {
         let mut known = self.lock();
-        if known.len() >= Self::MAX {
-            known.clear();
+        known.threads += 1;
+        known.epoch += 1;
+        if known.threads > 1 {
+            known.contexts.clear();
         }
-        let TurnContext { flags, model_override, .. } = context.clone();
-        known.insert(cid, Known { in_scope, flags, model_override });
+    }
+
+    /// A writer thread of the user has ended (its factory is dropped with the thread).
+    pub(crate) fn thread_ended(&self) {
+        let mut known = self.lock();
+        known.threads = known.threads.saturating_sub(1);
+        known.epoch += 1;
+    }
+
+    /// The epoch a `StartTurn` reads under; `remember` takes it back.
+    fn epoch(&self) -> u64 {
+        self.lock().epoch
+    }
+
+    /// After any change to what a context is read from, or when the file goes.
+    pub(crate) fn forget_all(&self) {
+        self.lock().contexts.clear();
+    }
+
+    /// Whether to keep them for the user's next writer thread: something is known, and was used within `keep`.
+    pub(crate) fn worth_keeping(&self, keep: Duration) -> bool {
+        let known = self.lock();
+        !known.contexts.is_empty() && known.used.elapsed() < keep
+    }
+
+    fn remember(&self, epoch: u64, cid: ConversationId, in_scope: Vec<(String, bool)>, context: &TurnContext) {
+        let mut known = self.lock();
+        if known.threads != 1 || known.epoch != epoch {
+            return;
+        }
+        if known.contexts.len() >= Self::MAX {
+            known.contexts.clear();
+        }
+        let (flags, model_override) = (context.flags.clone(), context.model_override.clone());
+        known.contexts.insert(cid, Context { in_scope, flags, model_override });
+        known.used = Instant::now();
+    }
+
+    fn served(&self, msg: &StartTurn) -> Option<TurnContext> {
+        let mut known = self.lock();
+        if known.threads != 1 {
+            return None;
+        }
+        let context = known.contexts.get(&msg.cid).filter(|context| context.in_scope == msg.in_scope)?;
+        let context = TurnContext {
+            flags: context.flags.clone(),
+            model_override: context.model_override.clone(),
+            written: false,
+        };
+        known.used = Instant::now();
+        Some(context)
     }
 }
 
@@ -126,9 +193,7 @@ impl WriterHandle {
         if shared.erased.lock().unwrap_or_else(PoisonError::into_inner).contains(&msg.session) {
             return None;
         }
-        let known = shared.known.lock();
-        let entry = known.get(&msg.cid).filter(|entry| entry.in_scope == msg.in_scope)?;
-        Some(TurnContext { flags: entry.flags.clone(), model_override: entry.model_override.clone(), written: false })
+        shared.known.served(msg)
     }
 }
 
@@ -244,14 +309,20 @@ mod tests {
         assert_eq!(writer.known_turn(&start(&cid, &scope, true)), None, "the override changed");
         assert_eq!(started(&writer, start(&cid, &scope, true)).await.model_override.as_deref(), Some("m2"));
 
+        started(&writer, start(&cid, &[("gh", true)], true)).await;
+        assert_eq!(writer.known_turn(&start(&cid, &scope, true)), None, "a turn in another scope came between");
+        let back = started(&writer, start(&cid, &scope, true)).await;
+        assert_eq!(back.flags, vec![("docs".to_owned(), true)], "out of scope, the flag of docs was dropped");
+
         writer.send(DeleteConversation { cid: cid.clone() }).await.unwrap().unwrap();
         assert_eq!(writer.known_turn(&start(&cid, &scope, true)), None, "deleted");
         assert!(started(&writer, start(&cid, &scope, false)).await.written, "re-created");
 
         let erase = EraseUser { sessions: vec![SessionId::try_from("s").unwrap()] };
         writer.send(erase).await.unwrap().unwrap();
-        assert_eq!(writer.known_turn(&start(&cid, &scope, true)), None, "an erased session");
-        let other = StartTurn { session: SessionId::try_from("s2").unwrap(), ..start(&cid, &scope, true) };
-        assert_eq!(writer.known_turn(&other), None, "the file is gone, and every conversation with it");
+        let s2 = |msg: StartTurn| StartTurn { session: SessionId::try_from("s2").unwrap(), ..msg };
+        assert_eq!(writer.known_turn(&s2(start(&cid, &scope, true))), None, "the file is gone, and all it held");
+        started(&writer, s2(start(&cid, &scope, true))).await;
+        assert_eq!(writer.known_turn(&start(&cid, &scope, true)), None, "never for an erased session");
     }
 }

@@ -116,6 +116,9 @@ type UserKey = (TenantId, UserId);
 /// keeps no thread. The file stays on disk (SPEC §12 decision 26).
 pub const WRITER_IDLE: Duration = Duration::from_secs(60);
 
+/// How long a user's known turns outlive their last writer thread unused (`KnownTurns`).
+const KNOWN_KEEP: Duration = Duration::from_secs(600);
+
 /// A user's writer as `UserDbs::writer` hands it out; derefs to the writer's `Addr`. Hold it (not a
 /// bare `Addr` cloned from it) for as long as messages to the writer are pending: a writer that some
 /// handle still points at is never retired.
@@ -125,7 +128,9 @@ pub struct WriterHandle(Arc<Writer>);
 /// What a handle shares: the writer's address, and what it lets callers read without a round trip.
 pub(crate) struct Writer {
     addr: Addr<UserDbWriter>,
+    /// The user's known turns, shared with the writer thread that keeps them true.
     pub(crate) known: Arc<KnownTurns>,
+    /// Checked before a known turn is served, as `StartTurn` would check it.
     pub(crate) erased: ErasedSessions,
 }
 
@@ -138,6 +143,7 @@ impl Deref for WriterHandle {
 }
 
 impl WriterHandle {
+    /// What the handle shares with the writer, for the messages' modules (`turn_start`).
     pub(crate) fn shared(&self) -> &Writer {
         &self.0
     }
@@ -229,6 +235,7 @@ impl UserDbs {
             return slot.handle.clone();
         }
         let known = self.known_turns(&key);
+        known.thread_started();
         let factory = WriterFactory {
             path: self.path_of(tenant, user),
             id: format!("{tenant}/{user}"),
@@ -253,13 +260,13 @@ impl UserDbs {
         let now = Instant::now();
         // Under the lock, a count of one cannot grow: only the map holds the handle (see `UserDbs`).
         writers.retain(|_, slot| now.duration_since(slot.handed_out) < idle || Arc::strong_count(&slot.handle.0) > 1);
-        // Known turns go once nothing is left to know (the file was removed) and no writer thread, retired
-        // ones included, can still change the file (each holds a copy until it ends).
-        self.known
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|_, turns| Arc::strong_count(turns) > 1 || !turns.is_empty());
-        before - writers.len()
+        let retired = before - writers.len();
+        drop(writers);
+        // A user's known turns go with their last writer thread (each holds a copy until it ends) once none
+        // was used for `KNOWN_KEEP`, so a user who went quiet costs nothing.
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        known.retain(|_, turns| Arc::strong_count(turns) > 1 || turns.worth_keeping(KNOWN_KEEP));
+        retired
     }
 
     /// The user's known turns. They outlive the writer, so the first turn after an idle spell needs no
@@ -294,6 +301,12 @@ struct WriterFactory {
     erased: ErasedSessions,
     known: Arc<KnownTurns>,
     _running: Held,
+}
+
+impl Drop for WriterFactory {
+    fn drop(&mut self) {
+        self.known.thread_ended();
+    }
 }
 
 impl WriterFactory {
@@ -1032,6 +1045,9 @@ impl Handler<EvictIfClean> for UserDbWriter {
     type Result = Result<bool, DbError>;
 
     fn handle(&mut self, msg: EvictIfClean, ctx: &mut SyncContext<Self>) -> Self::Result {
+        // Before the busy check: a turn that counted itself in flight after it cannot start from a known
+        // context any more, so it asks this writer, after the eviction, and finds the conversation in cold.
+        self.known.forget_all();
         self.run(ctx, |writer| {
             let busy = msg.activity.generation.load(Ordering::SeqCst) != msg.generation
                 || msg.activity.turns_in_flight.load(Ordering::SeqCst) > 0;
@@ -1150,7 +1166,7 @@ mod tests {
         until(|| dbs.live_writers() == 0).await;
 
         let reopened = dbs.writer(&tenant, &user);
-        assert!(reopened.known_turn(&start()).is_some(), "known before the new writer opened the file");
+        assert!(reopened.known_turn(&start()).is_some(), "known to the new writer");
         reopened.send(DirtyConversations).await.unwrap().unwrap();
         assert!(reopened.known_turn(&start()).is_some(), "and after");
         reopened.send(EraseUser { sessions: vec![] }).await.unwrap().unwrap();
@@ -1161,6 +1177,50 @@ mod tests {
         until(|| dbs.live_writers() == 0).await;
         dbs.retire_idle(Duration::ZERO);
         assert!(dbs.known.lock().unwrap().is_empty(), "nothing is kept for a user with nothing known");
+    }
+
+    /// Test-only: keeps the writer's thread busy until the sender is used or dropped.
+    #[derive(Message)]
+    #[rtype(result = "()")]
+    struct Hold(std::sync::mpsc::Receiver<()>);
+
+    impl Handler<Hold> for UserDbWriter {
+        type Result = ();
+        fn handle(&mut self, msg: Hold, _: &mut SyncContext<Self>) {
+            let _released_or_dropped = msg.0.recv();
+        }
+    }
+
+    #[actix_rt::test]
+    async fn while_a_retired_writer_thread_still_runs_no_turn_context_is_remembered_or_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = UserDbs::new(dir.path().to_owned());
+        let (tenant, user) = alice();
+        let start = || StartTurn {
+            cid: ConversationId::try_from("c1").unwrap(),
+            session: SessionId::try_from("s").unwrap(),
+            in_scope: vec![],
+            cold_checked: true,
+        };
+        let old = dbs.writer(&tenant, &user);
+        old.send(start()).await.unwrap().unwrap();
+        let (release, held) = std::sync::mpsc::channel();
+        let holding = old.send(Hold(held));
+        drop(old);
+        assert_eq!(dbs.retire_idle(Duration::ZERO), 1);
+
+        // The old thread could still commit a change after the new one read the rows.
+        let new = dbs.writer(&tenant, &user);
+        assert_eq!(dbs.live_writers(), 2);
+        assert_eq!(new.known_turn(&start()), None, "nothing served");
+        new.send(start()).await.unwrap().unwrap();
+        assert_eq!(new.known_turn(&start()), None, "nor remembered");
+
+        release.send(()).unwrap();
+        holding.await.unwrap();
+        until(|| dbs.live_writers() == 1).await;
+        new.send(start()).await.unwrap().unwrap();
+        assert!(new.known_turn(&start()).is_some(), "one thread again");
     }
 
     #[actix_rt::test]

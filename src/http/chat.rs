@@ -36,7 +36,8 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
     let in_flight = state.flushers.turn_started(&record.tenant, &record.spec.user);
     let defaults = connector_defaults(record);
     // Auto-create before streaming, so a hot-write failure is still a plain 503 (SPEC §2.4 step 7); the
-    // turn's tools come from the turn-start observation only (SPEC §5.1 step 1, §5.4).
+    // turn's tools come from the turn-start observation only (SPEC §5.1 step 1, §5.4). A conversation the
+    // writer knows unchanged needs no write and no read to start (`KnownTurns` says what that gives up).
     let start = |cold_checked| StartTurn {
         cid: request.cid.clone(),
         session: record.id.clone(),

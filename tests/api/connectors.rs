@@ -287,6 +287,12 @@ async fn a_chosen_model_is_listed_and_used_by_the_next_turn() {
     let mut metadata = stored["messages"][1]["metadata"].clone();
     assert!(metadata["augchatd"].as_object_mut().unwrap().remove("usage").is_some(), "{stored}");
     assert_eq!(metadata, chip, "{stored}");
+
+    // The daemon knows c2's turn context from its last turn; a model chosen since is the next turn's.
+    let answer = put(&srv, "/conversations/c2/model", &jwt, r#"{"model_id":"claude-haiku-4-5"}"#).await;
+    assert_eq!(answer, (204, Value::Null));
+    let (_, _, sse) = srv.chat(&jwt, &user_turn("c2", "again")).await;
+    assert_eq!(start_chunk(&sse)["messageMetadata"], chip, "the turn after the choice");
 }
 
 #[actix_web::test]

@@ -1148,29 +1148,33 @@ mod tests {
         assert_eq!(reopened.send(DirtyConversations).await.unwrap().unwrap(), vec![cid], "the data written before");
     }
 
+    /// A turn of conversation c1 with no connectors in scope.
+    fn start_c1() -> StartTurn {
+        StartTurn {
+            cid: ConversationId::try_from("c1").unwrap(),
+            session: SessionId::try_from("s").unwrap(),
+            in_scope: vec![],
+            cold_checked: true,
+        }
+    }
+
     #[actix_rt::test]
     async fn known_turns_outlive_the_writers_retirement_and_go_with_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let dbs = UserDbs::new(dir.path().to_owned());
         let (tenant, user) = alice();
-        let start = || StartTurn {
-            cid: ConversationId::try_from("c1").unwrap(),
-            session: SessionId::try_from("s").unwrap(),
-            in_scope: vec![],
-            cold_checked: true,
-        };
         let writer = dbs.writer(&tenant, &user);
-        writer.send(start()).await.unwrap().unwrap();
+        writer.send(start_c1()).await.unwrap().unwrap();
         drop(writer);
         assert_eq!(dbs.retire_idle(Duration::ZERO), 1);
         until(|| dbs.live_writers() == 0).await;
 
         let reopened = dbs.writer(&tenant, &user);
-        assert!(reopened.known_turn(&start()).is_some(), "known to the new writer");
+        assert!(reopened.known_turn(&start_c1()).is_some(), "known to the new writer");
         reopened.send(DirtyConversations).await.unwrap().unwrap();
-        assert!(reopened.known_turn(&start()).is_some(), "and after");
+        assert!(reopened.known_turn(&start_c1()).is_some(), "and after");
         reopened.send(EraseUser { sessions: vec![] }).await.unwrap().unwrap();
-        assert_eq!(reopened.known_turn(&start()), None, "the file is gone");
+        assert_eq!(reopened.known_turn(&start_c1()), None, "the file is gone");
 
         drop(reopened);
         dbs.retire_idle(Duration::ZERO);
@@ -1196,14 +1200,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dbs = UserDbs::new(dir.path().to_owned());
         let (tenant, user) = alice();
-        let start = || StartTurn {
-            cid: ConversationId::try_from("c1").unwrap(),
-            session: SessionId::try_from("s").unwrap(),
-            in_scope: vec![],
-            cold_checked: true,
-        };
         let old = dbs.writer(&tenant, &user);
-        old.send(start()).await.unwrap().unwrap();
+        old.send(start_c1()).await.unwrap().unwrap();
         let (release, held) = std::sync::mpsc::channel();
         let holding = old.send(Hold(held));
         drop(old);
@@ -1212,15 +1210,15 @@ mod tests {
         // The old thread could still commit a change after the new one read the rows.
         let new = dbs.writer(&tenant, &user);
         assert_eq!(dbs.live_writers(), 2);
-        assert_eq!(new.known_turn(&start()), None, "nothing served");
-        new.send(start()).await.unwrap().unwrap();
-        assert_eq!(new.known_turn(&start()), None, "nor remembered");
+        assert_eq!(new.known_turn(&start_c1()), None, "nothing served");
+        new.send(start_c1()).await.unwrap().unwrap();
+        assert_eq!(new.known_turn(&start_c1()), None, "nor remembered");
 
         release.send(()).unwrap();
         holding.await.unwrap();
         until(|| dbs.live_writers() == 1).await;
-        new.send(start()).await.unwrap().unwrap();
-        assert!(new.known_turn(&start()).is_some(), "one thread again");
+        new.send(start_c1()).await.unwrap().unwrap();
+        assert!(new.known_turn(&start_c1()).is_some(), "one thread again");
     }
 
     #[actix_rt::test]

@@ -12,7 +12,8 @@
 //! - [`user_db`]: `UserDbWriter` (one per (tenant, user), owns its SQLite file) and `UserDbs` (the map of writers).
 //! - [`connector_state`]: the writer's messages for per-conversation connector flags and the model override.
 //! - [`data_subject`]: `ReadAllConversations` and `EraseUser`, a user's whole hot file for export and erasure.
-//! - [`turn_start`]: `StartTurn`, everything a chat turn reads or writes in hot storage before its 200, in one message.
+//! - [`turn_start`]: `StartTurn`, everything a chat turn reads or writes in hot storage before its 200, in one message,
+//!   and `KnownTurns`, what it last answered, so an unchanged conversation's turn needs no message at all.
 //! - [`hot_file`]: `Template`, a user's hot file created at their first session without starting their writer.
 //! - [`flusher`]: `ConversationFlusher` (one per dirty conversation) and `Flushers` (per-user cold store and read-only clock).
 //! - [`audit`]: `AuditEvent` and the `AuditSink` port the audit log (`AUGCHATD_AUDIT_LOG`) implements.

@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use actix::prelude::*;
 
@@ -112,7 +114,9 @@ impl Default for KnownTurns {
 }
 
 impl KnownTurns {
-    /// The tables a turn context is read from.
+    /// The tables a turn context is read from. SQLite's update hook fires for every row changed in them
+    /// as long as they keep their rowid and every `DELETE` names rows (an unqualified one truncates
+    /// without the hook).
     pub(crate) const READ_FROM: [&str; 2] = ["conversation", "connector_state"];
 
     /// A user rarely has more conversations going at once; past this, all are forgotten and relearnt.
@@ -136,6 +140,7 @@ impl KnownTurns {
     /// A writer thread of the user has ended (its factory is dropped with the thread).
     pub(crate) fn thread_ended(&self) {
         let mut known = self.lock();
+        debug_assert!(known.threads > 0, "a writer thread ended that never started");
         known.threads = known.threads.saturating_sub(1);
         known.epoch += 1;
     }
@@ -161,7 +166,7 @@ impl KnownTurns {
         if known.threads != 1 || known.epoch != epoch {
             return;
         }
-        if known.contexts.len() >= Self::MAX {
+        if known.contexts.len() >= Self::MAX && !known.contexts.contains_key(&cid) {
             known.contexts.clear();
         }
         let (flags, model_override) = (context.flags.clone(), context.model_override.clone());
@@ -266,6 +271,21 @@ mod tests {
 
         let recreated = writer.send(start(&cid, &[], false)).await.unwrap().unwrap();
         assert!(recreated.written, "a deleted conversation is never hydrated back; it starts anew");
+    }
+
+    #[test]
+    fn a_context_read_before_another_writer_thread_ended_is_not_remembered() {
+        let known = KnownTurns::default();
+        let cid = ConversationId::try_from("c1").unwrap();
+        let context = TurnContext { flags: vec![], model_override: None, written: false };
+        known.thread_started();
+        known.thread_started();
+        let read_beside_the_other = known.epoch();
+        known.thread_ended();
+        known.remember(read_beside_the_other, cid.clone(), vec![], &context);
+        assert_eq!(known.served(&start(&cid, &[], true)), None);
+        known.remember(known.epoch(), cid.clone(), vec![], &context);
+        assert_eq!(known.served(&start(&cid, &[], true)), Some(context));
     }
 
     /// `StartTurn` through the writer's thread; the known context must then be the same, unwritten.

@@ -235,7 +235,6 @@ impl UserDbs {
             return slot.handle.clone();
         }
         let known = self.known_turns(&key);
-        known.thread_started();
         let factory = WriterFactory {
             path: self.path_of(tenant, user),
             id: format!("{tenant}/{user}"),
@@ -245,6 +244,8 @@ impl UserDbs {
             known: Arc::clone(&known),
             _running: self.running.hold(),
         };
+        // Counted once the factory that uncounts it when dropped exists.
+        known.thread_started();
         // The factory runs on the writer's thread at start and after every contained panic.
         let addr = SyncArbiter::start(1, move || factory.build());
         let handle = WriterHandle(Arc::new(Writer { addr, known, erased: Arc::clone(&self.erased) }));
@@ -1077,6 +1078,7 @@ impl Handler<EvictIfClean> for UserDbWriter {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+    use crate::connector_state::SetModelOverride;
     use crate::data_subject::EraseUser;
     use crate::turn_start::StartTurn;
 
@@ -1178,9 +1180,24 @@ mod tests {
 
         drop(reopened);
         dbs.retire_idle(Duration::ZERO);
+        // `WriterFactory` drops its `known` before the running gauge (field order), so at 0 none holds it.
         until(|| dbs.live_writers() == 0).await;
         dbs.retire_idle(Duration::ZERO);
         assert!(dbs.known.lock().unwrap().is_empty(), "nothing is kept for a user with nothing known");
+    }
+
+    #[actix_rt::test]
+    async fn an_eviction_forgets_known_turns_before_it_looks_for_turns_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbs = UserDbs::new(dir.path().to_owned());
+        let (tenant, user) = alice();
+        let writer = dbs.writer(&tenant, &user);
+        writer.send(start_c1()).await.unwrap().unwrap();
+        // A turn counted in flight after that look could not start from a known context any more.
+        let activity = Arc::new(UserActivity::default());
+        activity.turns_in_flight.store(1, Ordering::SeqCst);
+        assert!(!writer.send(EvictIfClean { activity, generation: 0 }).await.unwrap().unwrap(), "busy");
+        assert_eq!(writer.known_turn(&start_c1()), None);
     }
 
     /// Test-only: keeps the writer's thread busy until the sender is used or dropped.
@@ -1202,6 +1219,10 @@ mod tests {
         let (tenant, user) = alice();
         let old = dbs.writer(&tenant, &user);
         old.send(start_c1()).await.unwrap().unwrap();
+        // Nothing known any more, but the old thread still holds its user's known turns: they stay, the same.
+        let cid = ConversationId::try_from("c1").unwrap();
+        old.send(SetModelOverride { cid, model_id: "m2".to_owned() }).await.unwrap().unwrap();
+        let old_known = Arc::as_ptr(&old.shared().known) as usize;
         let (release, held) = std::sync::mpsc::channel();
         let holding = old.send(Hold(held));
         drop(old);
@@ -1210,6 +1231,7 @@ mod tests {
         // The old thread could still commit a change after the new one read the rows.
         let new = dbs.writer(&tenant, &user);
         assert_eq!(dbs.live_writers(), 2);
+        assert_eq!(Arc::as_ptr(&new.shared().known) as usize, old_known, "one user, one set, whichever thread");
         assert_eq!(new.known_turn(&start_c1()), None, "nothing served");
         new.send(start_c1()).await.unwrap().unwrap();
         assert_eq!(new.known_turn(&start_c1()), None, "nor remembered");
@@ -1217,6 +1239,7 @@ mod tests {
         release.send(()).unwrap();
         holding.await.unwrap();
         until(|| dbs.live_writers() == 1).await;
+        assert_eq!(new.known_turn(&start_c1()), None, "what was read beside the old thread is not kept");
         new.send(start_c1()).await.unwrap().unwrap();
         assert!(new.known_turn(&start_c1()).is_some(), "one thread again");
     }

@@ -15,7 +15,7 @@ use actix::prelude::*;
 
 use crate::connector_state::{model_override, reconcile, settled};
 use crate::ids::{ConversationId, SessionId};
-use crate::user_db::{DbError, UserDbWriter, WriterHandle, conversation_exists, ensure, tombstoned};
+use crate::user_db::{DbError, UserDbWriter, WriterHandle, conversation_exists, ensure, is_erased, tombstoned};
 
 /// Start a chat turn in one transaction. `NotFound` only when `cold_checked` is false and the
 /// conversation was never here (neither stored nor deleted): the caller hydrates it from cold storage
@@ -195,7 +195,7 @@ impl WriterHandle {
     /// send it. Never for an erased user's session, which `StartTurn` refuses.
     pub fn known_turn(&self, msg: &StartTurn) -> Option<TurnContext> {
         let shared = self.shared();
-        if shared.erased.lock().unwrap_or_else(PoisonError::into_inner).contains(&msg.session) {
+        if is_erased(&shared.erased, &msg.session) {
             return None;
         }
         shared.known.served(msg)

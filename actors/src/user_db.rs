@@ -180,6 +180,11 @@ pub struct UserDbs {
 /// Only sessions of erased users enter, so the set stays as small as erasures are rare.
 type ErasedSessions = Arc<Mutex<HashSet<SessionId>>>;
 
+/// Whether `session` belongs to an erased user: the writer refuses its writes, and no turn of it starts.
+pub(crate) fn is_erased(erased: &ErasedSessions, session: &SessionId) -> bool {
+    erased.lock().unwrap_or_else(PoisonError::into_inner).contains(session)
+}
+
 impl UserDbs {
     /// Writers keep their files under `root` (`AUGCHATD_DATA_DIR`).
     pub fn new(root: PathBuf) -> Self {
@@ -401,7 +406,7 @@ impl UserDbWriter {
 
     /// Refuses a write that would create or fill a conversation on behalf of an erased user's session.
     pub(crate) fn admit(&self, session: &SessionId) -> Result<(), DbError> {
-        if self.erased.lock().unwrap_or_else(PoisonError::into_inner).contains(session) {
+        if is_erased(&self.erased, session) {
             return Err(DbError::SessionErased);
         }
         Ok(())

@@ -142,8 +142,12 @@ impl Application {
         // Idle sessions send nothing, so their users' writer threads are closed by a periodic sweep.
         sessions_arbiter.spawn(user_dbs.clone().retire_idle_forever());
         let flush_settings = FlushSettings { idle: config.flush_idle, stalled: config.flush_stalled };
-        let flushers = Flushers::new(flush_settings, user_dbs.clone(), sessions_arbiter.handle(), Arc::clone(&health))
-            .auditing_to(audit.clone());
+        let mut flushers =
+            Flushers::new(flush_settings, user_dbs.clone(), sessions_arbiter.handle(), Arc::clone(&health))
+                .auditing_to(audit.clone());
+        if traces.is_on() {
+            flushers = flushers.tracing_flushes_to(Arc::new(traces.clone()));
+        }
         let registry = SessionRegistry::new(Arc::clone(&health), Some(flushers.clone())).auditing_to(audit.clone());
         let banner = banner(&config, port, demo.as_ref());
         let mcp = tools::pool::McpPool::default();

@@ -1,6 +1,7 @@
 //! The optional per-conversation JSONL trace (`AUGCHATD_TRACE_DIR`, SPEC §9.3): a replay-grade debug
 //! dump of each turn (`request`, `step.finish`…, `response.finish` or `aborted`/`error`, plus
-//! `connector.toggle.deferred` and `upstream.unauthorized`).
+//! `connector.toggle.deferred` and `upstream.unauthorized`), and each flush attempt's outcome
+//! (`flush.success`, `flush.error`, `flush.stalled`).
 //! Invariant: nothing here ever sees a credential. Callers build events from the session's prompt,
 //! messages and tool traffic only; the API key and connector auth never enter an event.
 //! Lines are appended synchronously, one `write` each, so concurrent turns never interleave a line.
@@ -9,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use augchatd_actors::ids::{ConversationId, SessionId};
+use augchatd_actors::ports::{FlushOutcome, FlushTrace};
 use serde_json::{Map, Value, json};
 
 /// Longest file stem (SPEC §9.3).
@@ -29,9 +31,38 @@ impl TraceDir {
         Ok(Self(Some(dir.to_owned())))
     }
 
+    /// Whether traces are written.
+    pub fn is_on(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// The trace of one conversation, as seen by one session.
     pub fn conversation(&self, cid: &ConversationId, sid: &SessionId) -> Trace {
-        Trace { file: self.0.as_ref().map(|dir| dir.join(file_name(cid.as_str()))), cid: cid.clone(), sid: sid.clone() }
+        self.trace(cid, Some(sid))
+    }
+
+    fn trace(&self, cid: &ConversationId, sid: Option<&SessionId>) -> Trace {
+        Trace {
+            file: self.0.as_ref().map(|dir| dir.join(file_name(cid.as_str()))),
+            cid: cid.clone(),
+            sid: sid.cloned(),
+        }
+    }
+}
+
+impl FlushTrace for TraceDir {
+    /// A flush with no session behind it (recovery at boot) has `session_id: null`.
+    fn flushed(&self, cid: &ConversationId, session: Option<&SessionId>, outcome: FlushOutcome) {
+        let trace = self.trace(cid, session);
+        match outcome {
+            FlushOutcome::Success => trace.event("flush.success", json!({})),
+            FlushOutcome::Error { attempt, message } => {
+                trace.event("flush.error", json!({"attempt": attempt, "message": message}))
+            }
+            FlushOutcome::Stalled { failing_for } => {
+                trace.event("flush.stalled", json!({"failing_for_ms": failing_for.as_millis() as u64}))
+            }
+        }
     }
 }
 
@@ -51,7 +82,7 @@ fn file_name(cid: &str) -> String {
 pub struct Trace {
     file: Option<PathBuf>,
     cid: ConversationId,
-    sid: SessionId,
+    sid: Option<SessionId>,
 }
 
 impl Trace {
@@ -68,7 +99,7 @@ impl Trace {
         line.insert("ts".into(), json!(now_rfc3339()));
         line.insert("type".into(), json!(kind));
         line.insert("conversation_id".into(), json!(self.cid.as_str()));
-        line.insert("session_id".into(), json!(self.sid.as_str()));
+        line.insert("session_id".into(), json!(self.sid.as_ref().map(SessionId::as_str)));
         if let Value::Object(fields) = fields {
             line.extend(fields);
         }
@@ -119,5 +150,24 @@ mod tests {
         let off = TraceDir::default().conversation(&cid, &sid);
         assert!(!off.enabled());
         off.event("request", json!({}));
+    }
+    #[test]
+    fn flush_outcomes_become_flush_events_and_a_flush_without_a_session_names_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let traces = TraceDir::open(Some(dir.path())).unwrap();
+        let cid = ConversationId::try_from("c-1").unwrap();
+        let sid = SessionId::try_from("s1").unwrap();
+        traces.flushed(&cid, Some(&sid), FlushOutcome::Error { attempt: 2, message: "cold storage failed: x".into() });
+        traces.flushed(&cid, Some(&sid), FlushOutcome::Stalled { failing_for: std::time::Duration::from_secs(901) });
+        traces.flushed(&cid, None, FlushOutcome::Success);
+        let text = std::fs::read_to_string(dir.path().join("c-1.jsonl")).unwrap();
+        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines[0]["type"], "flush.error");
+        assert_eq!((&lines[0]["attempt"], &lines[0]["message"]), (&json!(2), &json!("cold storage failed: x")));
+        assert_eq!(lines[0]["session_id"], "s1");
+        assert_eq!((&lines[1]["type"], &lines[1]["failing_for_ms"]), (&json!("flush.stalled"), &json!(901_000)));
+        assert_eq!(lines[2]["type"], "flush.success");
+        assert_eq!(lines[2]["session_id"], Value::Null);
+        assert_eq!(lines[2]["conversation_id"], "c-1");
     }
 }

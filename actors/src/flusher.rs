@@ -25,9 +25,9 @@ use tokio::sync::oneshot;
 
 use crate::audit::{Audit, AuditEvent};
 use crate::backoff::FlushBackoff;
-use crate::ids::{ConversationId, TenantId, UserId};
+use crate::ids::{ConversationId, SessionId, TenantId, UserId};
 use crate::metrics::Held;
-use crate::ports::{ColdFailure, ColdStore};
+use crate::ports::{ColdFailure, ColdStore, FlushOutcome, FlushTrace};
 use crate::supervisor::{ActorKind, Health, guarded};
 use crate::user_db::{
     ColdDeleted, DbError, DirtyConversations, EvictIfClean, ExportConversation, FlushMark, MarkFlushed, Tombstones,
@@ -90,6 +90,9 @@ struct UserFlush {
     cold: Option<Arc<dyn ColdStore>>,
     clock: FlushBackoff,
     read_only: bool,
+    /// The conversations whose flushes failed in the current streak, with the session each one's trace
+    /// names: where `flush.stalled` goes when the streak turns the user read-only.
+    failing: HashMap<ConversationId, Option<SessionId>>,
     flushers: HashMap<ConversationId, Listed>,
 }
 
@@ -109,6 +112,7 @@ pub struct Flushers {
     arbiter: ArbiterHandle,
     health: Arc<Health>,
     audit: Audit,
+    trace: Option<Arc<dyn FlushTrace>>,
 }
 
 /// How long an erasure waits for the uploads of the user's conversations that were already running.
@@ -119,12 +123,17 @@ const LINGER: Duration = Duration::from_secs(60);
 impl Flushers {
     /// Flushers run on `arbiter` and read hot data through `user_dbs`.
     pub fn new(settings: FlushSettings, user_dbs: UserDbs, arbiter: ArbiterHandle, health: Arc<Health>) -> Self {
-        Self { users: Arc::default(), settings, user_dbs, arbiter, health, audit: Audit::default() }
+        Self { users: Arc::default(), settings, user_dbs, arbiter, health, audit: Audit::default(), trace: None }
     }
 
     /// The same flushers, reporting read-only transitions to `audit`.
     pub fn auditing_to(self, audit: Audit) -> Self {
         Self { audit, ..self }
+    }
+
+    /// The same flushers, reporting each attempt's outcome to `trace`.
+    pub fn tracing_flushes_to(self, trace: Arc<dyn FlushTrace>) -> Self {
+        Self { trace: Some(trace), ..self }
     }
 
     /// An erasure of the user begins: their bucket, read-only clock and flushers are dropped, so no new
@@ -202,7 +211,7 @@ impl Flushers {
         tracing::info!(%tenant, %user, %cid, recreated, "cold copy deleted");
         if recreated {
             // Re-created while the delete was in flight: its new content must reach cold again.
-            self.touched(tenant, user, cid);
+            self.with_flusher(tenant, user, cid, |flusher| flusher.do_send(Touch(None)));
         }
         Ok(())
     }
@@ -238,12 +247,17 @@ impl Flushers {
             let failing_for_ms = failing_for.as_millis();
             tracing::warn!(tenant = %key.0, user = %key.1, failing_for_ms, "user read-only: cold flush stalled");
             self.audit.record(AuditEvent::ReadOnlyEntered { tenant: key.0.clone(), user: key.1.clone(), failing_for });
+            if let Some(trace) = &self.trace {
+                for (cid, session) in &state.failing {
+                    trace.flushed(cid, session.as_ref(), FlushOutcome::Stalled { failing_for });
+                }
+            }
         }
     }
 
-    /// A hot write to `cid` committed: (re)arm its idle flush.
-    pub fn touched(&self, tenant: &TenantId, user: &UserId, cid: &ConversationId) {
-        self.with_flusher(tenant, user, cid, |flusher| flusher.do_send(Touch));
+    /// A hot write to `cid` by `session` committed: (re)arm its idle flush.
+    pub fn touched(&self, tenant: &TenantId, user: &UserId, cid: &ConversationId, session: &SessionId) {
+        self.with_flusher(tenant, user, cid, |flusher| flusher.do_send(Touch(Some(session.clone()))));
     }
 
     /// Flushes every conversation of the user that cold does not have yet, and waits for the outcome.
@@ -319,6 +333,7 @@ impl Flushers {
             tenant: tenant.clone(),
             user: user.clone(),
             cid: cid.clone(),
+            session: None,
             flushers: self.clone(),
             progress: FlushProgress::default(),
             idle: None,
@@ -365,12 +380,14 @@ impl Flushers {
         self.lock().get(key).and_then(|u| u.cold.clone())
     }
 
-    /// Advances the user's read-only clock after a failure; logs the transition into read-only once.
-    fn record_failure(&self, key: &UserKey) {
+    /// Advances the user's read-only clock after a failure of `cid`'s flush; logs the transition into
+    /// read-only once.
+    fn record_failure(&self, key: &UserKey, cid: &ConversationId, session: Option<&SessionId>) {
         let now = tokio::time::Instant::now().into_std();
         let mut users = self.lock();
         let state = users.entry(key.clone()).or_default();
         state.clock.on_failure(now);
+        state.failing.insert(cid.clone(), session.cloned());
         self.update_read_only(key, state);
     }
 
@@ -379,6 +396,7 @@ impl Flushers {
         let mut users = self.lock();
         let state = users.entry(key.clone()).or_default();
         state.clock.on_success();
+        state.failing.clear();
         if state.read_only {
             state.read_only = false;
             tracing::info!(tenant = %key.0, user = %key.1, "user writable again: cold flush recovered");
@@ -409,6 +427,8 @@ pub struct ConversationFlusher {
     tenant: TenantId,
     user: UserId,
     cid: ConversationId,
+    /// The session whose write was touched last: the one the trace names.
+    session: Option<SessionId>,
     flushers: Flushers,
     progress: FlushProgress,
     idle: Option<SpawnHandle>,
@@ -446,6 +466,12 @@ impl ConversationFlusher {
 
     fn key(&self) -> UserKey {
         (self.tenant.clone(), self.user.clone())
+    }
+
+    fn trace(&self, outcome: FlushOutcome) {
+        if let Some(trace) = &self.flushers.trace {
+            trace.flushed(&self.cid, self.session.as_ref(), outcome);
+        }
     }
 
     /// Nothing scheduled, running or owed: the conversation is clean in cold (or there is no bucket to
@@ -524,6 +550,7 @@ impl ConversationFlusher {
             Ok(uploaded) => {
                 self.progress.backoff.on_success();
                 self.flushers.record_success(&key);
+                self.trace(FlushOutcome::Success);
                 tracing::info!(actor = ActorKind::Flusher.as_str(), tenant = %self.tenant, user = %self.user,
                     cid = %self.cid, attempt, outcome = ?uploaded, "flush succeeded");
                 match uploaded {
@@ -557,9 +584,10 @@ impl ConversationFlusher {
             Err(err) => {
                 let now = tokio::time::Instant::now().into_std();
                 let delay = self.progress.backoff.on_failure(now);
-                self.flushers.record_failure(&key);
                 tracing::warn!(actor = ActorKind::Flusher.as_str(), tenant = %self.tenant, user = %self.user,
                     cid = %self.cid, attempt, backoff_ms = delay.as_millis() as u64, error = %err, "flush failed");
+                self.trace(FlushOutcome::Error { attempt, message: err.to_string() });
+                self.flushers.record_failure(&key, &self.cid, self.session.as_ref());
                 self.answer(Err(err));
                 self.schedule_retry(delay, ctx);
             }
@@ -647,16 +675,20 @@ impl Supervised for ConversationFlusher {
     }
 }
 
-/// A hot write to this conversation committed. Sent by the HTTP layer after each write; loss-tolerant.
+/// A hot write to this conversation committed, by this session if known. Sent by the HTTP layer after
+/// each write; loss-tolerant.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub struct Touch;
+pub struct Touch(Option<SessionId>);
 
 impl Handler<Touch> for ConversationFlusher {
     type Result = ();
 
-    fn handle(&mut self, _: Touch, ctx: &mut Context<Self>) {
+    fn handle(&mut self, Touch(session): Touch, ctx: &mut Context<Self>) {
         self.active = true;
+        if session.is_some() {
+            self.session = session;
+        }
         let id = self.cid.to_string();
         guarded(ctx, ActorKind::Flusher, &id, |ctx| {
             self.progress.dirty = true;
@@ -787,7 +819,7 @@ mod tests {
         let ensure =
             EnsureConversation { cid: cid.clone(), session: SessionId::try_from("s").unwrap(), defaults: vec![] };
         assert!(writer.send(ensure).await.unwrap().unwrap());
-        flushers.touched(&tenant, &user, &cid);
+        flushers.touched(&tenant, &user, &cid, &SessionId::try_from("s").unwrap());
         bucket.failing.store(true, Ordering::SeqCst);
         assert!(flushers.flush_user(&tenant, &user).await.is_err());
         assert!(flushers.is_read_only(&tenant, &user));
@@ -913,6 +945,65 @@ mod timing_tests {
         assert!(!t.flushers.is_read_only(&t.tenant, &t.user), "lifted by the next successful retry");
         assert_eq!(t.bucket.puts.load(Ordering::SeqCst), 1);
     }
+
+    /// Records what a flusher reports for the trace.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<(String, Option<String>, FlushOutcome)>>);
+
+    impl FlushTrace for Recorded {
+        fn flushed(&self, cid: &ConversationId, session: Option<&SessionId>, outcome: FlushOutcome) {
+            self.0.lock().unwrap().push((cid.to_string(), session.map(|s| s.to_string()), outcome));
+        }
+    }
+
+    /// Fails every flush of `c1` for `failing`, asking for read-only after `ask_after` if set (a request
+    /// arriving), then lets the bucket recover; returns what the trace was told.
+    async fn traced_streak(failing: Duration, ask_after: Option<Duration>) -> Vec<FlushOutcome> {
+        tokio::time::pause();
+        let mut t = Setup::new(Duration::from_secs(1), Duration::from_secs(900)).await;
+        let recorded = Arc::new(Recorded::default());
+        t.flushers = t.flushers.clone().tracing_flushes_to(recorded.clone());
+        t.bucket.failing.store(true, Ordering::SeqCst);
+        t.write().await;
+        if let Some(after) = ask_after {
+            run_for(after, Duration::from_millis(500)).await;
+            assert!(t.flushers.is_read_only(&t.tenant, &t.user));
+            let last = recorded.0.lock().unwrap().last().cloned().unwrap().2;
+            assert!(matches!(last, FlushOutcome::Stalled { .. }), "traced as the request sees it: {last:?}");
+        }
+        run_for(failing - ask_after.unwrap_or_default(), Duration::from_millis(500)).await;
+        t.bucket.failing.store(false, Ordering::SeqCst);
+        run_for(Duration::from_secs(61), Duration::from_millis(100)).await;
+
+        let events = recorded.0.lock().unwrap().clone();
+        assert!(events.iter().all(|(cid, session, _)| cid == "c1" && session.as_deref() == Some("s")), "{events:?}");
+        let outcomes: Vec<FlushOutcome> = events.into_iter().map(|(_, _, outcome)| outcome).collect();
+        let errors: Vec<&FlushOutcome> = outcomes.iter().filter(|o| matches!(o, FlushOutcome::Error { .. })).collect();
+        assert!(errors.len() > 10, "{outcomes:?}");
+        for (i, outcome) in errors.iter().enumerate() {
+            let FlushOutcome::Error { attempt, message } = outcome else { unreachable!() };
+            assert_eq!((*attempt as usize, message.as_str()), (i + 1, "cold storage failed: refused"));
+        }
+        let stalled: Vec<&FlushOutcome> =
+            outcomes.iter().filter(|o| matches!(o, FlushOutcome::Stalled { .. })).collect();
+        assert_eq!(stalled.len(), 1, "once per streak: {outcomes:?}");
+        let FlushOutcome::Stalled { failing_for } = stalled[0] else { unreachable!() };
+        assert!(*failing_for >= Duration::from_secs(900) && *failing_for < Duration::from_secs(961), "{failing_for:?}");
+        assert_eq!(outcomes.last(), Some(&FlushOutcome::Success), "the recovery");
+        outcomes
+    }
+
+    #[actix_rt::test]
+    async fn each_attempt_is_traced_for_the_writing_session_and_the_stall_with_the_failure_that_crosses() {
+        let outcomes = traced_streak(Duration::from_secs(1020), None).await;
+        let stalled = outcomes.iter().position(|o| matches!(o, FlushOutcome::Stalled { .. })).unwrap();
+        assert!(matches!(outcomes[stalled - 1], FlushOutcome::Error { .. }), "{outcomes:?}");
+    }
+
+    #[actix_rt::test]
+    async fn a_stall_first_seen_by_a_request_is_traced_then_and_not_again() {
+        traced_streak(Duration::from_secs(1020), Some(Duration::from_secs(902))).await;
+    }
 }
 
 #[cfg(test)]
@@ -966,7 +1057,7 @@ mod tests_support {
             let ensure =
                 EnsureConversation { cid: cid.clone(), session: SessionId::try_from("s").unwrap(), defaults: vec![] };
             assert!(self.writer.send(ensure).await.unwrap().unwrap());
-            self.flushers.touched(&self.tenant, &self.user, &cid);
+            self.flushers.touched(&self.tenant, &self.user, &cid, &SessionId::try_from("s").unwrap());
         }
 
         /// Another hot write to `c1` (its thread replaced), and its touch.
@@ -979,7 +1070,7 @@ mod tests_support {
                 messages: vec![],
             };
             self.writer.send(replace).await.unwrap().unwrap();
-            self.flushers.touched(&self.tenant, &self.user, &cid);
+            self.flushers.touched(&self.tenant, &self.user, &cid, &SessionId::try_from("s").unwrap());
         }
 
         /// The conversations cold does not have yet.

@@ -3,6 +3,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
+
+use crate::ids::{ConversationId, SessionId};
 
 /// A boxed, sendable future, so the ports stay object-safe.
 pub type PortFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -22,4 +25,23 @@ pub trait ColdStore: Send + Sync + 'static {
     fn delete(&self, key: String) -> PortFuture<Result<(), ColdFailure>>;
     /// Lists the keys under a prefix, relative to the store's own prefix.
     fn list(&self, prefix: String) -> PortFuture<Result<Vec<String>, ColdFailure>>;
+}
+
+/// What one flush attempt of a conversation came to, for its trace (SPEC §9.3 `flush.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlushOutcome {
+    /// The conversation reached the bucket.
+    Success,
+    /// The upload failed; `attempt` counts from 1 within the conversation's failure streak.
+    Error { attempt: u32, message: String },
+    /// The user's flushes have now failed for longer than the stalled threshold, and the user is
+    /// read-only: reported once per streak, for each conversation that failed in it.
+    Stalled { failing_for: Duration },
+}
+
+/// Where flushers report their outcomes; the `augchatd` crate writes them to the JSONL trace.
+pub trait FlushTrace: Send + Sync + 'static {
+    /// `session` is the session whose write the flush carries; `None` when the flusher was started by
+    /// something other than a session's write (recovery at boot, a shutdown flush).
+    fn flushed(&self, cid: &ConversationId, session: Option<&SessionId>, outcome: FlushOutcome);
 }

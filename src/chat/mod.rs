@@ -460,6 +460,7 @@ fn persist(
     let cid = turn.cid.clone();
     let (flushers, tenant, user) = (turn.flushers, turn.record.tenant.clone(), turn.record.spec.user.clone());
     let session = turn.record.id.clone();
+    let sid = session.clone();
     let in_flight = turn.in_flight;
     let streaming = turn.streaming;
     let writer = turn.writer;
@@ -469,7 +470,7 @@ fn persist(
         // Held until the writer answered, so it is not retired with this reply still to store.
         drop((in_flight, streaming, writer));
         match &stored {
-            Ok(()) => flushers.touched(&tenant, &user, &cid),
+            Ok(()) => flushers.touched(&tenant, &user, &cid, &sid),
             Err(e) => tracing::error!(%cid, error = %e, "chat turn could not be stored"),
         }
         stored

@@ -59,7 +59,7 @@ pub async fn chat(authed: Authed, state: web::Data<AppState>, payload: web::Payl
         },
     };
     if context.written {
-        state.flushers.touched(&record.tenant, &record.spec.user, &request.cid);
+        state.flushers.touched(&record.tenant, &record.spec.user, &request.cid, &record.id);
     }
     let key = (record.tenant.clone(), record.spec.user.clone(), request.cid.clone());
     // A thread answering tool approvals continues the stored reply, checked against what augchatd stored. It

@@ -51,7 +51,7 @@ pub async fn list(
     } else {
         let observed = ask(&state, record, ObserveConnectors { cid: cid.clone(), in_scope }).await??;
         if observed.written {
-            state.flushers.touched(&record.tenant, &record.spec.user, &cid);
+            state.flushers.touched(&record.tenant, &record.spec.user, &cid, &record.id);
         }
         observed.flags
     };
@@ -98,7 +98,7 @@ pub async fn set_active(
     }
     ask(&state, record, SetConnectorActive { cid: cid.clone(), descriptive_id: descriptive_id.clone(), active })
         .await??;
-    state.flushers.touched(&record.tenant, &record.spec.user, &cid);
+    state.flushers.touched(&record.tenant, &record.spec.user, &cid, &record.id);
     if state.turns.contains(&(record.tenant.clone(), record.spec.user.clone(), cid.clone())) {
         state
             .traces
@@ -132,6 +132,6 @@ pub async fn set_model(
         return Err(invalid("unknown_model_id", "model_id is not in the session's model list"));
     }
     ask(&state, record, SetModelOverride { cid: cid.clone(), model_id }).await??;
-    state.flushers.touched(&record.tenant, &record.spec.user, &cid);
+    state.flushers.touched(&record.tenant, &record.spec.user, &cid, &record.id);
     Ok(HttpResponse::NoContent().finish())
 }

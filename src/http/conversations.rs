@@ -98,7 +98,7 @@ pub async fn create(
     hydrate_if_missing(&state, record, &cid).await?;
     let msg = EnsureConversation { cid: cid.clone(), session: record.id.clone(), defaults: connector_defaults(record) };
     if ask(&state, record, msg).await?? {
-        state.flushers.touched(&record.tenant, &record.spec.user, &cid);
+        state.flushers.touched(&record.tenant, &record.spec.user, &cid, &record.id);
     }
     Ok(HttpResponse::Created().json(json!({"conversation_id": cid.as_str()})))
 }

@@ -130,8 +130,15 @@ async fn deleting_a_session_flushes_first_and_fails_cleanly_when_s3_does() {
 #[actix_web::test]
 async fn a_stalled_flush_makes_the_user_read_only_until_s3_recovers() {
     // SPEC §11 #126–#129
-    let srv = server(100, 1_500).await;
-    let (_, jwt) = srv.mint("u").await;
+    let traces = tempfile::tempdir().unwrap();
+    let trace_dir = traces.path().to_str().unwrap().to_owned();
+    let srv = TestServer::start(move |env, _| {
+        env.insert("AUGCHATD_FLUSH_IDLE_MS".into(), "100".into());
+        env.insert("AUGCHATD_FLUSH_STALLED_MS".into(), "1500".into());
+        env.insert("AUGCHATD_TRACE_DIR".into(), trace_dir);
+    })
+    .await;
+    let (sid, jwt) = srv.mint("u").await;
     // A second session of the same user, minted while S3 still accepts the probe.
     let (_, second) = srv.mint("u").await;
     // Created while S3 works: a conversation absent from hot cannot be used while cold is unreadable.
@@ -189,6 +196,30 @@ async fn a_stalled_flush_makes_the_user_read_only_until_s3_recovers() {
     }
     assert_eq!(cold_ids, hot_ids, "nothing was lost while S3 was down");
     assert_eq!(hot["messages"][0]["parts"][0]["text"], "first");
+
+    // The trace has each attempt, numbered, the stall once, and the recovery, for the writing session.
+    let text = std::fs::read_to_string(traces.path().join("c1.jsonl")).unwrap();
+    let flushes: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|event| event["type"].as_str().unwrap().starts_with("flush."))
+        .collect();
+    let kinds: Vec<&str> = flushes.iter().map(|event| event["type"].as_str().unwrap()).collect();
+    assert!(flushes.iter().all(|event| event["session_id"] == sid.as_str()), "{flushes:?}");
+    // The failure streak: from its first error to the success that ends it.
+    let start = kinds.iter().position(|kind| *kind == "flush.error").expect("the failures are traced");
+    let end = start + kinds[start..].iter().position(|kind| *kind == "flush.success").expect("the recovery is traced");
+    let streak = &flushes[start..end];
+    let errors: Vec<&Value> = streak.iter().filter(|event| event["type"] == "flush.error").collect();
+    assert!(errors.len() >= 2, "{kinds:?}");
+    for (i, error) in errors.iter().enumerate() {
+        assert_eq!(error["attempt"], i + 1, "{kinds:?}");
+        assert!(error["message"].as_str().unwrap().starts_with("cold storage failed"), "{error}");
+    }
+    assert_eq!(errors.len() + 1, streak.len(), "the rest is the one stall: {kinds:?}");
+    assert_eq!(kinds.iter().filter(|kind| **kind == "flush.stalled").count(), 1, "{kinds:?}");
+    let stalled = streak.iter().find(|event| event["type"] == "flush.stalled").unwrap();
+    assert!(stalled["failing_for_ms"].as_u64().unwrap() >= 1_500, "{stalled}");
 }
 
 #[actix_web::test]

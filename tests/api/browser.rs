@@ -54,15 +54,29 @@ async fn an_integrator_page_embeds_the_ui_and_a_turn_shows_tools_sources_and_rea
         {"send": r#"call: docs__search {"q": "rust"}; kb__retrieve {"query": "rust"}"#},
         {"waitFor": "tool-pill", "count": 2, "attr": {"data-state": "done"}},
         {"waitFor": "source-chip", "count": 3},
+        {"snapshot": "done"},
+        // The two calls fold into one line once done; each call and each chip opens to its details.
+        {"click": "tool-group"},
+        {"click": "tool-details", "nth": 0},
+        {"click": "source-chip", "nth": 0},
         {"snapshot": "after"},
         {"screenshot": shot.to_str().unwrap()},
     ]}))
     .await;
+    let done = &report["snapshots"]["done"];
+    assert_eq!(texts(done, "tool-group"), ["🔧 2 tool calls · tap to expand"], "{done}");
+    assert_eq!(texts(done, "reasoning")[0].trim(), "Reasoning", "reasoning starts collapsed: {done}");
     let after = &report["snapshots"]["after"];
     let pills = texts(after, "tool-pill");
     assert!(pills.iter().any(|p| p.contains("search") && p.contains("(docs)")), "{pills:?}");
     assert!(pills.iter().any(|p| p.contains("retrieve") && p.contains("(kb)")), "{pills:?}");
-    assert!(texts(after, "source-chip")[0].contains("Document 0 of docs"), "{after}");
+    // The opened call shows what the model sent and got back, as the model saw it.
+    let opened = pills.iter().find(|p| p.contains("Arguments")).expect("one call opened");
+    assert!(opened.contains(r#""q": "rust""#) && opened.contains("Result"), "{opened}");
+    assert!(!pills.iter().any(|p| p.contains("tok-a") || p.contains(&tools.url)), "no credential or URL: {pills:?}");
+    let chips = texts(after, "source-chip");
+    assert!(chips[0].contains("Document 0 of docs") && chips[0].contains("kb"), "{chips:?}");
+    assert!(chips[0].contains("Index") && chips[0].contains("Score"), "the opened chip: {chips:?}");
     assert!(texts(after, "assistant-message")[0].contains("Tool results:"), "{after}");
     assert!(texts(after, "model-chip")[0].contains("claude-sonnet-4-5"));
     assert!(!after["reasoning"].as_array().unwrap().is_empty(), "the thinking model's reasoning is shown");

@@ -22,7 +22,7 @@ import { chromium } from "playwright-core";
 const scenario = JSON.parse(process.argv[2]);
 const TIMEOUT = 15_000;
 const WATCHED = [
-  "assistant-message", "user-message", "tool-pill", "source-chip", "model-chip", "demo-banner", "readonly-banner",
+  "assistant-message", "user-message", "tool-pill", "tool-group", "source-chip", "model-chip", "demo-banner", "readonly-banner",
   "notice", "data-error", "message-error", "reasoning", "conversation-item", "connector-toggle", "model-picker",
   "composer-input", "message-usage",
 ];

@@ -5,7 +5,7 @@ import { ModelChip } from "./ModelChip";
 import { UsageBadge } from "./UsageBadge";
 import { MarkdownText } from "./parts/MarkdownText";
 import { Reasoning } from "./parts/Reasoning";
-import { ToolPill } from "./parts/ToolPill";
+import { ToolGroup, ToolPill } from "./parts/ToolPill";
 import { SourceChip } from "./parts/SourceChip";
 import { DataPart } from "./parts/DataPart";
 import { Thinking } from "./parts/Thinking";
@@ -60,6 +60,7 @@ export function AssistantMessage() {
             Reasoning,
             Source: SourceChip,
             tools: { Fallback: ToolPill },
+            ToolGroup,
             data: { Fallback: DataPart },
           }}
         />

@@ -1,7 +1,9 @@
-// A tool call as a pill "🔧 <tool> (<connector>)" with its state; arguments and results are never shown. A call
-// of a `require_approval` tool waits with Approve / Deny buttons; the answer goes back through the AI SDK's tool
+// A tool call as a pill "🔧 <tool> (<connector>)" with its state, which expands to the call's Arguments and
+// Result as the model saw them (SPEC §4.3: never a credential, which stays on the server). A call of a
+// `require_approval` tool waits with Approve / Deny buttons; the answer goes back through the AI SDK's tool
 // approval (Chat.tsx resubmits once every waiting call of the reply has one).
-import type { ToolCallMessagePartComponent, ToolCallMessagePartProps } from "@assistant-ui/react";
+import { useAuiState, type ToolCallMessagePartComponent, type ToolCallMessagePartProps } from "@assistant-ui/react";
+import type { PropsWithChildren } from "react";
 
 type ToolState = "approval" | "running" | "done" | "denied" | "error" | "stopped";
 
@@ -44,23 +46,45 @@ const ANSWERS = [
   { label: "Deny", approved: false, testid: "tool-deny" },
 ];
 
+/** A value as the pill shows it: text as it is, anything else as indented JSON. */
+function shown(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+}
+
+function Detail({ label, value }: { label: string; value: string }) {
+  return (
+    <div className="mt-1">
+      <div className="text-xs font-medium text-muted">{label}</div>
+      <pre className="max-h-60 overflow-auto whitespace-pre-wrap break-words rounded-md bg-card px-2 py-1 text-xs">{value}</pre>
+    </div>
+  );
+}
+
 export const ToolPill: ToolCallMessagePartComponent = (props) => {
   const { tool, connector } = splitToolName(props.toolName);
   const state = toolState(props);
+  // Arguments that were not valid JSON arrive as their raw text only.
+  const args = Object.keys(props.args ?? {}).length > 0 ? shown(props.args) : props.argsText;
   return (
     <div
       data-testid="tool-pill"
       data-state={state}
-      className="inline-flex max-w-full items-center gap-2 self-start rounded-full border border-line bg-surface px-3 py-1 text-sm"
+      className="inline-flex max-w-full flex-wrap items-start gap-2 self-start rounded-2xl border border-line bg-surface px-3 py-1 text-sm"
     >
-      <span className="truncate">
-        🔧 {tool}
-        {connector && <span className="text-muted"> ({connector})</span>}
-      </span>
-      <span className="inline-flex shrink-0 items-center gap-1 text-xs text-muted">
-        <span aria-hidden className={`inline-block h-2 w-2 rounded-full ${DOT[state]}`} />
-        {LABEL[state]}
-      </span>
+      <details data-testid="tool-details" className="min-w-0 max-w-full">
+        <summary className="cursor-pointer list-none select-none">
+          <span className="truncate">
+            🔧 {tool}
+            {connector && <span className="text-muted"> ({connector})</span>}
+          </span>
+          <span className="ml-2 inline-flex shrink-0 items-center gap-1 text-xs text-muted">
+            <span aria-hidden className={`inline-block h-2 w-2 rounded-full ${DOT[state]}`} />
+            {LABEL[state]}
+          </span>
+        </summary>
+        <Detail label="Arguments" value={args} />
+        {props.result !== undefined && <Detail label="Result" value={shown(props.result)} />}
+      </details>
       {state === "approval" && (
         <span className="inline-flex shrink-0 gap-1">
           {ANSWERS.map(({ label, approved, testid }) => (
@@ -79,3 +103,20 @@ export const ToolPill: ToolCallMessagePartComponent = (props) => {
     </div>
   );
 };
+
+/** Consecutive tool calls as one line "🔧 N tool calls · tap to expand", open while one of them still runs or
+ * waits for the user's approval, so a running call and the Approve button are never hidden. */
+export function ToolGroup({ startIndex, endIndex, children }: PropsWithChildren<{ startIndex: number; endIndex: number }>) {
+  const pending = useAuiState((s) =>
+    s.message.content.slice(startIndex, endIndex + 1).some((part) => part.type === "tool-call" && part.result === undefined),
+  );
+  if (endIndex <= startIndex) return <>{children}</>;
+  return (
+    <details data-testid="tool-group" open={pending} className="self-start text-sm">
+      <summary className="cursor-pointer select-none text-muted">
+        🔧 {endIndex - startIndex + 1} tool calls · tap to expand
+      </summary>
+      <div className="mt-1 flex flex-col gap-1">{children}</div>
+    </details>
+  );
+}

@@ -1,1 +1,0 @@
-export{O as createEventModelingServices}from"./mermaid-parser.core-Cg9N7_Vk.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

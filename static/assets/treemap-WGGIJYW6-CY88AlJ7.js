@@ -1,0 +1,1 @@
+export{o as createTreemapServices}from"./mermaid-parser.core-dxvZ-6Zo.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -425,3 +425,36 @@ async fn an_unwritable_hot_store_answers_503_on_the_connector_routes() {
     let res = res.send().await.unwrap();
     assert_eq!(res.headers()["x-augchatd-reason"], "hot-write-failed");
 }
+
+#[actix_web::test]
+async fn a_deleted_conversation_takes_no_toggle_or_model_choice() {
+    // SPEC §11 #109 (the PUTs)
+    let srv = TestServer::start(|_, _| {}).await;
+    let jwt = session_with(&srv, "u", json!([mcp("gh", true)])).await;
+    create(&srv, &jwt, "c1").await;
+    assert_eq!(srv.delete_with_jwt("/conversations/c1", &jwt).await, 204);
+    let not_found = (404, json!({"error": "conversation_not_found"}));
+    assert_eq!(put(&srv, "/conversations/c1/connectors/gh", &jwt, r#"{"active":false}"#).await, not_found);
+    assert_eq!(put(&srv, "/conversations/c1/model", &jwt, r#"{"model_id":"claude-haiku-4-5"}"#).await, not_found);
+    assert_eq!(srv.get_with_jwt("/conversations", &jwt).await.1, json!({"conversations": []}), "nor brings it back");
+}
+
+#[actix_web::test]
+async fn creating_a_conversation_again_leaves_its_toggles_model_and_messages_as_they_were() {
+    // SPEC §11 #102 (a repeat → 201 with the row untouched)
+    let srv = TestServer::start(|_, _| {}).await;
+    let jwt = session_with(&srv, "u", json!([mcp("gh", true)])).await;
+    assert_eq!(srv.chat(&jwt, &user_turn("c1", "hi")).await.0, 200);
+    assert_eq!(put(&srv, "/conversations/c1/connectors/gh", &jwt, r#"{"active":false}"#).await.0, 204);
+    assert_eq!(put(&srv, "/conversations/c1/model", &jwt, r#"{"model_id":"claude-haiku-4-5"}"#).await.0, 204);
+    let before = srv.get_with_jwt("/conversations", &jwt).await;
+    let messages = srv.get_with_jwt("/conversations/c1/messages", &jwt).await;
+
+    let again = srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "c1"})).await;
+    assert_eq!(again, (201, json!({"conversation_id": "c1"})));
+    assert_eq!(srv.get_with_jwt("/conversations", &jwt).await, before);
+    assert_eq!(before.1["conversations"][0]["model_id_override"], "claude-haiku-4-5");
+    assert_eq!(srv.get_with_jwt("/conversations/c1/messages", &jwt).await, messages);
+    let (_, flags) = srv.get_with_jwt("/conversations/c1/connectors", &jwt).await;
+    assert_eq!(flags[0]["active"], false, "{flags}");
+}

@@ -45,7 +45,11 @@ async fn the_list_shows_titles_counts_and_newest_first() {
     let srv = TestServer::offline_demo().await;
     let jwt = srv.demo_jwt().await;
     assert_eq!(srv.get_with_jwt("/conversations", &jwt).await, (200, json!({"conversations": []})));
+    let created_between = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
     srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "empty"})).await;
+    let created_by = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+    // The next conversation's write comes later, so an `updated_at` that followed it would show.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let long = "x".repeat(70);
     let (status, _, _) = srv.chat(&jwt, &user_turn("talk", &long)).await;
     assert_eq!(status, 200);
@@ -64,11 +68,19 @@ async fn the_list_shows_titles_counts_and_newest_first() {
         )
         .is_ok()
     );
+    let empty = &list[1];
     assert_eq!(
-        list[1],
-        json!({"conversation_id": "empty", "title": null, "message_count": 0,
-                               "model_id_override": null, "updated_at": list[1]["updated_at"]})
+        (&empty["conversation_id"], &empty["title"], &empty["message_count"], &empty["model_id_override"]),
+        (&json!("empty"), &Value::Null, &json!(0), &Value::Null)
     );
+    // No messages: updated_at is when it was created.
+    let updated = time::OffsetDateTime::parse(
+        empty["updated_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(created_between <= updated && updated <= created_by, "{updated} not at creation");
+    assert!(empty["updated_at"].as_str() < talk["updated_at"].as_str(), "{listed}");
 }
 
 #[actix_web::test]

@@ -92,7 +92,8 @@ impl Application {
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
         let traces = trace::TraceDir::open(config.trace_dir.as_deref()).map_err(|e| {
             let dir = config.trace_dir.as_deref().unwrap_or(std::path::Path::new("")).display();
-            ConfigError(format!("AUGCHATD_TRACE_DIR is not a writable directory at '{dir}': {e}"))
+            // SPEC §7.3's wording; the OS error says whether creating or writing failed.
+            ConfigError(format!("AUGCHATD_TRACE_DIR could not be created at '{dir}': {e}"))
         })?;
         let audit_log = config
             .audit_log

@@ -100,9 +100,21 @@ async fn a_malformed_demo_file_exits_1_naming_the_field() {
         *slot = v;
         body
     };
+    let without = |path: &[&str]| {
+        let mut body = good.clone();
+        let (last, parents) = path.split_last().unwrap();
+        let mut slot = &mut body;
+        for key in parents {
+            slot = &mut slot[*key];
+        }
+        slot.as_object_mut().unwrap().remove(*last);
+        body
+    };
     let cases = [
         (with(&["user_id"], json!("a/b")), "user_id"),
         (with(&["system_prompt"], json!("")), "system_prompt"),
+        (without(&["system_prompt"]), "system_prompt"),
+        (without(&["model", "model_id"]), "model_id"),
         (with(&["theme"], json!("blue")), "theme"),
         (with(&["model", "api_key"], json!("sk-replace-me")), "placeholder"),
         (with(&["model", "api_key"], json!("REPLACE_ME")), "placeholder"),
@@ -198,7 +210,9 @@ async fn an_uncreatable_trace_dir_exits_1_with_one_line() {
     let trace = blocker.join("traces");
     let out = run_to_exit(dir.path(), &["demo"], &[("AUGCHATD_TRACE_DIR", trace.to_str().unwrap())]).await;
     assert_eq!(out.code, Some(1));
-    assert!(one_line(&out.stderr).starts_with("AUGCHATD_TRACE_DIR is not a writable directory at"), "{}", out.stderr);
+    let line = one_line(&out.stderr);
+    let expected = format!("AUGCHATD_TRACE_DIR could not be created at '{}': ", trace.display());
+    assert!(line.starts_with(&expected), "{}", out.stderr);
 }
 
 #[actix_web::test]

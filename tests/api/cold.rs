@@ -459,3 +459,36 @@ async fn posting_a_known_conversation_id_after_eviction_keeps_its_history() {
     let flushed = cold_object(&srv, "chats/acme/u/ticket-42.json", Duration::from_secs(5)).await.unwrap();
     assert_eq!(flushed["messages"].as_array().unwrap().len(), 2, "cold was not overwritten by an empty conversation");
 }
+
+#[actix_web::test]
+async fn a_chat_straight_after_eviction_starts_from_the_cold_conversation() {
+    // SPEC §11 #131: no GET first, so only POST /chat's own hydration can bring back the model choice
+    // and the flags; an empty conversation would use the session default and offer every connector.
+    let srv = server(600_000, 900_000).await;
+    let mut body = srv.session_body("u");
+    body["connectors"] = json!([{"descriptive_id": "rag_internal", "name": "Internal", "type": "rag", "default_active": true,
+                                 "backend": "opensearch", "cluster": "https://os.example", "auth": {}, "indexes": ["internal"]}]);
+    let (_, minted) = srv.post_session(&srv.acme, &body).await;
+    let (sid, jwt) = (minted["session_id"].as_str().unwrap(), minted["jwt"].as_str().unwrap());
+    assert_eq!(srv.chat(jwt, &thread("c1", &["hi"])).await.0, 200);
+    let offered =
+        |call: &Value| call["tools"].as_array().map(|t| t.iter().any(|t| t["name"] == "rag_internal__retrieve"));
+    assert_eq!(offered(&srv.llm.last_call()), Some(true), "on by default");
+    let put = |path: &str, body: Value| srv.browser.put(srv.url(path)).bearer_auth(jwt).json(&body).send();
+    assert_eq!(put("/conversations/c1/connectors/rag_internal", json!({"active": false})).await.unwrap().status(), 204);
+    assert_eq!(put("/conversations/c1/model", json!({"model_id": "claude-haiku-4-5"})).await.unwrap().status(), 204);
+    assert_eq!(srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap().status(), 204);
+    assert!(gone(&srv.dir.path().join("data/acme/u.sqlite")).await);
+
+    let (_, minted) = srv.post_session(&srv.acme, &body).await;
+    let jwt = minted["jwt"].as_str().unwrap();
+    let (status, _, stream) = srv.chat(jwt, &thread("c1", &["hi", "and now?"])).await;
+    assert_eq!(status, 200, "{stream}");
+    let call = srv.llm.last_call();
+    assert_eq!(call["model"], "claude-haiku-4-5", "the choice stored in cold");
+    assert_ne!(offered(&call), Some(true), "the connector switched off in cold stays off: {call}");
+    assert!(stream.contains(r#""model_id":"claude-haiku-4-5""#), "{stream}");
+    let (_, listed) = srv.get_with_jwt("/conversations", jwt).await;
+    assert_eq!(listed["conversations"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["conversations"][0]["message_count"], 3, "{listed}");
+}

@@ -306,6 +306,13 @@ async fn a_connector_switched_off_mid_turn_keeps_this_turn_and_leaves_the_next()
     };
     let ((status, _, body), toggled) = futures_util::join!(turn, toggle);
     assert_eq!((status, toggled.as_u16()), (200, 204));
+    // The turn's model call after the tool result, made after the toggle, still offered the connector's tools.
+    let calls: Vec<Value> = srv.llm.seen().into_iter().filter_map(|s| s.body).collect();
+    assert_eq!(calls.len(), 2, "the call that asked for the tool and the one after its result");
+    let names = |call: &Value| -> Vec<String> {
+        call["tools"].as_array().map_or(vec![], |t| t.iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect())
+    };
+    assert!(names(&calls[1]).iter().any(|n| n.starts_with("docs__")), "{:?}", names(&calls[1]));
     assert_eq!(of_type(&chunks(&body), "tool-output-error").len(), 1, "the running call finished (timed out) as usual");
     assert!(body.contains(": keepalive\n\n"), "a silent tool call keeps the stream alive (SPEC §4.6)");
     let trace = std::fs::read_to_string(srv.dir.path().join("traces/c1.jsonl")).unwrap();
@@ -320,4 +327,14 @@ async fn a_connector_switched_off_mid_turn_keeps_this_turn_and_leaves_the_next()
     assert!(srv.llm.last_call().get("tools").is_none());
     assert!(of_type(&chunks(&body), "tool-output-error")[0]["errorText"].as_str().unwrap().contains("not available"));
     assert_eq!(peer.calls("search"), 0);
+    // Switched on, the default-off connector is offered from the next turn, and its tools run.
+    let put = srv.browser.put(srv.url("/conversations/c1/connectors/later")).bearer_auth(&jwt);
+    assert_eq!(put.json(&json!({"active": true})).send().await.unwrap().status(), 204);
+    let before = srv.llm.seen().len();
+    let (_, _, body) = srv.chat(&jwt, &ask("c1", r#"call: later__search {"q": "x"}"#)).await;
+    let calls = srv.llm.seen().into_iter().skip(before).filter_map(|s| s.body);
+    let names: Vec<String> = calls.flat_map(|call| names(&call)).collect();
+    assert!(names.iter().any(|n| n == "later__search") && !names.iter().any(|n| n == "docs__search"), "{names:?}");
+    assert_eq!(of_type(&chunks(&body), "tool-output-available").len(), 1, "{body}");
+    assert_eq!(peer.calls("search"), 1);
 }

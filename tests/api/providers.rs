@@ -135,3 +135,21 @@ async fn the_conversation_model_override_goes_upstream() {
     assert_eq!(sent["model"], "claude-haiku-4-5");
     assert!(sent.get("thinking").is_none(), "haiku is not a thinking model");
 }
+
+#[actix_web::test]
+async fn a_reply_silent_for_over_30_seconds_is_not_cut() {
+    // SPEC §11 #54, §4.6: nothing between augchatd and the browser (or the model) times an idle stream out.
+    let srv = TestServer::start(|_, _| {}).await;
+    let (_, jwt) = srv.mint("u").await;
+    let body = turn("gated hello");
+    let released = async {
+        tokio::time::sleep(std::time::Duration::from_secs(31)).await;
+        srv.llm.release();
+    };
+    let ((status, _, stream), ()) = futures_util::join!(srv.chat(&jwt, &body), released);
+    assert_eq!(status, 200);
+    let gap = stream.find(r#""delta":"from ""#).unwrap()..stream.find(r#""delta":"the ""#).unwrap();
+    assert!(stream[gap].matches(": keepalive\n\n").count() >= 25, "a comment per quiet second: {stream}");
+    assert!(stream.ends_with("data: [DONE]\n\n") && stream.contains(r#""type":"finish""#), "{stream}");
+    assert_eq!(srv.get_with_jwt("/conversations/c1/messages", &jwt).await.1["messages"].as_array().unwrap().len(), 4);
+}

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use crate::peers::browser::{ParentPage, play, texts};
 use crate::peers::cut_proxy::CutProxy;
 use crate::peers::llm::GOOD_KEY;
-use crate::peers::s3::Fault;
+use crate::peers::s3::{Fault, S3_KEY_ID, S3_SECRET};
 use crate::peers::{mcp, opensearch};
-use crate::server::TestServer;
+use crate::server::{JWT_SECRET, TestServer};
 
 /// The daemon with `parent` allowed to embed the UI (plus `also` origins).
 async fn daemon(parent: &ParentPage, also: &[&str]) -> TestServer {
@@ -22,6 +22,9 @@ async fn daemon(parent: &ParentPage, also: &[&str]) -> TestServer {
     parent.embed(&srv.base);
     srv
 }
+
+/// The MCP credential of the first test: distinct enough that no stylesheet or script contains it by chance.
+const MCP_TOKEN: &str = "mcp-bearer-4f9c1e";
 
 async fn mint(srv: &TestServer, user: &str, ttl: u64, connectors: Value) -> String {
     let mut body = srv.session_body(user);
@@ -36,13 +39,13 @@ async fn mint(srv: &TestServer, user: &str, ttl: u64, connectors: Value) -> Stri
 #[actix_web::test]
 async fn an_integrator_page_embeds_the_ui_and_a_turn_shows_tools_sources_and_reasoning() {
     // SPEC §11 #149, #151, #158, #159; issue #6 item 4 (message streams, tool indicator, source chip, screenshot)
-    let tools = mcp::start(&["tok-a"]).await;
+    let tools = mcp::start(&[MCP_TOKEN]).await;
     let search = opensearch::start().await;
     let parent = ParentPage::start();
     let srv = daemon(&parent, &[]).await;
     let connectors = json!([
         {"descriptive_id": "docs", "name": "Docs", "type": "mcp", "default_active": true, "url": tools.url,
-         "auth": {"bearer": "tok-a"}},
+         "auth": {"bearer": MCP_TOKEN}},
         {"descriptive_id": "kb", "name": "Handbook", "type": "rag", "default_active": true, "backend": "opensearch",
          "cluster": search.url, "auth": {"bearer": "os-token"}, "indexes": ["docs", "faq"]}
     ]);
@@ -50,7 +53,9 @@ async fn an_integrator_page_embeds_the_ui_and_a_turn_shows_tools_sources_and_rea
     parent.give(&[&jwt]);
     let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e/chat.png");
     std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
-    let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
+    // Every credential the session was minted with, and the upstreams' addresses (SPEC §11 #61, #162).
+    let secrets = [GOOD_KEY, MCP_TOKEN, "os-token", S3_SECRET, S3_KEY_ID, JWT_SECRET, &tools.url, &search.url];
+    let report = play(json!({"url": format!("{}/", parent.origin), "secrets": secrets, "steps": [
         {"send": r#"call: docs__search {"q": "rust"}; kb__retrieve {"query": "rust"}"#},
         {"waitFor": "tool-pill", "count": 2, "attr": {"data-state": "done"}},
         {"waitFor": "source-chip", "count": 3},
@@ -73,13 +78,16 @@ async fn an_integrator_page_embeds_the_ui_and_a_turn_shows_tools_sources_and_rea
     // The opened call shows what the model sent and got back, as the model saw it.
     let opened = pills.iter().find(|p| p.contains("Arguments")).expect("one call opened");
     assert!(opened.contains(r#""q": "rust""#) && opened.contains("Result"), "{opened}");
-    assert!(!pills.iter().any(|p| p.contains("tok-a") || p.contains(&tools.url)), "no credential or URL: {pills:?}");
+    assert!(!pills.iter().any(|p| p.contains(MCP_TOKEN) || p.contains(&tools.url)), "no credential or URL: {pills:?}");
     let chips = texts(after, "source-chip");
     assert!(chips[0].contains("Document 0 of docs") && chips[0].contains("kb"), "{chips:?}");
     assert!(chips[0].contains("Index") && chips[0].contains("Score"), "the opened chip: {chips:?}");
     assert!(texts(after, "assistant-message")[0].contains("Tool results:"), "{after}");
     assert!(texts(after, "model-chip")[0].contains("claude-sonnet-4-5"));
     assert!(!after["reasoning"].as_array().unwrap().is_empty(), "the thinking model's reasoning is shown");
+    assert!(after["demo-banner"].as_array().unwrap().is_empty(), "no demo banner in production (SPEC §11 #155)");
+    // The bundle, the API answers and the stream: nothing the browser fetched or sent holds a secret.
+    assert_eq!(report["leaks"], json!([]), "{}", report["leaks"]);
     assert!(parent.handshakes() >= 1);
     assert!(shot.exists());
     // Every authenticated request carries the JWT's routing key for a load balancer (README "Scale-out").
@@ -245,6 +253,8 @@ async fn assistant_markdown_renders_tables_math_diagrams_json_and_csv_and_never_
         {"waitFor": "json-tree"},
         {"waitFor": "csv-table"},
         {"waitFor": "mermaid"},
+        // Drawn: the source shown while streaming or after a failure has no diagram.
+        {"waitFor": "mermaid-diagram", "timeoutMs": 30000},
         // The reply's last words: the parts above can all be on screen while it still streams.
         {"waitFor": "assistant-message", "text": "Done."},
         {"snapshot": "after"},
@@ -266,8 +276,11 @@ async fn the_conversation_list_switches_threads_and_connector_and_model_choices_
     .await;
     let report = play(json!({"url": format!("{}/", parent.origin), "steps": [
         {"send": "first conversation"},
+        {"waitFor": "connectors-button", "text": "Tools 1/1"},
         {"click": "connectors-button"},
         {"click": "connector-toggle", "attr": {"data-id": "docs"}},
+        // The label follows the saved toggle at once.
+        {"waitFor": "connectors-button", "text": "Tools 0/1"},
         {"select": "model-picker", "value": "claude-haiku-4-5"},
         {"sleep": 500},
         {"click": "new-conversation"},

@@ -2,7 +2,9 @@
 // in argv[2], played in Debian's Chromium through playwright-core. The Rust side starts the daemon and
 // its peers and asserts on what this prints: `{"snapshots": {...}, "consoleErrors": [...], "authed": [...]}` on
 // stdout; `authed` lists each request that carried a bearer token as {method, path, route} (`route`: its
-// X-Augchatd-Route header, or null), so a test can check what a load balancer would hash on.
+// X-Augchatd-Route header, or null), so a test can check what a load balancer would hash on. With
+// "secrets" in the scenario, `leaks` lists each of them found in any request (URL, headers, body) or response
+// (headers, body) of the page and its frames: the network capture a user could take.
 // A step that times out fails the run (exit 1) with the step and a snapshot on stderr.
 //
 // Scenario: {"url": "...", "frame": "#app" | false, "viewport": {"width", "height"}, "steps": [step, ...]}. Steps:
@@ -14,6 +16,7 @@
 //   {"hover": "<testid>", "nth": n}   rest the pointer on an element
 //   {"reload": true}   {"sleep": ms}   {"snapshot": "name"}   {"screenshot": "/path.png"}
 //   {"fetch": "url"}   a GET from the driver itself (the test's hook to change the world mid-scenario)
+// Optional: "secrets": ["...", ...], strings that must never cross the browser's network.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -43,6 +46,30 @@ page.on("console", (m) => {
   if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) consoleErrors.push(m.text());
 });
 page.on("pageerror", (e) => consoleErrors.push(String(e)));
+const secrets = scenario.secrets ?? [];
+const leaks = [];
+const scans = [];
+const scan = (where, text) => {
+  for (const secret of secrets) if (text.includes(secret)) leaks.push({ where, secret });
+};
+if (secrets.length > 0) {
+  page.on("request", (request) => {
+    scans.push(
+      request.allHeaders().then((headers) => {
+        scan(`request ${request.url()}`, request.url() + JSON.stringify(headers) + (request.postData() ?? ""));
+      }),
+    );
+  });
+  page.on("response", (response) => {
+    // A response the page abandoned (a stopped stream) has no body to read.
+    const body = response.text().catch(() => "");
+    scans.push(
+      Promise.all([response.allHeaders(), body]).then(([headers, text]) => {
+        scan(`response ${response.url()}`, JSON.stringify(headers) + text);
+      }),
+    );
+  });
+}
 const authed = [];
 page.on("request", async (request) => {
   const headers = await request.allHeaders();
@@ -149,6 +176,7 @@ try {
     }
   }
 } finally {
+  await Promise.allSettled(scans);
   await context.close();
   fs.rmSync(profile, { recursive: true, force: true });
 }
@@ -156,4 +184,4 @@ if (failure) {
   process.stderr.write(JSON.stringify({ ...failure, consoleErrors }, null, 1) + "\n");
   process.exit(1);
 }
-process.stdout.write(JSON.stringify({ snapshots, consoleErrors, authed }) + "\n");
+process.stdout.write(JSON.stringify({ snapshots, consoleErrors, authed, leaks }) + "\n");

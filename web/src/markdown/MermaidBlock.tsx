@@ -53,7 +53,13 @@ export function MermaidBlock({ language, code }: SyntaxHighlighterProps) {
     <CodeShell language={language} code={code} testId="mermaid">
       {current && "svg" in current ? (
         // Mermaid's strict mode returns DOMPurify-sanitised SVG; it is the only markup injected in the UI.
-        <div className="aug-mermaid" role="img" aria-label="Diagram" dangerouslySetInnerHTML={{ __html: current.svg }} />
+        <div
+          className="aug-mermaid"
+          data-testid="mermaid-diagram"
+          role="img"
+          aria-label="Diagram"
+          dangerouslySetInnerHTML={{ __html: current.svg }}
+        />
       ) : (
         <>
           {current && "error" in current && (

@@ -1,1 +1,0 @@
-export{M as createArchitectureServices}from"./mermaid-parser.core-dxvZ-6Zo.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{E as createGitGraphServices}from"./mermaid-parser.core-dxvZ-6Zo.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{u as createRailroadPegServices}from"./mermaid-parser.core-dxvZ-6Zo.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{i as createWardleyServices}from"./mermaid-parser.core-dxvZ-6Zo.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

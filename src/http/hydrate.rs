@@ -3,6 +3,8 @@
 //! `503 cold_read_failed`, never an empty conversation whose next flush would overwrite the history
 //! (SPEC §12 decision 11). A conversation the user deleted is never brought back.
 
+use std::time::Duration;
+
 use augchatd_actors::flusher::{cold_cid, cold_folder, cold_key};
 use augchatd_actors::ids::ConversationId;
 use augchatd_actors::record::SessionRecord;
@@ -47,16 +49,25 @@ pub async fn hydrate_from_cold(state: &AppState, record: &SessionRecord, cid: &C
     Ok(())
 }
 
+/// How long `GET /conversations` waits for the bucket's listing before answering from hot alone: the sidebar
+/// must not hang for a whole S3 request timeout when the bucket stalls (as it does when flushes stall).
+const COLD_LISTING_WAIT: Duration = Duration::from_secs(3);
+
 /// Hydrates every conversation that only cold storage has, so `GET /conversations` lists them with
-/// their titles (SPEC §12 decision 12). A bucket that cannot be listed leaves the hot list as it is.
+/// their titles (SPEC §12 decision 12). A bucket that cannot be listed, or not within
+/// `COLD_LISTING_WAIT`, leaves the hot list as it is.
 pub async fn hydrate_cold_only(state: &AppState, record: &SessionRecord) -> Result<(), ApiError> {
     let (tenant, user) = (&record.tenant, &record.spec.user);
     let Some(cold) = state.flushers.cold_store(tenant, user) else { return Ok(()) };
     let folder = cold_folder(tenant, user);
-    let keys = match cold.list(folder.clone()).await {
-        Ok(keys) => keys,
-        Err(e) => {
+    let keys = match tokio::time::timeout(COLD_LISTING_WAIT, cold.list(folder.clone())).await {
+        Ok(Ok(keys)) => keys,
+        Ok(Err(e)) => {
             tracing::warn!(%tenant, %user, error = %e, "cold listing failed; listing hot conversations only");
+            return Ok(());
+        }
+        Err(_) => {
+            tracing::warn!(%tenant, %user, "cold listing too slow; listing hot conversations only");
             return Ok(());
         }
     };

@@ -153,6 +153,11 @@ async fn demo_mode_shows_its_banner_and_chats() {
         {"hover": "assistant-message"},
         {"waitFor": "message-usage"},
         {"snapshot": "hovered"},
+        // SPEC §11 #152, #136: the page's address names the conversation, and a reload brings it back.
+        {"reload": true},
+        {"waitFor": "user-message", "text": "hello"},
+        {"waitFor": "assistant-message", "text": "offline demo model"},
+        {"snapshot": "reloaded"},
     ]}))
     .await;
     let after = &report["snapshots"]["after"];
@@ -160,6 +165,25 @@ async fn demo_mode_shows_its_banner_and_chats() {
     assert!(texts(after, "assistant-message")[0].contains("offline demo model"), "{after}");
     let usage = &texts(&report["snapshots"]["hovered"], "message-usage")[0];
     assert!(usage.contains(" in · ") && usage.ends_with(" out tokens"), "{usage}");
+    let url = after["url"].as_str().unwrap();
+    let cid = url.strip_prefix("/demo/c/").unwrap_or_else(|| panic!("the demo page's address: {url}"));
+    let reloaded = &report["snapshots"]["reloaded"];
+    assert_eq!(reloaded["url"], url);
+    assert_eq!(reloaded["frameSrc"], format!("/c/{cid}"), "the frame shows the conversation's own route");
+    assert_eq!(texts(reloaded, "user-message"), ["You\n\nhello"], "once, restored from the stored conversation");
+}
+
+#[actix_web::test]
+async fn the_ui_opened_top_level_in_demo_mode_points_to_the_demo_page() {
+    // SPEC §11 #148 (demo)
+    let srv = TestServer::offline_demo().await;
+    let report = play(json!({"url": srv.url("/"), "frame": false, "steps": [
+        {"waitFor": "notice", "text": "open /demo/"},
+        {"snapshot": "after"},
+    ]}))
+    .await;
+    assert!(report["snapshots"]["after"]["composer-input"].as_array().unwrap().is_empty());
+    assert!(srv.llm.seen().iter().all(|s| s.body.is_none()), "no chat request was made");
 }
 
 #[actix_web::test]

@@ -15,6 +15,7 @@
 //   {"click": "<testid>", "attr": {...}, "text": "...", "nth": n}   {"select": "<testid>", "value": "..."}
 //   {"hover": "<testid>", "nth": n}   rest the pointer on an element
 //   {"reload": true}   {"sleep": ms}   {"snapshot": "name"}   {"screenshot": "/path.png"}
+//   A snapshot also has the page's path (`url`) and the embedded frame's (`frameSrc`).
 //   {"fetch": "url"}   a GET from the driver itself (the test's hook to change the world mid-scenario)
 // Optional: "secrets": ["...", ...], strings that must never cross the browser's network.
 import fs from "node:fs";
@@ -106,6 +107,9 @@ async function snapshot() {
   }
   out.scripts = await root().locator('[data-testid="assistant-message"] script').count();
   out.theme = await root().locator("html").getAttribute("data-theme");
+  // Where the page is, and what the embedding frame's address is (null without a frame).
+  out.url = new URL(page.url()).pathname;
+  out.frameSrc = scenario.frame === false ? null : new URL(page.frames()[1]?.url() ?? "about:blank").pathname;
   return out;
 }
 

@@ -78,3 +78,42 @@ async fn zero_hits_and_a_failing_cluster_are_plain_tool_outputs() {
     assert!(output.starts_with("retrieval error: HTTP 500"), "{output}");
     assert!(!body.contains(INTERNAL_URL) && !body.contains(&peer.url), "{body}");
 }
+
+#[actix_web::test]
+async fn two_sessions_with_disjoint_scopes_on_one_cluster_search_only_their_own_indexes_with_their_own_auth() {
+    // SPEC §11 #81, through POST /chat: each session's connector, same descriptive id, same cluster.
+    let peer = opensearch::start().await;
+    let srv = TestServer::start(|_, _| {}).await;
+    let scope = |auth: Value, indexes: &[&str]| {
+        json!([{"descriptive_id": "kb", "name": "Handbook", "type": "rag", "default_active": true,
+                "backend": "opensearch", "cluster": peer.url, "auth": auth, "indexes": indexes}])
+    };
+    let alice = session(&srv, "alice", ("openai", "gpt-4o"), scope(json!({"bearer": "alice-os"}), &["docs"])).await;
+    let bob = session(
+        &srv,
+        "bob",
+        ("openai", "gpt-4o"),
+        scope(json!({"basic": {"username": "bob", "password": "pw"}}), &["faq"]),
+    )
+    .await;
+    for jwt in [&alice, &bob, &alice] {
+        let (status, _, body) =
+            srv.chat(jwt, &ask("c1", r#"call: kb__retrieve {"query": "rust", "indexes": ["docs", "faq"]}"#)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let searches: Vec<(String, Option<String>)> = peer
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/_search"))
+        .map(|r| (r.path, r.authorization))
+        .collect();
+    let basic = format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "bob:pw"));
+    assert_eq!(
+        searches,
+        [
+            ("/docs/_search".to_owned(), Some("Bearer alice-os".to_owned())),
+            ("/faq/_search".to_owned(), Some(basic)),
+            ("/docs/_search".to_owned(), Some("Bearer alice-os".to_owned())),
+        ]
+    );
+}

@@ -84,6 +84,9 @@ impl From<DbError> for FlushError {
 
 type UserKey = (TenantId, UserId);
 
+/// `flush.stalled` lines owed to the trace: conversation, the session it names, how long flushes had failed.
+type Stalls = Vec<(ConversationId, Option<SessionId>, Duration)>;
+
 #[derive(Default)]
 struct UserFlush {
     activity: Arc<UserActivity>,
@@ -234,24 +237,38 @@ impl Flushers {
         let key = (tenant.clone(), user.clone());
         let mut users = self.lock();
         let Some(state) = users.get_mut(&key) else { return false };
-        self.update_read_only(&key, state);
-        state.read_only
+        let stalls = self.update_read_only(&key, state);
+        let read_only = state.read_only;
+        drop(users);
+        self.write_stalls(stalls);
+        read_only
     }
 
     /// Moves the user into read-only once the streak passes the threshold; logs the transition once.
-    fn update_read_only(&self, key: &UserKey, state: &mut UserFlush) {
+    /// Returns the `flush.stalled` lines owed to the trace, for the caller to write once it has let go of
+    /// the users' lock (every request takes it; a trace file is written synchronously).
+    #[must_use]
+    fn update_read_only(&self, key: &UserKey, state: &mut UserFlush) -> Stalls {
         let now = tokio::time::Instant::now().into_std();
-        if !state.read_only && state.clock.is_stalled(now, self.settings.stalled) {
-            state.read_only = true;
-            let failing_for = state.clock.failing_for(now).unwrap_or_default();
-            let failing_for_ms = failing_for.as_millis();
-            tracing::warn!(tenant = %key.0, user = %key.1, failing_for_ms, "user read-only: cold flush stalled");
-            self.audit.record(AuditEvent::ReadOnlyEntered { tenant: key.0.clone(), user: key.1.clone(), failing_for });
-            if let Some(trace) = &self.trace {
-                for (cid, session) in &state.failing {
-                    trace.flushed(cid, session.as_ref(), FlushOutcome::Stalled { failing_for });
-                }
-            }
+        if state.read_only || !state.clock.is_stalled(now, self.settings.stalled) {
+            return Vec::new();
+        }
+        state.read_only = true;
+        let failing_for = state.clock.failing_for(now).unwrap_or_default();
+        let failing_for_ms = failing_for.as_millis();
+        tracing::warn!(tenant = %key.0, user = %key.1, failing_for_ms, "user read-only: cold flush stalled");
+        self.audit.record(AuditEvent::ReadOnlyEntered { tenant: key.0.clone(), user: key.1.clone(), failing_for });
+        if self.trace.is_none() {
+            return Vec::new();
+        }
+        state.failing.iter().map(|(cid, session)| (cid.clone(), session.clone(), failing_for)).collect()
+    }
+
+    /// Writes the `flush.stalled` lines `update_read_only` returned.
+    fn write_stalls(&self, stalls: Stalls) {
+        let Some(trace) = &self.trace else { return };
+        for (cid, session, failing_for) in stalls {
+            trace.flushed(&cid, session.as_ref(), FlushOutcome::Stalled { failing_for });
         }
     }
 
@@ -285,10 +302,13 @@ impl Flushers {
     pub fn read_only_users(&self) -> usize {
         let mut users = self.lock();
         let mut read_only = 0;
+        let mut stalls = Vec::new();
         for (key, state) in users.iter_mut() {
-            self.update_read_only(key, state);
+            stalls.extend(self.update_read_only(key, state));
             read_only += usize::from(state.read_only);
         }
+        drop(users);
+        self.write_stalls(stalls);
         read_only
     }
 
@@ -381,20 +401,23 @@ impl Flushers {
     }
 
     /// Advances the user's read-only clock after a failure of `cid`'s flush; logs the transition into
-    /// read-only once.
+    /// read-only once. A user erased meanwhile (`forget_user`) stays forgotten: an upload that was
+    /// running when they went must not bring back a failure clock that no later flush could stop.
     fn record_failure(&self, key: &UserKey, cid: &ConversationId, session: Option<&SessionId>) {
         let now = tokio::time::Instant::now().into_std();
         let mut users = self.lock();
-        let state = users.entry(key.clone()).or_default();
+        let Some(state) = users.get_mut(key) else { return };
         state.clock.on_failure(now);
         state.failing.insert(cid.clone(), session.cloned());
-        self.update_read_only(key, state);
+        let stalls = self.update_read_only(key, state);
+        drop(users);
+        self.write_stalls(stalls);
     }
 
     /// Any successful flush ends the user's failure streak and lifts read-only.
     fn record_success(&self, key: &UserKey) {
         let mut users = self.lock();
-        let state = users.entry(key.clone()).or_default();
+        let Some(state) = users.get_mut(key) else { return };
         state.clock.on_success();
         state.failing.clear();
         if state.read_only {
@@ -757,6 +780,8 @@ mod tests {
         pub failing: AtomicBool,
         pub puts: AtomicUsize,
         pub attempts: std::sync::Mutex<Vec<tokio::time::Instant>>,
+        /// While set, an upload waits before it answers.
+        pub held: Arc<AtomicBool>,
     }
 
     impl ColdStore for Bucket {
@@ -766,7 +791,13 @@ mod tests {
             if !failing {
                 self.puts.fetch_add(1, Ordering::SeqCst);
             }
-            Box::pin(async move { if failing { Err(ColdFailure("refused".into())) } else { Ok(()) } })
+            let held = Arc::clone(&self.held);
+            Box::pin(async move {
+                while held.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                if failing { Err(ColdFailure("refused".into())) } else { Ok(()) }
+            })
         }
         fn get(&self, _: String) -> PortFuture<Result<Option<Vec<u8>>, ColdFailure>> {
             Box::pin(async { Ok(None) })
@@ -852,6 +883,33 @@ mod timing_tests {
 
     use super::tests_support::*;
     use super::*;
+
+    #[actix_rt::test]
+    async fn an_upload_failing_after_its_user_was_erased_starts_no_read_only_clock() {
+        // Real time: the erasure waits for the upload in flight, which fails once released.
+        let t = Setup::new(Duration::from_millis(50), Duration::from_millis(500)).await;
+        t.bucket.failing.store(true, Ordering::SeqCst);
+        t.bucket.held.store(true, Ordering::SeqCst);
+        t.write().await;
+        while t.bucket.attempts.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let release = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            t.bucket.held.store(false, Ordering::SeqCst);
+        };
+        let (forgotten, ()) = tokio::join!(t.flushers.forget_user(&t.tenant, &t.user), release);
+        forgotten.unwrap();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(!t.flushers.is_read_only(&t.tenant, &t.user), "an erased user is not read-only");
+        assert_eq!(t.flushers.read_only_users(), 0);
+        // Back with a new session: writable, and its writes reach the bucket.
+        t.flushers.set_cold(&t.tenant, &t.user, Some(t.bucket.clone()));
+        t.bucket.failing.store(false, Ordering::SeqCst);
+        t.rewrite().await;
+        t.flushed(1).await;
+        assert!(!t.flushers.is_read_only(&t.tenant, &t.user));
+    }
 
     #[actix_rt::test]
     async fn an_idle_flush_fires_at_five_minutes_and_not_before() {

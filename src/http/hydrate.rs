@@ -49,33 +49,36 @@ pub async fn hydrate_from_cold(state: &AppState, record: &SessionRecord, cid: &C
     Ok(())
 }
 
-/// How long `GET /conversations` waits for the bucket's listing before answering from hot alone: the sidebar
-/// must not hang for a whole S3 request timeout when the bucket stalls (as it does when flushes stall).
+/// How long `GET /conversations` gives the bucket to list and hand back the conversations only it has,
+/// before answering from hot with what it has by then: the sidebar must not hang for S3 request timeouts
+/// when the bucket stalls (as it does when flushes stall). The next listing picks up the rest.
 const COLD_LISTING_WAIT: Duration = Duration::from_secs(3);
 
 /// Hydrates every conversation that only cold storage has, so `GET /conversations` lists them with
-/// their titles (SPEC §12 decision 12). A bucket that cannot be listed, or not within
-/// `COLD_LISTING_WAIT`, leaves the hot list as it is.
+/// their titles (SPEC §12 decision 12). A bucket that cannot be listed leaves the hot list as it is, and
+/// one that takes longer than `COLD_LISTING_WAIT` leaves the rest for the next listing (a conversation is
+/// hydrated in one writer transaction, whole or not at all).
 pub async fn hydrate_cold_only(state: &AppState, record: &SessionRecord) -> Result<(), ApiError> {
     let (tenant, user) = (&record.tenant, &record.spec.user);
     let Some(cold) = state.flushers.cold_store(tenant, user) else { return Ok(()) };
     let folder = cold_folder(tenant, user);
-    let keys = match tokio::time::timeout(COLD_LISTING_WAIT, cold.list(folder.clone())).await {
-        Ok(Ok(keys)) => keys,
-        Ok(Err(e)) => {
-            tracing::warn!(%tenant, %user, error = %e, "cold listing failed; listing hot conversations only");
-            return Ok(());
-        }
-        Err(_) => {
-            tracing::warn!(%tenant, %user, "cold listing too slow; listing hot conversations only");
-            return Ok(());
+    let hydrate_all = async {
+        let keys = match cold.list(folder.clone()).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                tracing::warn!(%tenant, %user, error = %e, "cold listing failed; listing hot conversations only");
+                return;
+            }
+        };
+        for cid in keys.iter().filter_map(|key| cold_cid(&folder, key)) {
+            // One unreadable object must not hide the others: it is logged, and retried on the next listing.
+            if let Err(e) = hydrate_if_missing(state, record, &cid).await {
+                tracing::warn!(%tenant, %user, %cid, error = %e, "cold-only conversation left out of the listing");
+            }
         }
     };
-    for cid in keys.iter().filter_map(|key| cold_cid(&folder, key)) {
-        // One unreadable object must not hide the others: it is logged, and retried on the next listing.
-        if let Err(e) = hydrate_if_missing(state, record, &cid).await {
-            tracing::warn!(%tenant, %user, %cid, error = %e, "cold-only conversation left out of the listing");
-        }
+    if tokio::time::timeout(COLD_LISTING_WAIT, hydrate_all).await.is_err() {
+        tracing::warn!(%tenant, %user, "cold listing too slow; listing what hot has");
     }
     Ok(())
 }

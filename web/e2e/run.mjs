@@ -109,7 +109,8 @@ async function snapshot() {
   out.theme = await root().locator("html").getAttribute("data-theme");
   // Where the page is, and what the embedding frame's address is (null without a frame).
   out.url = new URL(page.url()).pathname;
-  out.frameSrc = scenario.frame === false ? null : new URL(page.frames()[1]?.url() ?? "about:blank").pathname;
+  const frameUrl = scenario.frame === false ? null : page.frames()[1]?.url();
+  out.frameSrc = frameUrl ? URL.parse(frameUrl)?.pathname ?? frameUrl : null;
   return out;
 }
 
@@ -180,7 +181,8 @@ try {
     }
   }
 } finally {
-  await Promise.allSettled(scans);
+  // A stream still open when a step failed never finishes its body: the scan waits a few seconds at most.
+  await Promise.race([Promise.allSettled(scans), new Promise((done) => setTimeout(done, 5_000))]);
   await context.close();
   fs.rmSync(profile, { recursive: true, force: true });
 }

@@ -123,7 +123,14 @@ pub async fn play(scenario: Value) -> Value {
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("web/e2e");
     super::npm_ci_once(&e2e, "playwright-core/package.json");
     let output = tokio::task::spawn_blocking(move || {
-        Command::new("node").arg(e2e.join("run.mjs")).arg(scenario.to_string()).current_dir(&e2e).output().unwrap()
+        // A driver that hangs fails the test (exit 124) instead of holding the suite.
+        Command::new("timeout")
+            .args(["--kill-after=10", "300", "node"])
+            .arg(e2e.join("run.mjs"))
+            .arg(scenario.to_string())
+            .current_dir(&e2e)
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();

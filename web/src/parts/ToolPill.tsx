@@ -3,7 +3,7 @@
 // `require_approval` tool waits with Approve / Deny buttons; the answer goes back through the AI SDK's tool
 // approval (Chat.tsx resubmits once every waiting call of the reply has one).
 import { useAuiState, type ToolCallMessagePartComponent, type ToolCallMessagePartProps } from "@assistant-ui/react";
-import type { PropsWithChildren } from "react";
+import { useEffect, useRef, useState, type PropsWithChildren } from "react";
 
 type ToolState = "approval" | "running" | "done" | "denied" | "error" | "stopped";
 
@@ -104,15 +104,47 @@ export const ToolPill: ToolCallMessagePartComponent = (props) => {
   );
 };
 
-/** Consecutive tool calls as one line "🔧 N tool calls · tap to expand", open while one of them still runs or
- * waits for the user's approval, so a running call and the Approve button are never hidden. */
+/** Consecutive tool calls as one line "🔧 N tool calls · tap to expand". It opens by itself while one of them
+ * runs or waits for the user's approval (so the running calls and the Approve button show), and folds again
+ * when they are done unless the user opened or closed it meanwhile; a click always wins. */
 export function ToolGroup({ startIndex, endIndex, children }: PropsWithChildren<{ startIndex: number; endIndex: number }>) {
-  const pending = useAuiState((s) =>
-    s.message.content.slice(startIndex, endIndex + 1).some((part) => part.type === "tool-call" && part.result === undefined),
-  );
+  const pending = useAuiState((s) => {
+    const running = s.message.status?.type === "running";
+    return s.message.content
+      .slice(startIndex, endIndex + 1)
+      .some(
+        (part) =>
+          part.type === "tool-call" &&
+          part.result === undefined &&
+          (running || (part.approval !== undefined && part.approval.approved === undefined)),
+      );
+  });
+  const [open, setOpen] = useState(pending);
+  // Whether the group is open because a call was pending, not because the user opened it.
+  const byItself = useRef(pending);
+  useEffect(() => {
+    if (pending) {
+      setOpen(true);
+      byItself.current = true;
+    } else if (byItself.current) {
+      setOpen(false);
+      byItself.current = false;
+    }
+  }, [pending]);
   if (endIndex <= startIndex) return <>{children}</>;
   return (
-    <details data-testid="tool-group" open={pending} className="self-start text-sm">
+    <details
+      data-testid="tool-group"
+      open={open}
+      onToggle={(e) => {
+        // Also fired when `open` is set from state; only a change the user made differs from it.
+        if (e.currentTarget.open !== open) {
+          byItself.current = false;
+          setOpen(e.currentTarget.open);
+        }
+      }}
+      className="self-start text-sm"
+    >
       <summary className="cursor-pointer select-none text-muted">
         🔧 {endIndex - startIndex + 1} tool calls · tap to expand
       </summary>

@@ -1,1 +1,0 @@
-export{E as createGitGraphServices}from"./mermaid-parser.core-C2b5x1Y5.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{w as createInfoServices}from"./mermaid-parser.core-C2b5x1Y5.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,0 +1,1 @@
+export{S as createPacketServices}from"./mermaid-parser.core-COalAQ-y.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,0 +1,1 @@
+export{v as createRadarServices}from"./mermaid-parser.core-COalAQ-y.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{g as createRailroadServices}from"./mermaid-parser.core-C2b5x1Y5.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{m as createRailroadAbnfServices}from"./mermaid-parser.core-C2b5x1Y5.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{u as createRailroadPegServices}from"./mermaid-parser.core-C2b5x1Y5.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

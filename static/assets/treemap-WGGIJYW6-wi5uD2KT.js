@@ -1,0 +1,1 @@
+export{o as createTreemapServices}from"./mermaid-parser.core-COalAQ-y.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

@@ -1,1 +1,0 @@
-export{i as createWardleyServices}from"./mermaid-parser.core-C2b5x1Y5.js";import"./chunk-FOHPRMQF-DhwWuAwv.js";

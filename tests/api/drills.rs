@@ -185,3 +185,32 @@ fn texts(conversation: &Value) -> Vec<&str> {
         .filter_map(|m| m["parts"].as_array()?.iter().find(|p| p["type"] == "text")?["text"].as_str())
         .collect()
 }
+
+/// SPEC §11 #73: an MCP server that cannot be reached is left out of the turn, the chat works, and stderr
+/// says which connector of which session, never its address or credential.
+#[actix_web::test]
+async fn an_unreachable_mcp_server_is_a_warning_on_stderr_and_the_chat_goes_on() {
+    let rig = ProdRig::new();
+    let peers = RestartPeers::start(&rig).await;
+    let daemon = rig.start(&peers.env("600000")).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/mcp", closed.local_addr().unwrap());
+    drop(closed);
+    let mut session = peers.session_body("u");
+    session["connectors"] = json!([{"descriptive_id": "docs", "name": "Docs", "type": "mcp", "default_active": true,
+                                    "url": url, "auth": {"bearer": "mcp-bearer-never-logged"}}]);
+    let minted: Value =
+        rig.integrator.post(rig.url("/sessions")).json(&session).send().await.unwrap().json().await.unwrap();
+    let jwt = minted["jwt"].as_str().unwrap();
+    let reply = rig.browser.post(rig.url("/chat")).bearer_auth(jwt).json(&turn("c1", &["hello"])).send().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    let stream = reply.text().await.unwrap();
+    assert!(stream.contains(r#""delta":"Hello ""#) && stream.contains(r#""type":"finish""#), "{stream}");
+    let out = daemon.stop().await;
+    let warning = out.stderr.lines().find(|l| l.contains("MCP connector left out of this turn")).unwrap_or_else(|| {
+        panic!("no warning on stderr: {}", out.stderr);
+    });
+    assert!(warning.contains("WARN") && warning.contains("docs"), "{warning}");
+    assert!(warning.contains(minted["session_id"].as_str().unwrap()), "{warning}");
+    assert!(!out.stderr.contains("mcp-bearer-never-logged") && !out.stderr.contains(&url), "{}", out.stderr);
+}

@@ -421,21 +421,33 @@ async fn two_sessions_of_one_user_writing_at_once_see_one_store() {
     }
 }
 
-#[actix_web::test]
-async fn connector_flags_and_the_model_choice_survive_eviction() {
-    // SPEC §11 #130: after hydration, connector states (e.g. a RAG connector switched off) are intact.
-    let srv = server(600_000, 900_000).await;
+/// A `POST /sessions` body for `u` with one RAG connector, on by default.
+fn with_internal_rag(srv: &TestServer) -> Value {
     let mut body = srv.session_body("u");
     body["connectors"] = json!([{"descriptive_id": "rag_internal", "name": "Internal", "type": "rag", "default_active": true,
                                  "backend": "opensearch", "cluster": "https://os.example", "auth": {}, "indexes": ["internal"]}]);
-    let (_, minted) = srv.post_session(&srv.acme, &body).await;
+    body
+}
+
+/// Mints a session from `body`, chats in `c1`, switches its connector off and picks claude-haiku-4-5 there,
+/// then ends the session and waits until the hot file is gone: from here on only cold has `c1`.
+async fn choose_then_evict(srv: &TestServer, body: &Value) {
+    let (_, minted) = srv.post_session(&srv.acme, body).await;
     let (sid, jwt) = (minted["session_id"].as_str().unwrap(), minted["jwt"].as_str().unwrap());
-    srv.chat(jwt, &thread("c1", &["hi"])).await;
+    assert_eq!(srv.chat(jwt, &thread("c1", &["hi"])).await.0, 200);
     let put = |path: &str, body: Value| srv.browser.put(srv.url(path)).bearer_auth(jwt).json(&body).send();
     assert_eq!(put("/conversations/c1/connectors/rag_internal", json!({"active": false})).await.unwrap().status(), 204);
     assert_eq!(put("/conversations/c1/model", json!({"model_id": "claude-haiku-4-5"})).await.unwrap().status(), 204);
     assert_eq!(srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap().status(), 204);
     assert!(gone(&srv.dir.path().join("data/acme/u.sqlite")).await);
+}
+
+#[actix_web::test]
+async fn connector_flags_and_the_model_choice_survive_eviction() {
+    // SPEC §11 #130: after hydration, connector states (e.g. a RAG connector switched off) are intact.
+    let srv = server(600_000, 900_000).await;
+    let body = with_internal_rag(&srv);
+    choose_then_evict(&srv, &body).await;
 
     let (_, minted) = srv.post_session(&srv.acme, &body).await;
     let jwt = minted["jwt"].as_str().unwrap();
@@ -470,20 +482,12 @@ async fn a_chat_straight_after_eviction_starts_from_the_cold_conversation() {
     // SPEC §11 #131: no GET first, so only POST /chat's own hydration can bring back the model choice
     // and the flags; an empty conversation would use the session default and offer every connector.
     let srv = server(600_000, 900_000).await;
-    let mut body = srv.session_body("u");
-    body["connectors"] = json!([{"descriptive_id": "rag_internal", "name": "Internal", "type": "rag", "default_active": true,
-                                 "backend": "opensearch", "cluster": "https://os.example", "auth": {}, "indexes": ["internal"]}]);
-    let (_, minted) = srv.post_session(&srv.acme, &body).await;
-    let (sid, jwt) = (minted["session_id"].as_str().unwrap(), minted["jwt"].as_str().unwrap());
-    assert_eq!(srv.chat(jwt, &thread("c1", &["hi"])).await.0, 200);
+    let body = with_internal_rag(&srv);
+    choose_then_evict(&srv, &body).await;
     let offered =
         |call: &Value| call["tools"].as_array().map(|t| t.iter().any(|t| t["name"] == "rag_internal__retrieve"));
-    assert_eq!(offered(&srv.llm.last_call()), Some(true), "on by default");
-    let put = |path: &str, body: Value| srv.browser.put(srv.url(path)).bearer_auth(jwt).json(&body).send();
-    assert_eq!(put("/conversations/c1/connectors/rag_internal", json!({"active": false})).await.unwrap().status(), 204);
-    assert_eq!(put("/conversations/c1/model", json!({"model_id": "claude-haiku-4-5"})).await.unwrap().status(), 204);
-    assert_eq!(srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap().status(), 204);
-    assert!(gone(&srv.dir.path().join("data/acme/u.sqlite")).await);
+    let first = srv.llm.seen().into_iter().find_map(|seen| seen.body).unwrap();
+    assert_eq!(offered(&first), Some(true), "on by default");
 
     let (_, minted) = srv.post_session(&srv.acme, &body).await;
     let jwt = minted["jwt"].as_str().unwrap();

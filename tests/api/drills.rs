@@ -78,8 +78,14 @@ async fn a_full_data_disk_answers_503_keeps_what_was_stored_and_recovers_when_sp
         env.insert("AUGCHATD_FLUSH_IDLE_MS".into(), "600000".into());
     })
     .await;
-    let (_, jwt) = srv.mint("u").await;
+    let mut session = srv.session_body("u");
+    session["connectors"] = json!([{"descriptive_id": "gh", "name": "GitHub", "type": "mcp", "default_active": true,
+                                    "url": "http://127.0.0.1:9/mcp", "auth": {"bearer": "t"}}]);
+    let (_, minted) = srv.post_session(&srv.acme, &session).await;
+    let jwt = minted["jwt"].as_str().unwrap().to_owned();
     assert_eq!(srv.chat(&jwt, &turn("kept", &["remember the tulips"])).await.0, 200);
+    let flags = srv.get_with_jwt("/conversations/kept/connectors", &jwt).await;
+    assert_eq!(flags.1[0]["active"], true, "{flags:?}");
     let (_, stored) = srv.get_with_jwt("/conversations/kept/messages", &jwt).await;
     assert_eq!(stored["messages"].as_array().map(Vec::len), Some(2), "{stored}");
 
@@ -95,6 +101,12 @@ async fn a_full_data_disk_answers_503_keeps_what_was_stored_and_recovers_when_sp
     assert_eq!((status, headers["x-augchatd-reason"].to_str().unwrap()), (503, "hot-write-failed"));
     let res = srv.browser.put(srv.url("/conversations/kept/model")).bearer_auth(&jwt);
     assert_eq!(res.json(&json!({"model_id": "claude-haiku-4-5"})).send().await.unwrap().status(), 503);
+    // SPEC §11 #100: a toggle that cannot be written is a 503 and changes nothing.
+    let res = srv.browser.put(srv.url("/conversations/kept/connectors/gh")).bearer_auth(&jwt);
+    let res = res.json(&json!({"active": false})).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.json::<Value>().await.unwrap(), hot_write_failed.1);
+    assert_eq!(srv.get_with_jwt("/conversations/kept/connectors", &jwt).await, flags, "the flag is as it was");
     // A turn on a conversation that needs no write to start streams, but its reply cannot be kept: it
     // ends with an error part instead of a `finish`, so the UI never shows an unsaved reply as done.
     let next = ["remember the tulips", "Hello from the scripted model.", "and now?"];

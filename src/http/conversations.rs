@@ -88,14 +88,19 @@ pub async fn create(
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
     // SPEC §2.5: a JSON body that does not parse is ignored, like no body at all.
     let requested = if is_json { serde_json::from_slice::<Value>(&body).ok() } else { None };
-    let cid = match requested.as_ref().and_then(|v| v.get("conversation_id")) {
-        None => ConversationId::mint(),
-        Some(Value::String(s)) => ConversationId::try_from(s.as_str()).map_err(|_| ApiError::InvalidConversationId)?,
+    let (cid, chosen) = match requested.as_ref().and_then(|v| v.get("conversation_id")) {
+        None => (ConversationId::mint(), false),
+        Some(Value::String(s)) => {
+            (ConversationId::try_from(s.as_str()).map_err(|_| ApiError::InvalidConversationId)?, true)
+        }
         Some(_) => return Err(ApiError::InvalidConversationId),
     };
     // A client-chosen id may name a conversation only cold has: bring it back before anything is
-    // written, or an empty row would later overwrite its history.
-    hydrate_if_missing(&state, record, &cid).await?;
+    // written, or an empty row would later overwrite its history. An id minted here is in no bucket, so
+    // a new chat needs no bucket read (and starts while the bucket is down).
+    if chosen {
+        hydrate_if_missing(&state, record, &cid).await?;
+    }
     let msg = EnsureConversation { cid: cid.clone(), session: record.id.clone(), defaults: connector_defaults(record) };
     if ask(&state, record, msg).await?? {
         state.flushers.touched(&record.tenant, &record.spec.user, &cid, &record.id);

@@ -362,6 +362,21 @@ async fn deleting_a_conversation_deletes_its_cold_copy_and_it_never_comes_back()
 }
 
 #[actix_web::test]
+async fn a_new_conversation_starts_while_the_bucket_is_down_and_a_chosen_id_waits_for_it() {
+    // An id minted by augchatd is in no bucket: no read, so a new chat starts during an S3 outage. An id the
+    // client chose may name a conversation only the bucket has: that one still needs the bucket (SPEC §6.6).
+    let srv = server(600_000, 900_000).await;
+    let (_, jwt) = srv.mint("u").await;
+    srv.s3.set_failing(true);
+    let (status, created) = srv.post_with_jwt("/conversations", &jwt, &json!({})).await;
+    assert_eq!(status, 201, "{created}");
+    let cid = created["conversation_id"].as_str().unwrap();
+    assert_eq!(srv.chat(&jwt, &thread(cid, &["hello"])).await.0, 200);
+    let (status, refused) = srv.post_with_jwt("/conversations", &jwt, &json!({"conversation_id": "chosen"})).await;
+    assert_eq!((status, &refused["error"]), (503, &json!("cold_read_failed")));
+}
+
+#[actix_web::test]
 async fn every_kind_of_s3_failure_keeps_the_session_and_the_data_until_s3_returns() {
     // Fault injection: refused connections, 500, wrong credentials (403), a stall past the request timeout.
     use crate::peers::s3::Fault;

@@ -222,6 +222,10 @@ async fn browser_route_answers_to_good_and_bad_input_match_the_document() {
         assert_eq!(check(&doc, method, template, bare()).await, (401, json!({"error": "missing_jwt"})));
         let bad = bare().bearer_auth("not.a.jwt");
         assert_eq!(check(&doc, method, template, bad).await, (401, json!({"error": "invalid_jwt"})));
+        // A routing key of another user, right after the signature (README "Scale-out").
+        let misrouted = bare().bearer_auth(&jwt).header("x-augchatd-route", "0123456789abcdef");
+        let (status, body) = check(&doc, method, template, misrouted).await;
+        assert_eq!((status, &body["error"]), (400, &json!("route_mismatch")), "{method} {path}");
     }
 
     // Bad bodies and ids, each with its token.

@@ -266,9 +266,15 @@ impl Flushers {
 
     /// Writes the `flush.stalled` lines `update_read_only` returned.
     fn write_stalls(&self, stalls: Stalls) {
-        let Some(trace) = &self.trace else { return };
         for (cid, session, failing_for) in stalls {
-            trace.flushed(&cid, session.as_ref(), FlushOutcome::Stalled { failing_for });
+            self.report(&cid, session.as_ref(), FlushOutcome::Stalled { failing_for });
+        }
+    }
+
+    /// Hands one flush outcome of `cid` to the trace, if there is one.
+    fn report(&self, cid: &ConversationId, session: Option<&SessionId>, outcome: FlushOutcome) {
+        if let Some(trace) = &self.trace {
+            trace.flushed(cid, session, outcome);
         }
     }
 
@@ -492,9 +498,7 @@ impl ConversationFlusher {
     }
 
     fn trace(&self, outcome: FlushOutcome) {
-        if let Some(trace) = &self.flushers.trace {
-            trace.flushed(&self.cid, self.session.as_ref(), outcome);
-        }
+        self.flushers.report(&self.cid, self.session.as_ref(), outcome);
     }
 
     /// Nothing scheduled, running or owed: the conversation is clean in cold (or there is no bucket to

@@ -9,7 +9,7 @@ use crate::peers::cut_proxy::CutProxy;
 use crate::peers::llm::GOOD_KEY;
 use crate::peers::s3::{Fault, S3_KEY_ID, S3_SECRET};
 use crate::peers::{mcp, opensearch};
-use crate::server::{JWT_SECRET, TestServer};
+use crate::server::{JWT_SECRET, TestServer, claims};
 
 /// The daemon with `parent` allowed to embed the UI (plus `also` origins).
 async fn daemon(parent: &ParentPage, also: &[&str]) -> TestServer {
@@ -91,11 +91,7 @@ async fn an_integrator_page_embeds_the_ui_and_a_turn_shows_tools_sources_and_rea
     assert!(parent.handshakes() >= 1);
     assert!(shot.exists());
     // Every authenticated request carries the JWT's routing key for a load balancer (README "Scale-out").
-    let claims = jwt.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims).unwrap(),
-    )
-    .unwrap();
+    let claims = claims(&jwt);
     let authed = report["authed"].as_array().unwrap();
     assert!(
         authed.iter().any(|r| r["path"] == "/chat") && authed.iter().any(|r| r["path"] == "/conversations"),

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use crate::peers::llm::GOOD_KEY;
 use crate::server::TestServer;
+use crate::tool_loop::ask;
 
 /// A demo daemon over plain HTTP with a Design B session file.
 async fn demo(theme: &str) -> TestServer {
@@ -59,17 +60,13 @@ async fn each_demo_session_call_mints_a_new_working_session() {
         assert_eq!(srv.get_with_jwt("/session/models", jwt).await.0, 200);
     }
     // Both are the demo user: a conversation written through one is there for the other, in one file.
-    assert_eq!(srv.chat(&jwts[0], &user_turn("shared", "hello")).await.0, 200);
+    assert_eq!(srv.chat(&jwts[0], &ask("shared", "hello")).await.0, 200);
     let (status, listed) = srv.get_with_jwt("/conversations", &jwts[1]).await;
     assert_eq!((status, &listed["conversations"][0]["conversation_id"]), (200, &json!("shared")), "{listed}");
     let (_, messages) = srv.get_with_jwt("/conversations/shared/messages", &jwts[1]).await;
     assert_eq!(messages["messages"][0]["parts"][0]["text"], "hello", "{messages}");
     let files: Vec<_> = std::fs::read_dir(srv.dir.path().join("data/demo")).unwrap().collect();
     assert_eq!(files.iter().filter(|f| f.as_ref().unwrap().path().extension() == Some("sqlite".as_ref())).count(), 1);
-}
-
-fn user_turn(cid: &str, text: &str) -> Value {
-    json!({"id": cid, "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": text}]}]})
 }
 
 #[actix_web::test]
@@ -81,7 +78,7 @@ async fn the_demo_jwt_alias_returns_a_working_token_and_the_theme() {
     assert_eq!(body["theme"], "dark");
     let jwt = body["jwt"].as_str().unwrap();
     assert_eq!(srv.get_with_jwt("/session/models", jwt).await.0, 200);
-    let (status, headers, stream) = srv.chat(jwt, &user_turn("c1", "hello")).await;
+    let (status, headers, stream) = srv.chat(jwt, &ask("c1", "hello")).await;
     assert_eq!(status, 200, "{stream}");
     assert_eq!(headers["x-vercel-ai-ui-message-stream"], "v1");
     assert!(stream.contains(r#""type":"finish""#) && stream.ends_with("data: [DONE]\n\n"), "{stream}");

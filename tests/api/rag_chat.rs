@@ -10,8 +10,13 @@ use crate::server::TestServer;
 use crate::tool_loop::{ask, chunks, final_text, of_type, session};
 
 fn kb(peer: &OpenSearchPeer) -> Value {
+    kb_with(peer, json!({"bearer": "os-token"}), &["docs", "faq"])
+}
+
+/// A scope of one RAG connector `kb` on `peer`, with this auth and these indexes.
+fn kb_with(peer: &OpenSearchPeer, auth: Value, indexes: &[&str]) -> Value {
     json!([{"descriptive_id": "kb", "name": "Handbook", "type": "rag", "default_active": true,
-            "backend": "opensearch", "cluster": peer.url, "auth": {"bearer": "os-token"}, "indexes": ["docs", "faq"]}])
+            "backend": "opensearch", "cluster": peer.url, "auth": auth, "indexes": indexes}])
 }
 
 #[actix_web::test]
@@ -84,10 +89,7 @@ async fn two_sessions_with_disjoint_scopes_on_one_cluster_search_only_their_own_
     // SPEC §11 #81, through POST /chat: each session's connector, same descriptive id, same cluster.
     let peer = opensearch::start().await;
     let srv = TestServer::start(|_, _| {}).await;
-    let scope = |auth: Value, indexes: &[&str]| {
-        json!([{"descriptive_id": "kb", "name": "Handbook", "type": "rag", "default_active": true,
-                "backend": "opensearch", "cluster": peer.url, "auth": auth, "indexes": indexes}])
-    };
+    let scope = |auth: Value, indexes: &[&str]| kb_with(&peer, auth, indexes);
     let alice = session(&srv, "alice", ("openai", "gpt-4o"), scope(json!({"bearer": "alice-os"}), &["docs"])).await;
     let bob = session(
         &srv,

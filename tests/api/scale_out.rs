@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::binary::{Daemon, ProdRig, RestartPeers, free_port};
 use crate::openapi::{check, document};
-use crate::server::TestServer;
+use crate::server::{TestServer, claims};
 
 const ROUTE: &str = "X-Augchatd-Route";
 const FORWARDED: &str = "X-Augchatd-Client-Cert";
@@ -21,11 +21,6 @@ const FORWARDED: &str = "X-Augchatd-Client-Cert";
 fn route_key(tenant: &str, user: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, format!("augchatd-route\0{tenant}\0{user}").as_bytes());
     digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn claims(jwt: &str) -> Value {
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap();
-    serde_json::from_slice(&payload).unwrap()
 }
 
 fn turn(cid: &str, text: &str) -> Value {

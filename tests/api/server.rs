@@ -28,6 +28,13 @@ pub struct TestServer {
     handle: actix_web::dev::ServerHandle,
 }
 
+/// The claims of a JWT, read without checking its signature.
+pub fn claims(jwt: &str) -> Value {
+    let payload =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, jwt.split('.').nth(1).unwrap());
+    serde_json::from_slice(&payload.unwrap()).unwrap()
+}
+
 pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -3,7 +3,8 @@
 use serde_json::{Value, json};
 
 use crate::peers::llm::GOOD_KEY;
-use crate::server::TestServer;
+use crate::server::{TestServer, claims};
+use crate::tool_loop::ask;
 
 #[actix_web::test]
 async fn a_minimal_body_with_a_client_certificate_mints_a_session() {
@@ -69,11 +70,7 @@ async fn ttl_seconds_sets_the_lifetime_and_defaults_to_60() {
         .unwrap();
         let secs = (expires - now).whole_seconds();
         assert!((expected - 2..=expected + 2).contains(&secs), "ttl {ttl:?}: {secs}");
-        let jwt = minted["jwt"].as_str().unwrap();
-        let claims =
-            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, jwt.split('.').nth(1).unwrap())
-                .unwrap();
-        let claims: Value = serde_json::from_slice(&claims).unwrap();
+        let claims = claims(minted["jwt"].as_str().unwrap());
         let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
         assert_eq!(lifetime, expected, "the token lives as long as the session: {claims}");
         assert_eq!(claims["exp"].as_i64().unwrap(), expires.unix_timestamp(), "and ends at expires_at");
@@ -348,9 +345,7 @@ async fn a_deleted_session_is_gone_and_a_second_delete_is_not_found() {
     let res = srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap();
     assert_eq!(res.status(), 204);
     assert_eq!(srv.get_with_jwt("/session/models", &jwt).await, (401, json!({"error": "session_gone"})));
-    let turn =
-        json!({"id": "c1", "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]});
-    let (status, _, body) = srv.chat(&jwt, &turn).await;
+    let (status, _, body) = srv.chat(&jwt, &ask("c1", "hi")).await;
     assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()), (401, json!({"error": "session_gone"})));
     assert!(srv.llm.seen().iter().all(|s| s.body.is_none()), "no model call for a gone session");
     let res = srv.acme.delete(srv.url(&format!("/sessions/{sid}"))).send().await.unwrap();

@@ -19,17 +19,18 @@ export const SourceChip: SourceMessagePartComponent = (part) => {
     );
   }
   const connector = text(meta.source_descriptive_id);
+  const scored = score(meta.score);
   const details: [string, string | undefined][] = [
     ["Connector", connector],
     ["Index", text(meta.index)],
     ["Document", text(meta.doc_id)],
-    ["Score", score(meta.score)],
+    ["Score", scored],
   ];
   const snippet = text(meta.snippet);
   return (
     <details data-testid="source-chip" className="max-w-full self-start text-xs">
       <summary className={`${chip} cursor-pointer list-none select-none`}>
-        <span className="truncate">📄 {[part.title, connector, score(meta.score)].filter(Boolean).join(" · ")}</span>
+        <span className="truncate">📄 {[part.title, connector, scored].filter(Boolean).join(" · ")}</span>
       </summary>
       <dl className="mt-1 grid grid-cols-[auto_1fr] gap-x-2 rounded-lg border border-line bg-surface px-3 py-1.5">
         {details

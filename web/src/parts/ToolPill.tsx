@@ -14,9 +14,15 @@ export function splitToolName(toolName: string): { tool: string; connector: stri
   return { tool: toolName.slice(at + 2), connector: toolName.slice(0, at) };
 }
 
-function toolState({ approval, isError, result, status }: ToolCallMessagePartProps): ToolState {
+type Call = Pick<ToolCallMessagePartProps, "approval" | "result">;
+
+/** The call waits for the user's Approve or Deny. */
+const awaitsApproval = ({ approval, result }: Call) => approval !== undefined && approval.approved === undefined && result === undefined;
+
+function toolState(props: ToolCallMessagePartProps): ToolState {
+  const { approval, isError, result, status } = props;
   if (approval?.approved === false) return "denied";
-  if (approval && approval.approved === undefined && result === undefined) return "approval";
+  if (awaitsApproval(props)) return "approval";
   if (isError) return "error";
   if (result !== undefined) return "done";
   if (status.type === "running" || status.type === "requires-action") return "running";
@@ -112,12 +118,7 @@ export function ToolGroup({ startIndex, endIndex, children }: PropsWithChildren<
     const running = s.message.status?.type === "running";
     return s.message.content
       .slice(startIndex, endIndex + 1)
-      .some(
-        (part) =>
-          part.type === "tool-call" &&
-          part.result === undefined &&
-          (running || (part.approval !== undefined && part.approval.approved === undefined)),
-      );
+      .some((part) => part.type === "tool-call" && ((running && part.result === undefined) || awaitsApproval(part)));
   });
   const [open, setOpen] = useState(pending);
   // Whether the group is open because a call was pending, not because the user opened it.
